@@ -1,0 +1,149 @@
+"""Exit codes and the exception tree: every failure carries the code the CLI exits with."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    AUTH = 3
+    REFUSED = 4
+    NETWORK = 5
+    PARTIAL = 6
+    INTERRUPTED = 130
+
+
+def exit_code_for_status(status: int) -> ExitCode:
+    """Map an HTTP status from the API to the exit code of SPEC §6."""
+    if status in (401, 403):
+        return ExitCode.AUTH
+    if status in (408, 429) or status >= 500:
+        return ExitCode.NETWORK
+    if 400 <= status < 500:
+        return ExitCode.REFUSED
+    return ExitCode.NETWORK
+
+
+class EasyImgError(Exception):
+    """Base of every error the CLI reports as one `error:` line."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(EasyImgError):
+    """Bad flags or input, found before any request was sent."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ValidationError(UsageError):
+    """A request that breaks a model rule; `param` names the body field."""
+
+    def __init__(self, message: str, *, param: str | None = None, code: str = "invalid_value") -> None:
+        super().__init__(message)
+        self.param = param
+        self.code = code
+
+
+class OutputError(UsageError):
+    """The output path cannot be written (read-only, full disk, not a directory)."""
+
+
+class ConfigError(EasyImgError):
+    """Missing key, unreadable config file, unknown profile."""
+
+    exit_code = ExitCode.AUTH
+
+
+class NetworkError(EasyImgError):
+    """Could not reach the server, or the connection failed mid-request."""
+
+    exit_code = ExitCode.NETWORK
+
+
+class ResponseError(EasyImgError):
+    """The server answered something that is not a usable images response."""
+
+    exit_code = ExitCode.NETWORK
+
+
+class NoImagesError(ResponseError):
+    def __init__(self, message: str = "server returned no images") -> None:
+        super().__init__(message)
+
+
+class APIError(EasyImgError):
+    """An error answer from the API, with whatever detail it gave."""
+
+    def __init__(
+        self,
+        status: int | None,
+        message: str,
+        *,
+        code: str | None = None,
+        type: str | None = None,
+        param: str | None = None,
+        request_id: str | None = None,
+        hint: str | None = None,
+        body: Any = None,
+    ) -> None:
+        self.status = status
+        self.api_message = message
+        self.code = code
+        self.type = type
+        self.param = param
+        self.request_id = request_id
+        self.body = body
+        super().__init__(self._render(), hint=hint)
+        # An error object inside a 200 answer (or an SSE error event) is a refusal by the API.
+        self.exit_code = exit_code_for_status(status) if status else ExitCode.REFUSED
+
+    def _render(self) -> str:
+        head = f"{self.status} {_reason(self.status)}: " if self.status else "API error: "
+        extras = [f"code: {self.code}"] if self.code else []
+        if self.request_id:
+            extras.append(f"request id: {self.request_id}")
+        tail = f" ({', '.join(extras)})" if extras else ""
+        return f"{head}{self.api_message}{tail}"
+
+
+class Interrupted(EasyImgError):
+    exit_code = ExitCode.INTERRUPTED
+
+
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    408: "Request Timeout",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def _reason(status: int | None) -> str:
+    if status is None:
+        return ""
+    if status in _REASONS:
+        return _REASONS[status]
+    return "Client Error" if status < 500 else "Server Error"
