@@ -1,0 +1,243 @@
+"""Settings resolution (flag > env > profile > file > default), config file I/O and paths."""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigError, EasyImgError, UsageError
+
+DEFAULT_BASE_URL = "https://easyrouter.io/v1"
+APP = "easyimg"
+
+# Keys a config file (top level or a profile) may hold, with the type each is read as.
+KEYS: dict[str, type] = {
+    "base_url": str,
+    "api_key": str,
+    "model": str,
+    "size": str,
+    "quality": str,
+    "format": str,
+    "out_dir": str,
+    "name": str,
+    "timeout": float,
+    "retries": int,
+    "jobs": int,
+    "history": bool,
+}
+
+DEFAULTS: dict[str, Any] = {
+    "base_url": DEFAULT_BASE_URL,
+    "api_key": None,
+    "model": None,
+    "size": None,
+    "quality": None,
+    "format": None,
+    "out_dir": None,
+    "name": None,
+    "timeout": 600.0,
+    "retries": 3,
+    "jobs": 4,
+    "history": True,
+}
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    if env.get("EASYIMG_CONFIG"):
+        return Path(env["EASYIMG_CONFIG"]).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP)) / "config.toml"
+
+
+def history_path(env: Mapping[str, str]) -> Path:
+    if env.get("EASYIMG_HISTORY"):
+        return Path(env["EASYIMG_HISTORY"]).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP)) / "history.jsonl"
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """The parsed config file, or {} when there is none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def save_config(path: Path, data: Mapping[str, Any]) -> None:
+    """Write the config atomically, file 0600 in a 0700 directory: it holds API keys."""
+    import tomli_w
+
+    from .output import write_text_atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        write_text_atomic(path, tomli_w.dumps(dict(data)), mode=0o600)
+    except (OSError, EasyImgError) as exc:
+        raise ConfigError(f"cannot write config file {path}: {exc}") from None
+
+
+def coerce(key: str, value: Any, source: str) -> Any:
+    """Convert a value from the environment, the command line or TOML to the key's type."""
+    if key not in KEYS:
+        raise UsageError(f"unknown config key {key!r}; known keys: {', '.join(KEYS)}")
+    kind = KEYS[key]
+    if value is None or isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if kind is bool:
+                low = text.lower()
+                if low in ("1", "true", "yes", "on"):
+                    return True
+                if low in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(text)
+            if kind is int:
+                return int(text)
+            if kind is float:
+                return float(text)
+        except ValueError:
+            pass
+    raise ConfigError(f"{source}: {key} must be {kind.__name__}, not {value!r}")
+
+
+def set_value(data: dict[str, Any], key: str, value: str, profile: str | None) -> dict[str, Any]:
+    table = data.setdefault("profiles", {}).setdefault(profile, {}) if profile else data
+    table[key] = coerce(key, value, "config set")
+    return data
+
+
+def unset_value(data: dict[str, Any], key: str, profile: str | None) -> bool:
+    table = data.get("profiles", {}).get(profile, {}) if profile else data
+    if key not in KEYS:
+        raise UsageError(f"unknown config key {key!r}; known keys: {', '.join(KEYS)}")
+    return table.pop(key, None) is not None
+
+
+def host_of(base_url: str) -> str:
+    return (urlsplit(base_url).hostname or "").lower()
+
+
+def is_loopback(base_url: str) -> bool:
+    host = host_of(base_url)
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class Settings:
+    base_url: str = DEFAULT_BASE_URL
+    api_key: str | None = None
+    model: str | None = None
+    size: str | None = None
+    quality: str | None = None
+    format: str | None = None
+    out_dir: str | None = None
+    name: str | None = None
+    timeout: float = 600.0
+    retries: int = 3
+    jobs: int = 4
+    history: bool = True
+    profile: str | None = None
+    config_file: Path = field(default_factory=Path)
+    history_file: Path = field(default_factory=Path)
+    # Where the key came from, for `config show` and the no-key message.
+    key_source: str | None = None
+    prices: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def needs_key(self) -> bool:
+        return not is_loopback(self.base_url)
+
+
+def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
+    """Merge built-in defaults, the config file, the chosen profile, EASYIMG_* and flags."""
+    path = config_path(env)
+    data = load_config(path)
+    profile = flags.get("profile") or env.get("EASYIMG_PROFILE") or None
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"config file {path}: [profiles] must be a table")
+    if profile and profile not in profiles:
+        known = ", ".join(sorted(profiles)) or "none defined"
+        raise ConfigError(f"no profile {profile!r} in {path} (profiles: {known})")
+
+    values: dict[str, Any] = dict(DEFAULTS)
+    sources: dict[str, str] = {}
+    layers: list[tuple[str, Mapping[str, Any]]] = [
+        (f"config file {path}", {k: v for k, v in data.items() if k in KEYS}),
+    ]
+    if profile:
+        layers.append((f"profile {profile!r} in {path}", profiles[profile]))
+    # EASYIMG_HISTORY names the history file (SPEC §4), so `history` has no variable.
+    layers.append(("environment", {k: env[f"EASYIMG_{k.upper()}"] for k in KEYS
+                                   if k != "history" and env.get(f"EASYIMG_{k.upper()}")}))
+    layers.append(("command line", {k: v for k, v in flags.items() if k in KEYS and v is not None}))
+    for source, layer in layers:
+        for key, value in layer.items():
+            if key not in KEYS:
+                raise ConfigError(f"{source}: unknown key {key!r}; known keys: {', '.join(KEYS)}")
+            values[key] = coerce(key, value, source)
+            sources[key] = source
+
+    settings = Settings(**values, profile=profile, config_file=path, history_file=history_path(env))
+    settings.base_url = settings.base_url.rstrip("/")
+    prices = data.get("prices", {})
+    settings.prices = prices if isinstance(prices, dict) else {}
+    if settings.api_key:
+        settings.key_source = sources.get("api_key")
+    elif host_of(settings.base_url) == "api.openai.com" and env.get("OPENAI_API_KEY"):
+        # OPENAI_API_KEY only ever goes to OpenAI itself.
+        settings.api_key = env["OPENAI_API_KEY"]
+        settings.key_source = "OPENAI_API_KEY"
+    if settings.timeout <= 0:
+        raise UsageError(f"timeout must be positive, not {settings.timeout}")
+    if settings.retries < 0:
+        raise UsageError(f"retries must be 0 or more, not {settings.retries}")
+    if settings.jobs < 1:
+        raise UsageError(f"jobs must be at least 1, not {settings.jobs}")
+    scheme = urlsplit(settings.base_url).scheme
+    if scheme not in ("http", "https") or not host_of(settings.base_url):
+        raise UsageError(f"base URL {settings.base_url!r} is not an http(s) URL")
+    return settings
+
+
+def require_key(settings: Settings) -> None:
+    if settings.api_key or not settings.needs_key:
+        return
+    raise ConfigError(
+        f"no API key for {host_of(settings.base_url)}",
+        hint="set one with `easyimg login`, the EASYIMG_API_KEY environment variable, "
+        "or --api-key",
+    )
+
+
+def mask_key(key: str | None) -> str:
+    """At most the last four characters, e.g. `sk-…AbCd`."""
+    if not key:
+        return "(none)"
+    tail = key[-4:] if len(key) >= 12 else ""
+    head = "sk-" if key.startswith("sk-") else ""
+    return f"{head}…{tail}"
+

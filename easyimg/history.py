@@ -1,0 +1,65 @@
+"""The history file: one JSON line per completed generation, never the key."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+# Keys that must never reach the history file, whatever a caller passes.
+_SECRET_KEYS = frozenset({"api_key", "authorization", "Authorization"})
+
+
+def record(command: str, *, model: str, prompt: str | None, parameters: Mapping[str, Any],
+           files: list[str], usage: Mapping[str, Any] | None, request_id: str | None,
+           base_url: str, status: str = "ok", now: datetime | None = None) -> dict[str, Any]:
+    when = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return {
+        "time": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "command": command,
+        "model": model,
+        "prompt": prompt,
+        "parameters": {k: v for k, v in parameters.items() if k not in _SECRET_KEYS},
+        "files": files,
+        "usage": dict(usage) if usage else None,
+        "request_id": request_id,
+        "base_url": base_url,
+        "status": status,
+    }
+
+
+def append(path: Path, entry: Mapping[str, Any]) -> None:
+    """Append one line; O_APPEND keeps lines whole when several processes write at once."""
+    line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise ConfigError(f"cannot write history file {path}: {exc.strerror or exc}") from None
+
+
+def read(path: Path) -> Iterator[dict[str, Any]]:
+    """Entries in file order; damaged lines (a crash mid-write) are skipped."""
+    try:
+        fh = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigError(f"cannot read history file {path}: {exc.strerror or exc}") from None
+    with fh:
+        for line in fh:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                yield entry
