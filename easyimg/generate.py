@@ -1,0 +1,339 @@
+"""One generation: requests fanned out and refilled, images saved as they stream in."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import requests
+
+from . import __version__
+from .client import Client, read_images, request_id
+from .errors import EasyImgError, Interrupted, NoImagesError, ResponseError, UsageError
+from .models import plan_counts, resolve_size
+from .output import OutputPlan, SavedImage, save_image, sidecar_path, write_json_atomic
+
+SOFTWARE = f"easyimg {__version__}"
+
+Send = Callable[[int], requests.Response]
+OnItem = Callable[[dict[str, Any], dict[str, Any]], None]
+Read = Callable[[requests.Response, OnItem], dict[str, Any]]
+
+
+class Reporter(Protocol):
+    """What a generation tells its caller while it runs (the console draws it)."""
+
+    def status(self, text: str) -> None: ...
+    def saved(self, image: GenImage) -> None: ...
+    def download(self, done: int, total: int | None) -> None: ...
+
+
+class _Silent:
+    def status(self, text: str) -> None:
+        pass
+
+    def saved(self, image: GenImage) -> None:
+        pass
+
+    def download(self, done: int, total: int | None) -> None:
+        pass
+
+
+@dataclass
+class GenImage:
+    saved: SavedImage
+    revised_prompt: str | None = None
+    request_id: str | None = None
+
+
+@dataclass
+class GenResult:
+    model: str
+    requested: int
+    images: list[GenImage] = field(default_factory=list)
+    usage: dict[str, Any] | None = None
+    created: int | None = None
+    request_ids: list[str] = field(default_factory=list)
+    errors: list[EasyImgError] = field(default_factory=list)
+    requests_sent: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        return len(self.images) >= self.requested and not self.errors
+
+
+# Chat-style usage names some routers use, mapped to the images API's.
+_USAGE_ALIASES = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens"}
+
+
+def normalize_usage(raw: Any) -> dict[str, Any] | None:
+    """Usage in the images API's names; None when the answer had none."""
+    if not isinstance(raw, Mapping):
+        return None
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = _USAGE_ALIASES.get(key, key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = int(value)
+        elif isinstance(value, Mapping):
+            out[name.replace("prompt_tokens_details", "input_tokens_details")] = {
+                k: int(v) for k, v in value.items() if isinstance(v, int | float)
+            }
+    if not out:
+        return None
+    if "total_tokens" not in out and ("input_tokens" in out or "output_tokens" in out):
+        out["total_tokens"] = out.get("input_tokens", 0) + out.get("output_tokens", 0)
+    return out
+
+
+def add_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
+    if a is None or b is None:
+        return a or b
+    out = dict(a)
+    for key, value in b.items():
+        if isinstance(value, dict):
+            inner = dict(out.get(key) or {})
+            for k, v in value.items():
+                inner[k] = inner.get(k, 0) + v
+            out[key] = inner
+        else:
+            out[key] = out.get(key, 0) + value
+    return out
+
+
+B64_SLICE = 4 << 20  # a multiple of 4 characters, so each slice decodes on its own
+
+
+def decode_b64(text: str) -> Iterator[bytes]:
+    """Decode in slices, so a 25 MB image never sits in memory twice (text and bytes)."""
+    try:
+        if len(text) % 4 or "\n" in text[:B64_SLICE]:
+            # Wrapped or unpadded base64 cannot be sliced safely; decode it whole.
+            yield base64.b64decode(text + "=" * (-len(text) % 4))
+            return
+        for start in range(0, len(text), B64_SLICE):
+            yield base64.b64decode(text[start:start + B64_SLICE])
+    except (binascii.Error, ValueError):
+        raise ResponseError("b64_json in the answer is not valid base64") from None
+
+
+def png_text(body: Mapping[str, Any], revised: str | None, created: Any) -> dict[str, str]:
+    text = {
+        "prompt": str(body.get("prompt", "")),
+        "model": str(body.get("model", "")),
+        "parameters": json.dumps(dict(body), ensure_ascii=False, sort_keys=True),
+    }
+    if revised:
+        text["revised_prompt"] = revised
+    text["created"] = str(created or int(time.time()))
+    text["software"] = SOFTWARE
+    return text
+
+
+class Generation:
+    """Runs one user request for `requested` images: fan-out, refill, save, gather."""
+
+    def __init__(
+        self,
+        client: Client,
+        body: Mapping[str, Any],
+        plan: OutputPlan,
+        *,
+        max_n: int,
+        send: Send | None = None,
+        read: Read = read_images,
+        metadata: bool = True,
+        sidecar: bool = False,
+        reporter: Reporter | None = None,
+        now: datetime | None = None,
+        endpoint: str = "images/generations",
+    ) -> None:
+        self.client = client
+        self.body = dict(body)
+        self.plan = plan
+        self.max_n = max(1, max_n)
+        self.send = send or self._send_json
+        self.read = read
+        self.metadata = metadata
+        self.sidecar = sidecar
+        self.reporter = reporter or _Silent()
+        self.now = now or datetime.now()
+        self.endpoint = endpoint
+        self.cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._next_index = 0
+        self._saving = 0
+        self._idle = threading.Condition(self._lock)
+        self.result = GenResult(model=str(self.body.get("model", "")),
+                                requested=int(self.body.get("n", 1)))
+
+    def _send_json(self, count: int) -> requests.Response:
+        return self.client.request("POST", self.endpoint, json_body={**self.body, "n": count})
+
+    def run(self) -> GenResult:
+        start = time.monotonic()
+        wanted = self.result.requested
+        try:
+            # Routers that ignore `n` return fewer images: ask again for the rest, but never
+            # send more requests in all than images asked for.
+            while len(self.result.images) < wanted and self.result.requests_sent < wanted:
+                missing = wanted - len(self.result.images)
+                counts = plan_counts(missing, self.max_n)
+                counts = counts[: wanted - self.result.requests_sent]
+                before = len(self.result.images)
+                self._wave(counts)
+                if self.result.errors or len(self.result.images) == before:
+                    break
+        except KeyboardInterrupt:
+            self._stop()
+            raise Interrupted("interrupted") from None
+        finally:
+            self.result.elapsed = time.monotonic() - start
+        if not self.result.images and self.result.errors:
+            raise self.result.errors[0]
+        if not self.result.images:
+            raise NoImagesError()
+        return self.result
+
+    def _stop(self) -> None:
+        """Let image writes in progress finish so no temporary file is left behind."""
+        self.cancelled.set()
+        with self._idle:
+            self._idle.wait_for(lambda: self._saving == 0, timeout=10)
+
+    def _wave(self, counts: list[int]) -> None:
+        self.result.requests_sent += len(counts)
+        if len(counts) == 1:
+            self._one(counts[0])
+            return
+        done: queue.Queue[None] = queue.Queue()
+        for count in counts:
+            threading.Thread(target=self._one, args=(count, done), daemon=True).start()
+        for _ in counts:
+            # A timeout keeps the main thread responsive to Ctrl-C.
+            while True:
+                try:
+                    done.get(timeout=0.2)
+                    break
+                except queue.Empty:
+                    continue
+
+    def _one(self, count: int, done: queue.Queue[None] | None = None) -> None:
+        try:
+            self.reporter.status(f"waiting for {self.body.get('model')}")
+            resp = self.send(count)
+            rid = request_id(resp.headers)
+            written: list[tuple[GenImage, dict[str, Any]]] = []
+            try:
+                meta = self.read(resp, lambda item, meta: written.append(
+                    self._save(item, meta, rid)))
+            finally:
+                resp.close()
+            usage = normalize_usage(meta.get("usage"))
+            with self._lock:
+                if rid:
+                    self.result.request_ids.append(rid)
+                self.result.usage = add_usage(self.result.usage, usage)
+                if isinstance(meta.get("created"), int):
+                    self.result.created = meta["created"]
+            if self.sidecar:
+                for image, item in written:
+                    self._write_sidecar(image, item, meta, count)
+        except EasyImgError as exc:
+            with self._lock:
+                self.result.errors.append(exc)
+        except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
+            with self._lock:
+                self.result.errors.append(EasyImgError(f"unexpected: {exc!r}"))
+        finally:
+            if done is not None:
+                done.put(None)
+
+    def _save(self, item: dict[str, Any], meta: Mapping[str, Any],
+              rid: str | None) -> tuple[GenImage, dict[str, Any]]:
+        if self.cancelled.is_set():
+            raise Interrupted("interrupted")
+        revised = item.get("revised_prompt") or None
+        with self._lock:
+            self._next_index += 1
+            index = self._next_index
+            self._saving += 1
+        try:
+            text = png_text(self.body, revised, meta.get("created")) if self.metadata else None
+            saved = save_image(self._image_bytes(item), self.plan, index=index,
+                               prompt=str(self.body.get("prompt", "")), model=self.result.model,
+                               now=self.now, png_text=text)
+        finally:
+            with self._idle:
+                self._saving -= 1
+                self._idle.notify_all()
+        image = GenImage(saved, revised, rid)
+        with self._lock:
+            self.result.images.append(image)
+        self.reporter.saved(image)
+        rest = {k: v for k, v in item.items() if k != "b64_json"}
+        return image, rest
+
+    def _image_bytes(self, item: Mapping[str, Any]) -> Iterator[bytes]:
+        b64 = item.get("b64_json")
+        if isinstance(b64, str) and b64:
+            yield from decode_b64(b64)
+            return
+        url = item.get("url")
+        if isinstance(url, str) and url:
+            for chunk in self.client.download(url, on_progress=self.reporter.download):
+                if self.cancelled.is_set():
+                    raise Interrupted("interrupted")
+                yield chunk
+            return
+        raise ResponseError("an image in the answer has neither b64_json nor url")
+
+    def _write_sidecar(self, image: GenImage, item: dict[str, Any], meta: Mapping[str, Any],
+                       count: int) -> None:
+        response = {k: v for k, v in meta.items() if k != "data"}
+        response["data"] = [item]
+        write_json_atomic(sidecar_path(image.saved.path), {
+            "request": {"method": "POST", "url": self.client.url(self.endpoint),
+                        "body": {**self.body, "n": count}},
+            "response": response,
+            "request_id": image.request_id,
+            "file": image.saved.path.name,
+        })
+
+
+def parse_extra(item: str) -> tuple[str, Any]:
+    """`-x KEY=VALUE`: VALUE as JSON when it parses, else the string itself."""
+    key, sep, value = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise UsageError(f"--extra {item!r} is not KEY=VALUE")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
+def build_body(prompt: str | None, *, model: str, n: int, options: Mapping[str, Any],
+               extras: list[str] | None = None) -> dict[str, Any]:
+    """The request body: model, prompt and n always; other fields only when set."""
+    body: dict[str, Any] = {"model": model}
+    if prompt is not None:
+        body["prompt"] = prompt
+    body["n"] = n
+    for key, value in options.items():
+        if value is None or value is False:
+            continue
+        body[key] = resolve_size(model, value) if key == "size" else value
+    for item in extras or []:
+        key, value = parse_extra(item)
+        body[key] = value
+    return body
