@@ -1,0 +1,128 @@
+"""The Typer app: parse, call the core, render; the only place that prints or exits."""
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from .. import __version__
+from .common import state
+
+if TYPE_CHECKING:
+    from ..console import Environment
+
+app = typer.Typer(
+    name="easyimg",
+    help="Generate images with EasyRouter, OpenAI or any OpenAI-format image API.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        state.env.stdout.write(f"easyimg {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_version, is_eager=True, help="print the version and exit")] = None,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="show a traceback for unexpected errors")] = False,
+) -> None:
+    state.debug = state.debug or debug
+
+
+def _register() -> None:
+    from . import batch, config_cmd, edit, gen, info, serve
+
+    app.command("gen")(gen.gen)
+    app.command("generate", hidden=True)(gen.gen)
+    app.command("edit")(edit.edit)
+    app.command("vary")(edit.vary)
+    app.command("batch")(batch.batch)
+    app.add_typer(batch.batches_app, name="batches")
+    app.command("models")(info.models)
+    app.command("history")(info.history)
+    app.command("usage")(info.usage)
+    app.command("login")(config_cmd.login)
+    app.add_typer(config_cmd.config_app, name="config")
+    app.command("serve")(serve.serve)
+    app.command("completions")(info.completions)
+
+
+_register()
+
+
+def run(args: list[str], env: Optional["Environment"] = None) -> int:
+    """Run the CLI; every failure becomes one `error:` line and its exit code.
+
+    Tests pass their own `env` (streams, tty flags, variables) instead of patching `sys`.
+    """
+    from ..console import Environment
+    from ..errors import EasyImgError, ExitCode
+
+    state.env = env or Environment.from_system()
+    state.debug = state.env.env.get("EASYIMG_DEBUG") == "1"
+    state.json_mode = False
+
+    command = typer.main.get_command(app)
+    try:
+        rv = command.main(args=args, prog_name="easyimg", standalone_mode=False)
+    except EasyImgError as exc:
+        return _fail(exc.message, exc.hint, int(exc.exit_code), exc)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        return _fail("aborted", None, int(ExitCode.INTERRUPTED))
+    except KeyboardInterrupt:
+        return _fail("interrupted", None, int(ExitCode.INTERRUPTED))
+    except typer.TyperException as exc:
+        return _usage_error(exc)
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep the interpreter's final
+        # flush of stdout from raising again.
+        _silence_stdout()
+        return 1
+    except Exception as exc:
+        if state.debug:
+            raise
+        return _fail(f"unexpected internal error: {exc!r}", "run with --debug for a traceback",
+                     int(ExitCode.ERROR))
+    return rv if isinstance(rv, int) else 0
+
+
+def _fail(message: str, hint: Optional[str], code: int, exc: Optional[Exception] = None) -> int:
+    from ..console import Console
+
+    console = Console(state.env)
+    if state.json_mode:
+        doc: dict[str, object] = {"error": {"message": message, "exit_code": code}}
+        for attr in ("status", "code", "request_id", "param"):
+            value = getattr(exc, attr, None)
+            if value is not None:
+                doc["error"][attr] = value  # type: ignore[index]
+        console.out_json(doc)
+    console.error(message, hint)
+    return code
+
+
+def _usage_error(exc: "typer.TyperException") -> int:
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    where = f"{ctx.command_path} --help" if ctx is not None else "easyimg --help"
+    return _fail(f"{message} (see '{where}')", None, int(getattr(exc, "exit_code", 2)))
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass

@@ -1,0 +1,177 @@
+"""Options shared by commands, and turning flags into settings, a client and a console."""
+
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from ..console import Console, Environment
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..config import Settings
+
+CONN = "Connection"
+GEN = "Generation"
+OUT = "Output"
+
+
+@dataclass
+class State:
+    """Process-wide flags the top-level run() needs after a command fails."""
+
+    debug: bool = False
+    json_mode: bool = False
+    env: Environment = field(default_factory=Environment.from_system)
+
+
+state = State()
+
+# --- connection options (every command that talks to an API) ---------------------------------
+BaseUrl = Annotated[Optional[str], typer.Option(
+    "--base-url", help="API base URL [env: EASYIMG_BASE_URL; default: https://easyrouter.io/v1]",
+    rich_help_panel=CONN, show_default=False)]
+ApiKey = Annotated[Optional[str], typer.Option(
+    "--api-key", help="API key [env: EASYIMG_API_KEY]", rich_help_panel=CONN,
+    show_default=False)]
+Profile = Annotated[Optional[str], typer.Option(
+    "--profile", help="config profile to use [env: EASYIMG_PROFILE]", rich_help_panel=CONN,
+    show_default=False)]
+Timeout = Annotated[Optional[float], typer.Option(
+    "--timeout", help="seconds to wait for an answer [default: 600]", rich_help_panel=CONN,
+    show_default=False)]
+Retries = Annotated[Optional[int], typer.Option(
+    "--retries", help="retries after the first try [default: 3]", rich_help_panel=CONN,
+    show_default=False)]
+RetryTimeouts = Annotated[bool, typer.Option(
+    "--retry-timeouts", help="also retry read timeouts, dropped connections, 504 and 520-524 "
+    "(the image may be generated and billed twice)", rich_help_panel=CONN)]
+Offline = Annotated[bool, typer.Option(
+    "--offline", help="use an in-process placeholder server: no key, no network",
+    rich_help_panel=CONN)]
+
+# --- generation options ------------------------------------------------------------------------
+Model = Annotated[Optional[str], typer.Option(
+    "-m", "--model", help="model id [default: config model, else gpt-image-2]",
+    rich_help_panel=GEN, show_default=False)]
+Count = Annotated[int, typer.Option("-n", "--count", help="number of images", min=1,
+                                    rich_help_panel=GEN)]
+Size = Annotated[Optional[str], typer.Option(
+    "-s", "--size", help="WxH, auto, square, landscape or portrait", rich_help_panel=GEN,
+    show_default=False)]
+Quality = Annotated[Optional[str], typer.Option(
+    "-q", "--quality", help="low, medium, high, auto (GPT image); standard, hd (dall-e-3)",
+    rich_help_panel=GEN, show_default=False)]
+Background = Annotated[Optional[str], typer.Option(
+    "--background", help="auto, transparent or opaque", rich_help_panel=GEN, show_default=False)]
+Moderation = Annotated[Optional[str], typer.Option(
+    "--moderation", help="auto or low", rich_help_panel=GEN, show_default=False)]
+Style = Annotated[Optional[str], typer.Option(
+    "--style", help="vivid or natural (dall-e-3)", rich_help_panel=GEN, show_default=False)]
+Format = Annotated[Optional[str], typer.Option(
+    "-f", "--format", help="png, jpeg or webp (output_format)", rich_help_panel=GEN,
+    show_default=False)]
+Compression = Annotated[Optional[int], typer.Option(
+    "--compression", help="0-100, jpeg/webp only", rich_help_panel=GEN, show_default=False)]
+ResponseFormat = Annotated[Optional[str], typer.Option(
+    "--response-format", help="url or b64_json (legacy models and some routers)",
+    rich_help_panel=GEN, show_default=False)]
+User = Annotated[Optional[str], typer.Option(
+    "--user", help="end-user id sent as `user`", rich_help_panel=GEN, show_default=False)]
+Extra = Annotated[Optional[list[str]], typer.Option(
+    "-x", "--extra", help="extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable",
+    rich_help_panel=GEN, show_default=False)]
+NoValidate = Annotated[bool, typer.Option(
+    "--no-validate", help="skip client-side model rules", rich_help_panel=GEN)]
+
+# --- output options ----------------------------------------------------------------------------
+Out = Annotated[Optional[str], typer.Option(
+    "-o", "--out", help="output directory, or a file name ending in .png/.jpg/.webp",
+    rich_help_panel=OUT, show_default=False)]
+Name = Annotated[Optional[str], typer.Option(
+    "--name", help="file name template: {date} {time} {slug} {index} {model} {ext}",
+    rich_help_panel=OUT, show_default=False)]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="replace existing files",
+                                         rich_help_panel=OUT)]
+NoMetadata = Annotated[bool, typer.Option("--no-metadata", help="no PNG text chunks",
+                                          rich_help_panel=OUT)]
+Sidecar = Annotated[bool, typer.Option(
+    "--sidecar", help="also write NAME.json with the request and response", rich_help_panel=OUT)]
+Json = Annotated[bool, typer.Option("--json", help="print one JSON object instead of paths",
+                                    rich_help_panel=OUT)]
+Quiet = Annotated[bool, typer.Option("--quiet", help="print errors only", rich_help_panel=OUT)]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="print the request and exit",
+                                      rich_help_panel=OUT)]
+Open = Annotated[bool, typer.Option("--open", help="open the files in the system viewer",
+                                    rich_help_panel=OUT)]
+Preview = Annotated[bool, typer.Option("--preview", help="draw a small preview in the terminal",
+                                       rich_help_panel=OUT)]
+
+
+@dataclass
+class Connection:
+    settings: "Settings"
+    client: "Client"
+    offline: bool
+    stack: ExitStack
+
+    def close(self) -> None:
+        self.stack.close()
+
+
+def settings_for(*, base_url: Optional[str] = None, api_key: Optional[str] = None,
+                 profile: Optional[str] = None, timeout: Optional[float] = None,
+                 retries: Optional[int] = None, **more: Any) -> "Settings":
+    from ..config import resolve
+
+    flags = {"base_url": base_url, "api_key": api_key, "profile": profile, "timeout": timeout,
+             "retries": retries, **more}
+    return resolve(flags, state.env.env)
+
+
+def connect(settings: "Settings", *, offline: bool = False, retry_timeouts: bool = False,
+            console: Optional[Console] = None, pool_size: int = 10,
+            need_key: bool = True) -> Connection:
+    """A client for the resolved settings; with `offline`, against an in-process server."""
+    from ..client import Client
+    from ..config import require_key
+
+    stack = ExitStack()
+    if offline:
+        from ..server import start_background
+
+        server = start_background()
+        stack.callback(server.close)
+        settings.base_url = server.url
+        settings.api_key = None
+    elif need_key:
+        require_key(settings)
+
+    def on_retry(retry: Any) -> None:
+        if console is not None:
+            console.info(f"retrying in {retry.delay:.1f}s ({retry.reason}, try "
+                         f"{retry.attempt + 1} of {settings.retries + 1})")
+
+    client = Client(settings.base_url, settings.api_key, timeout=settings.timeout,
+                    retries=settings.retries, retry_timeouts=retry_timeouts,
+                    pool_size=pool_size, on_retry=on_retry)
+    stack.callback(client.close)
+    return Connection(settings, client, offline, stack)
+
+
+def make_console(*, quiet: bool = False, json_mode: bool = False) -> Console:
+    state.json_mode = json_mode
+    return Console(state.env, quiet=quiet, json_mode=json_mode)
+
+
+def read_prompt(prompt: str) -> str:
+    """`-` reads the prompt from stdin."""
+    if prompt == "-":
+        return state.env.stdin.read().strip()
+    return prompt
+
+
+def history_files(paths: list[Path]) -> list[str]:
+    return [str(p) for p in paths]

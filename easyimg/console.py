@@ -1,0 +1,232 @@
+"""Progress, summaries and JSON rendering; progress is drawn only on a terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console as RichConsole
+    from rich.progress import Progress, TaskID
+
+    from .generate import GenImage, GenResult
+
+
+@dataclass
+class Environment:
+    """Streams, terminal facts and the environment, on one object the commands receive."""
+
+    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    stdin_isatty: bool = False
+    stdout_isatty: bool = False
+    stderr_isatty: bool = False
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_system(cls) -> Environment:
+        import os
+
+        def tty(stream: IO[str]) -> bool:
+            try:
+                return stream.isatty()
+            except (AttributeError, ValueError):
+                return False
+
+        return cls(sys.stdin, sys.stdout, sys.stderr, tty(sys.stdin), tty(sys.stdout),
+                   tty(sys.stderr), dict(os.environ))
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def usage_line(usage: Mapping[str, Any] | None) -> str | None:
+    if not usage:
+        return None
+    details = usage.get("input_tokens_details") or {}
+    parts = []
+    if details:
+        parts.append(f"input {details.get('text_tokens', 0)} text + "
+                     f"{details.get('image_tokens', 0)} image")
+    elif "input_tokens" in usage:
+        parts.append(f"input {usage['input_tokens']}")
+    if "output_tokens" in usage:
+        parts.append(f"output {usage['output_tokens']}")
+    if "total_tokens" in usage:
+        parts.append(f"total {usage['total_tokens']}")
+    return "tokens: " + ", ".join(parts) if parts else None
+
+
+class Console:
+    """All talk on stderr and all data on stdout go through here."""
+
+    def __init__(self, env: Environment, *, quiet: bool = False, json_mode: bool = False) -> None:
+        self.env = env
+        self.quiet = quiet
+        self.json_mode = json_mode
+        self._err: RichConsole | None = None
+
+    @property
+    def err(self) -> RichConsole:
+        if self._err is None:
+            from rich.console import Console as RichConsole
+
+            # Rich decides on colour itself (NO_COLOR, FORCE_COLOR, TERM=dumb).
+            self._err = RichConsole(file=self.env.stderr, stderr=True, highlight=False,
+                                    force_terminal=self.env.stderr_isatty or None,
+                                    soft_wrap=True)
+        return self._err
+
+    @property
+    def interactive(self) -> bool:
+        return self.env.stderr_isatty and not self.quiet
+
+    # stdout: data only
+    def out(self, line: str) -> None:
+        self.env.stdout.write(line + "\n")
+        self.env.stdout.flush()
+
+    def out_json(self, data: Any) -> None:
+        self.env.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        self.env.stdout.flush()
+
+    # stderr: talk
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self._say(message)
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            self._say(f"[yellow]warning:[/] {_esc(message)}", markup=True)
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        text = message if not hint else f"{message}; {hint}"
+        self._say(f"[bold red]error:[/] {_esc(text)}", markup=True)
+
+    def _say(self, message: str, markup: bool = False) -> None:
+        if self.env.stderr_isatty:
+            self.err.print(message if markup else _esc(message))
+        else:
+            from rich.text import Text
+
+            plain = Text.from_markup(message).plain if markup else message
+            self.env.stderr.write(plain + "\n")
+            self.env.stderr.flush()
+
+    def reporter(self, label: str) -> Reporter:
+        return Reporter(self, label)
+
+    def summary(self, result: GenResult, *, placeholders: bool = False) -> None:
+        if self.quiet:
+            return
+        size = sum(i.saved.bytes for i in result.images)
+        count = len(result.images)
+        head = (f"{count} image{'s' if count != 1 else ''}"
+                f"{f' of {result.requested}' if count < result.requested else ''}, "
+                f"{human_bytes(size)}, {_seconds(result.elapsed)}, {result.model}")
+        if placeholders:
+            head += " (placeholder images from the offline server)"
+        self.info(head)
+        line = usage_line(result.usage)
+        if line:
+            self.info(line)
+
+
+def _seconds(elapsed: float) -> str:
+    return f"{elapsed:.2f}s" if elapsed < 10 else f"{elapsed:.1f}s"
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+class Reporter:
+    """Spinner with elapsed time while waiting, byte progress for downloads (terminal only)."""
+
+    def __init__(self, console: Console, label: str, clock: Any = time.monotonic) -> None:
+        self.console = console
+        self.label = label
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._download: TaskID | None = None
+        self._clock = clock
+        self._saved = 0
+        self._status = label
+
+    def __enter__(self) -> Reporter:
+        if self.console.interactive:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                *_download_columns(),
+                TimeElapsedColumn(),
+                console=self.console.err,
+                transient=True,
+                get_time=self._clock,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def status(self, text: str) -> None:
+        self._status = text
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._progress is not None and self._task is not None:
+            done = f" · {self._saved} saved" if self._saved else ""
+            self._progress.update(self._task, description=f"{self._status}{done}")
+
+    def saved(self, image: GenImage) -> None:
+        self._saved += 1
+        if self._progress is None:
+            return
+        if self.console.env.stdout_isatty:
+            # The paths appear on stdout at the end; count them here instead of repeating.
+            self._refresh()
+        else:
+            self._progress.console.print(f"[green]saved[/] {_esc(str(image.saved.path))}",
+                                         highlight=False)
+
+    def download(self, done: int, total: int | None) -> None:
+        if self._progress is None:
+            return
+        if self._download is None:
+            self._download = self._progress.add_task("downloading", total=total,
+                                                     download=True)
+        self._progress.update(self._download, completed=done, total=total)
+
+
+def _download_columns() -> list[Any]:
+    """A bar and byte counts, drawn only on download tasks (not on the waiting spinner)."""
+    from rich.progress import BarColumn, DownloadColumn, ProgressColumn, Task
+    from rich.text import Text
+
+    class OnlyDownloads(ProgressColumn):
+        def __init__(self, inner: ProgressColumn) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def render(self, task: Task) -> Any:
+            return self.inner.render(task) if task.fields.get("download") else Text("")
+
+    return [OnlyDownloads(BarColumn(bar_width=24)), OnlyDownloads(DownloadColumn())]
