@@ -1,0 +1,81 @@
+"""Shared fixtures: an isolated user dir, a CLI runner on injected streams, test images."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from easyimg.cli import run
+from easyimg.console import Environment
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture(autouse=True)
+def user_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads a real key, config or history: they live in a fresh temporary home."""
+    home = tmp_path_factory.mktemp("home")
+    for name in list(__import__("os").environ):
+        if name.startswith("EASYIMG_") or name == "OPENAI_API_KEY":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("EASYIMG_CONFIG", str(home / "config.toml"))
+    monkeypatch.setenv("EASYIMG_HISTORY", str(home / "history.jsonl"))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
+    return home
+
+
+@pytest.fixture
+def cli(user_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Run `easyimg ARGS` in-process with its own streams and environment."""
+
+    def invoke(*args: str, stdin: str = "", env: dict[str, str] | None = None,
+               tty: bool = False, cwd: Path | None = None) -> Result:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        variables = {
+            "EASYIMG_CONFIG": str(user_dir / "config.toml"),
+            "EASYIMG_HISTORY": str(user_dir / "history.jsonl"),
+            **(env or {}),
+        }
+        out, err = io.StringIO(), io.StringIO()
+        environment = Environment(io.StringIO(stdin), out, err, tty, tty, tty, variables)
+        code = run(list(args), environment)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    return invoke
+
+
+def make_image(fmt: str = "PNG", size: tuple[int, int] = (64, 48),
+               color: tuple[int, ...] = (200, 40, 90), mode: str = "RGB") -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size, color).save(buf, fmt)
+    return buf.getvalue()
+
+
+def images_answer(*images: bytes, usage: dict[str, Any] | None = None,
+                  **extra: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {"created": 1700000000,
+                           "data": [{"b64_json": base64.b64encode(i).decode()} for i in images]}
+    if usage is not None:
+        doc["usage"] = usage
+    doc.update(extra)
+    return doc
