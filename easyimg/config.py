@@ -203,6 +203,8 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
 
     settings = Settings(**values, profile=profile, config_file=path, history_file=history_path(env))
     settings.base_url = settings.base_url.rstrip("/")
+    if settings.out_dir:
+        settings.out_dir = str(Path(settings.out_dir).expanduser())
     prices = data.get("prices", {})
     settings.prices = prices if isinstance(prices, dict) else {}
     if settings.api_key:
