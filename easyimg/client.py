@@ -99,8 +99,12 @@ def _is_connect_failure(exc: requests.ConnectionError) -> bool:
     """True when the request never reached the server, so a retry cannot double-bill."""
     if isinstance(exc, requests.ConnectTimeout):
         return True
-    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError
-    from urllib3.exceptions import NewConnectionError
+    from urllib3.exceptions import (
+        ConnectTimeoutError,
+        MaxRetryError,
+        NameResolutionError,
+        NewConnectionError,
+    )
 
     reason = exc.args[0] if exc.args else None
     if isinstance(reason, MaxRetryError):
@@ -122,8 +126,9 @@ def error_from_payload(payload: Any, status: int | None, rid: str | None) -> API
     err = payload.get("error")
     if isinstance(err, dict):
         message = err.get("message") or err.get("msg") or json.dumps(err)[:300]
-        return APIError(status, str(message), code=_str(err.get("code")), type=_str(err.get("type")),
-                        param=_str(err.get("param")), request_id=rid, body=payload)
+        return APIError(status, str(message), code=_str(err.get("code")),
+                        type=_str(err.get("type")), param=_str(err.get("param")),
+                        request_id=rid, body=payload)
     if isinstance(err, str) and err:
         return APIError(status, err, code=_str(payload.get("code")), request_id=rid, body=payload)
     if status and status >= 400:
@@ -306,9 +311,11 @@ class Client:
                         on_progress(done, total)
                     yield chunk
             except requests.RequestException as exc:
-                raise NetworkError(f"download of {_short(full)} broke off: {_reason(exc)}") from None
+                raise NetworkError(
+                    f"download of {_short(full)} broke off: {_reason(exc)}") from None
             if total is not None and done < total:
-                raise NetworkError(f"download of {_short(full)} broke off at {done} of {total} bytes")
+                raise NetworkError(
+                    f"download of {_short(full)} broke off at {done} of {total} bytes")
 
     def close(self) -> None:
         self.session.close()
@@ -362,7 +369,7 @@ def _rewind(files: Any) -> None:
 class _Recording:
     """A file wrapper that keeps the first bytes read, to quote them when parsing fails."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: IO[bytes] | Any) -> None:
         self._raw = raw
         self.head = b""
         self.total = 0
@@ -433,12 +440,11 @@ def read_images(resp: requests.Response,
                 builder = None
     except ijson.JSONError as exc:
         raise _unreadable(source, resp, exc) from None
-    except requests.RequestException as exc:
-        raise NetworkError(f"the answer broke off after {source.total} bytes: {_reason(exc)}") from None
     except EasyImgError:
         raise
-    except (OSError, ValueError) as exc:
-        raise NetworkError(f"the answer broke off after {source.total} bytes: {_reason(exc)}") from None
+    except (requests.RequestException, OSError, ValueError) as exc:
+        raise NetworkError(
+            f"the answer broke off after {source.total} bytes: {_reason(exc)}") from None
     err = error_from_payload(meta, None, rid)
     if err is not None:
         raise err
@@ -451,7 +457,8 @@ def _unreadable(source: _Recording, resp: requests.Response, exc: Exception) -> 
     if not head:
         return ResponseError(f"the server sent an empty answer (status {resp.status_code})")
     if head.startswith("<") or "html" in ctype:
-        return ResponseError(f"the server answered HTML, not JSON ({ctype}): {' '.join(head.split())[:80]}")
+        snippet = " ".join(head.split())[:80]
+        return ResponseError(f"the server answered HTML, not JSON ({ctype}): {snippet}")
     if "incomplete" in str(exc).lower() or "premature" in str(exc).lower():
         return ResponseError(f"the JSON answer was cut off after {source.total} bytes")
     return ResponseError(f"the answer is not valid JSON ({ctype}): {' '.join(head.split())[:80]}")

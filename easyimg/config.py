@@ -95,7 +95,7 @@ def coerce(key: str, value: Any, source: str) -> Any:
     if key not in KEYS:
         raise UsageError(f"unknown config key {key!r}; known keys: {', '.join(KEYS)}")
     kind = KEYS[key]
-    if value is None or isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+    if value is None or (isinstance(value, kind) and not (kind is int and isinstance(value, bool))):
         return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

@@ -81,7 +81,7 @@ def normalize_usage(raw: Any) -> dict[str, Any] | None:
         return None
     out: dict[str, Any] = {}
     for key, value in raw.items():
-        name = _USAGE_ALIASES.get(key, key)
+        name = _USAGE_ALIASES.get(str(key), str(key))
         if isinstance(value, int | float) and not isinstance(value, bool):
             out[name] = int(value)
         elif isinstance(value, Mapping):
@@ -251,7 +251,7 @@ class Generation:
         except EasyImgError as exc:
             with self._lock:
                 self.result.errors.append(exc)
-        except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
+        except Exception as exc:
             with self._lock:
                 self.result.errors.append(EasyImgError(f"unexpected: {exc!r}"))
         finally:

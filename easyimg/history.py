@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ _SECRET_KEYS = frozenset({"api_key", "authorization", "Authorization"})
 def record(command: str, *, model: str, prompt: str | None, parameters: Mapping[str, Any],
            files: list[str], usage: Mapping[str, Any] | None, request_id: str | None,
            base_url: str, status: str = "ok", now: datetime | None = None) -> dict[str, Any]:
-    when = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    when = (now or datetime.now(UTC)).astimezone(UTC)
     return {
         "time": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "command": command,

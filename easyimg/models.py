@@ -79,7 +79,8 @@ def _gpt(name: str, *, arbitrary: bool, qualities: tuple[str, ...] = GPT_QUALITI
 MODELS: dict[str, ModelRules] = {
     m.name: m
     for m in (
-        _gpt("gpt-image-1", arbitrary=False, notes="shut down 2026-10-23 on OpenAI; routers may still serve it"),
+        _gpt("gpt-image-1", arbitrary=False,
+             notes="shut down 2026-10-23 on OpenAI; routers may still serve it"),
         _gpt("gpt-image-1-mini", arbitrary=True),
         _gpt("gpt-image-1.5", arbitrary=True),
         _gpt("chatgpt-image-latest", arbitrary=True),

@@ -29,7 +29,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[Optional[bool], typer.Option(
+    version: Annotated[bool | None, typer.Option(
         "--version", callback=_version, is_eager=True, help="print the version and exit")] = None,
     debug: Annotated[bool, typer.Option(
         "--debug", help="show a traceback for unexpected errors")] = False,
@@ -96,7 +96,7 @@ def run(args: list[str], env: Optional["Environment"] = None) -> int:
     return rv if isinstance(rv, int) else 0
 
 
-def _fail(message: str, hint: Optional[str], code: int, exc: Optional[Exception] = None) -> int:
+def _fail(message: str, hint: str | None, code: int, exc: Exception | None = None) -> int:
     from ..console import Console
 
     console = Console(state.env)

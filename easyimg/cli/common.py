@@ -3,7 +3,7 @@
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,19 +30,19 @@ class State:
 state = State()
 
 # --- connection options (every command that talks to an API) ---------------------------------
-BaseUrl = Annotated[Optional[str], typer.Option(
+BaseUrl = Annotated[str | None, typer.Option(
     "--base-url", help="API base URL [env: EASYIMG_BASE_URL; default: https://easyrouter.io/v1]",
     rich_help_panel=CONN, show_default=False)]
-ApiKey = Annotated[Optional[str], typer.Option(
+ApiKey = Annotated[str | None, typer.Option(
     "--api-key", help="API key [env: EASYIMG_API_KEY]", rich_help_panel=CONN,
     show_default=False)]
-Profile = Annotated[Optional[str], typer.Option(
+Profile = Annotated[str | None, typer.Option(
     "--profile", help="config profile to use [env: EASYIMG_PROFILE]", rich_help_panel=CONN,
     show_default=False)]
-Timeout = Annotated[Optional[float], typer.Option(
+Timeout = Annotated[float | None, typer.Option(
     "--timeout", help="seconds to wait for an answer [default: 600]", rich_help_panel=CONN,
     show_default=False)]
-Retries = Annotated[Optional[int], typer.Option(
+Retries = Annotated[int | None, typer.Option(
     "--retries", help="retries after the first try [default: 3]", rich_help_panel=CONN,
     show_default=False)]
 RetryTimeouts = Annotated[bool, typer.Option(
@@ -53,44 +53,44 @@ Offline = Annotated[bool, typer.Option(
     rich_help_panel=CONN)]
 
 # --- generation options ------------------------------------------------------------------------
-Model = Annotated[Optional[str], typer.Option(
+Model = Annotated[str | None, typer.Option(
     "-m", "--model", help="model id [default: config model, else gpt-image-2]",
     rich_help_panel=GEN, show_default=False)]
 Count = Annotated[int, typer.Option("-n", "--count", help="number of images", min=1,
                                     rich_help_panel=GEN)]
-Size = Annotated[Optional[str], typer.Option(
+Size = Annotated[str | None, typer.Option(
     "-s", "--size", help="WxH, auto, square, landscape or portrait", rich_help_panel=GEN,
     show_default=False)]
-Quality = Annotated[Optional[str], typer.Option(
+Quality = Annotated[str | None, typer.Option(
     "-q", "--quality", help="low, medium, high, auto (GPT image); standard, hd (dall-e-3)",
     rich_help_panel=GEN, show_default=False)]
-Background = Annotated[Optional[str], typer.Option(
+Background = Annotated[str | None, typer.Option(
     "--background", help="auto, transparent or opaque", rich_help_panel=GEN, show_default=False)]
-Moderation = Annotated[Optional[str], typer.Option(
+Moderation = Annotated[str | None, typer.Option(
     "--moderation", help="auto or low", rich_help_panel=GEN, show_default=False)]
-Style = Annotated[Optional[str], typer.Option(
+Style = Annotated[str | None, typer.Option(
     "--style", help="vivid or natural (dall-e-3)", rich_help_panel=GEN, show_default=False)]
-Format = Annotated[Optional[str], typer.Option(
+Format = Annotated[str | None, typer.Option(
     "-f", "--format", help="png, jpeg or webp (output_format)", rich_help_panel=GEN,
     show_default=False)]
-Compression = Annotated[Optional[int], typer.Option(
+Compression = Annotated[int | None, typer.Option(
     "--compression", help="0-100, jpeg/webp only", rich_help_panel=GEN, show_default=False)]
-ResponseFormat = Annotated[Optional[str], typer.Option(
+ResponseFormat = Annotated[str | None, typer.Option(
     "--response-format", help="url or b64_json (legacy models and some routers)",
     rich_help_panel=GEN, show_default=False)]
-User = Annotated[Optional[str], typer.Option(
+User = Annotated[str | None, typer.Option(
     "--user", help="end-user id sent as `user`", rich_help_panel=GEN, show_default=False)]
-Extra = Annotated[Optional[list[str]], typer.Option(
+Extra = Annotated[list[str] | None, typer.Option(
     "-x", "--extra", help="extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable",
     rich_help_panel=GEN, show_default=False)]
 NoValidate = Annotated[bool, typer.Option(
     "--no-validate", help="skip client-side model rules", rich_help_panel=GEN)]
 
 # --- output options ----------------------------------------------------------------------------
-Out = Annotated[Optional[str], typer.Option(
+Out = Annotated[str | None, typer.Option(
     "-o", "--out", help="output directory, or a file name ending in .png/.jpg/.webp",
     rich_help_panel=OUT, show_default=False)]
-Name = Annotated[Optional[str], typer.Option(
+Name = Annotated[str | None, typer.Option(
     "--name", help="file name template: {date} {time} {slug} {index} {model} {ext}",
     rich_help_panel=OUT, show_default=False)]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="replace existing files",
@@ -121,9 +121,9 @@ class Connection:
         self.stack.close()
 
 
-def settings_for(*, base_url: Optional[str] = None, api_key: Optional[str] = None,
-                 profile: Optional[str] = None, timeout: Optional[float] = None,
-                 retries: Optional[int] = None, **more: Any) -> "Settings":
+def settings_for(*, base_url: str | None = None, api_key: str | None = None,
+                 profile: str | None = None, timeout: float | None = None,
+                 retries: int | None = None, **more: Any) -> "Settings":
     from ..config import resolve
 
     flags = {"base_url": base_url, "api_key": api_key, "profile": profile, "timeout": timeout,
@@ -132,7 +132,7 @@ def settings_for(*, base_url: Optional[str] = None, api_key: Optional[str] = Non
 
 
 def connect(settings: "Settings", *, offline: bool = False, retry_timeouts: bool = False,
-            console: Optional[Console] = None, pool_size: int = 10,
+            console: Console | None = None, pool_size: int = 10,
             need_key: bool = True) -> Connection:
     """A client for the resolved settings; with `offline`, against an in-process server."""
     from ..client import Client

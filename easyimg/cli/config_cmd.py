@@ -1,6 +1,6 @@
 """`easyimg login` and `easyimg config path|show|set|unset`."""
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -8,14 +8,14 @@ from .common import Json, Profile, make_console, settings_for, state
 
 config_app = typer.Typer(help="Read and change the config file.", no_args_is_help=True)
 
-ProfileFlag = Annotated[Optional[str], typer.Option(
+ProfileFlag = Annotated[str | None, typer.Option(
     "--profile", help="change this [profiles.NAME] table instead of the top level",
     show_default=False)]
 
 
 def login(
     profile: ProfileFlag = None,
-    base_url: Annotated[Optional[str], typer.Option(
+    base_url: Annotated[str | None, typer.Option(
         "--base-url", help="also store this base URL with the key", show_default=False)] = None,
 ) -> None:
     """Store an API key in the config file (asked for hidden, or read from stdin)."""
@@ -27,7 +27,7 @@ def login(
     if env.stdin_isatty:
         import getpass
 
-        key = getpass.getpass("API key (input hidden): ", stream=env.stderr)
+        key = getpass.getpass("API key (input hidden): ", stream=env.stderr)  # type: ignore[arg-type]
     else:
         key = env.stdin.readline()
     key = key.strip()

@@ -1,6 +1,6 @@
 """`easyimg gen`: generate images from a prompt."""
 
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -63,7 +63,7 @@ def gen(
     stream: Annotated[bool, typer.Option(
         "--stream", help="stream the answer (SSE) with partial images",
         rich_help_panel="Generation")] = False,
-    partial_images: Annotated[Optional[int], typer.Option(
+    partial_images: Annotated[int | None, typer.Option(
         "--partial-images", help="partial images to stream, 0-3", rich_help_panel="Generation",
         show_default=False)] = None,
     save_partials: Annotated[bool, typer.Option(
@@ -143,12 +143,13 @@ def show_dry_run(console: "Console", settings: "Settings", body: dict[str, Any],
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     if settings.api_key:
         headers["Authorization"] = f"Bearer {mask_key(settings.api_key)}"
-    requests = [{"method": "POST", "url": url, "headers": headers, "body": {**body, "n": k}}
-                for k in plan_counts(count, max_n)]
+    requests: list[dict[str, Any]] = [
+        {"method": "POST", "url": url, "headers": headers, "body": {**body, "n": k}}
+        for k in plan_counts(count, max_n)]
     if json_out:
         console.out_json({"requests": requests})
         return
-    blocks = []
+    blocks: list[tuple[dict[str, Any], str]] = []
     # Fan-out repeats the same request (dall-e-3 -n 4): show each distinct one once.
     for req in requests:
         times = sum(1 for r in requests if r["body"] == req["body"])
@@ -164,7 +165,7 @@ def show_dry_run(console: "Console", settings: "Settings", body: dict[str, Any],
 
 def run_generation(console: "Console", settings: "Settings", body: dict[str, Any], *,
                    count: int, max_n: int, offline: bool, retry_timeouts: bool,
-                   out: Optional[str], name: Optional[str], overwrite: bool, metadata: bool,
+                   out: str | None, name: str | None, overwrite: bool, metadata: bool,
                    sidecar: bool, json_out: bool, save_partials: bool = False,
                    open_files: bool = False, preview: bool = False, command: str = "gen",
                    endpoint: str = "images/generations", send: Any = None) -> None:
@@ -244,7 +245,8 @@ def render_result(console: "Console", settings: "Settings", body: dict[str, Any]
             base_url=settings.base_url, status="ok" if result.complete else "partial")
         try:
             history.append(settings.history_file, entry)
-        except Exception as exc:  # noqa: BLE001 - history must never cost the user their images
+        except Exception as exc:
+            # A history file that cannot be written must never cost the user their images.
             console.warn(str(exc))
     if preview or open_files:
         from ..preview import show_images
