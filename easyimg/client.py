@@ -203,19 +203,20 @@ class Client:
 
     def request(self, method: str, path: str, *, json_body: Any = None,
                 files: Any = None, data: Any = None, stream: bool = True,
-                accept: str | None = None) -> requests.Response:
+                accept: str | None = None,
+                headers: Mapping[str, str] | None = None) -> requests.Response:
         """Send with retries; return a 2xx response (body unread when stream=True) or raise."""
         url = self.url(path)
-        headers = self.headers_for(url)
+        sent_headers = {**(headers or {}), **self.headers_for(url)}
         if accept:
-            headers["Accept"] = accept
+            sent_headers["Accept"] = accept
         attempt = 0
         while True:
             attempt += 1
             self.gate.wait()
             try:
                 resp = self.session.request(
-                    method, url, json=json_body, files=files, data=data, headers=headers,
+                    method, url, json=json_body, files=files, data=data, headers=sent_headers,
                     stream=stream, timeout=(min(30.0, self.timeout), self.timeout),
                 )
             except requests.ConnectionError as exc:

@@ -326,7 +326,8 @@ def _checked(directory: Path, call: Callable[..., _T], *args: Any) -> _T:
         raise OutputError(f"cannot write an image in {directory}: {_reason(e)}") from None
 
 
-def _claim(tmp: Path, directory: Path, name: str, overwrite: bool) -> Path:
+def claim_name(tmp: Path, directory: Path, name: str, overwrite: bool) -> Path:
+    """Give a finished temporary file `name` in `directory`; taken names get -2, -3, ..."""
     stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
     use_link = hasattr(os, "link")
     n = 1
@@ -375,7 +376,7 @@ def save_image(chunks: Iterable[bytes], plan: OutputPlan, *, index: int, prompt:
         size = _stream(fd, itertools.chain([first], rest), plan.directory)
         dims = dims or image_dimensions(tmp)
         name = plan.filename(index=index, ext=FORMAT_EXT[fmt], prompt=prompt, model=model, now=now)
-        final = _claim(tmp, plan.directory, name, plan.overwrite)
+        final = claim_name(tmp, plan.directory, name, plan.overwrite)
     except BaseException:
         _remove(tmp)
         raise
