@@ -1,28 +1,58 @@
-"""Reading streamed (SSE) image answers: partial images, the completed image, usage."""
+"""Reading streamed (SSE) image answers: partials as progress steps, the final image, usage."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import json
+import os
+import threading
 from collections.abc import Callable
-from typing import Any, Protocol
-
-import requests
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .client import error_from_payload, iter_sse, read_images, request_id
-from .errors import ResponseError
+from .errors import APIError, ExitCode, OutputError, ResponseError
+from .generate import add_usage, normalize_usage
+from .output import FORMAT_EXT, claim_name, sniff_format
+
+if TYPE_CHECKING:
+    import requests
+
+    from .generate import GenImage, Reporter
 
 OnItem = Callable[[dict[str, Any], dict[str, Any]], None]
+OnPartial = Callable[[dict[str, Any]], None]
+# An error event carries no HTTP status; these kinds are the server's trouble (a 5xx or 429
+# had it come as a status), so they exit 5 like one. Every other error event is a refusal: 4.
+_SERVER_SIDE = ("server_error", "internal", "overloaded", "unavailable", "timeout", "rate_limit",
+                "api_error")
 
 
-class PartialSink(Protocol):
-    def partial(self, index: int, b64: str, event: dict[str, Any]) -> None: ...
+def stream_error(payload: dict[str, Any], rid: str | None) -> APIError:
+    """The APIError of an `error` event, `{"error": {...}}` or `{"type": "error", ...}` alike."""
+    err = error_from_payload(payload, None, rid)
+    if err is None:
+        message = payload.get("message") or payload.get("detail") or "the stream reported an error"
+        code = payload.get("code")
+        err = APIError(None, str(message), code=None if code is None else str(code),
+                       request_id=rid, body=payload)
+    kind = f"{err.type or ''} {err.code or ''}".lower()
+    err.exit_code = ExitCode.NETWORK if any(k in kind for k in _SERVER_SIDE) else ExitCode.REFUSED
+    return err
 
 
 def read_stream(resp: requests.Response, on_image: OnItem,
-                on_partial: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Read an SSE images answer; a router that answers plain JSON is read as JSON."""
-    ctype = resp.headers.get("content-type", "")
-    if "text/event-stream" not in ctype:
+                on_partial: OnPartial | None = None) -> dict[str, Any]:
+    """Read an SSE images answer event by event; a router that answers JSON is read as JSON.
+
+    Partial images go to `on_partial`, each completed image to `on_image` (as a `data` item)
+    as soon as its event has fully arrived. Returns the top-level fields a JSON answer would
+    have had: `created` and the summed `usage`.
+    """
+    if "text/event-stream" not in resp.headers.get("content-type", "").lower():
         return read_images(resp, on_image)
     rid = request_id(resp.headers)
     meta: dict[str, Any] = {}
@@ -33,60 +63,159 @@ def read_stream(resp: requests.Response, on_image: OnItem,
         try:
             payload = json.loads(data)
         except ValueError:
+            if event == "error":
+                raise stream_error({"message": data.strip()[:300]}, rid) from None
             raise ResponseError(f"a stream event is not JSON: {data[:80]!r}") from None
         if not isinstance(payload, dict):
             continue
         kind = str(payload.get("type") or event)
-        err = error_from_payload(payload, None, rid)
-        if err is not None or kind == "error" or kind.endswith(".failed"):
-            raise err or ResponseError(f"stream error event: {data[:200]}")
+        if event == "error" or kind == "error" or kind.endswith(".failed") \
+                or payload.get("error"):
+            raise stream_error(payload, rid)
         if kind.endswith("partial_image"):
-            if on_partial:
+            if on_partial is not None:
                 on_partial(payload)
-            continue
-        if kind.endswith(".completed"):
+        elif kind.endswith(".completed"):
             completed += 1
             if isinstance(payload.get("created_at"), int):
                 meta.setdefault("created", payload["created_at"])
-            usage = payload.get("usage")
-            if usage:
-                from .generate import add_usage, normalize_usage
-
-                meta["usage"] = add_usage(meta.get("usage"), normalize_usage(usage))
-            item = {k: v for k, v in payload.items() if k not in ("type", "usage")}
-            on_image(item, meta)
+            if payload.get("usage"):
+                meta["usage"] = add_usage(meta.get("usage"), normalize_usage(payload["usage"]))
+            on_image({k: v for k, v in payload.items() if k not in ("type", "usage")}, meta)
+        # Anything else (keep-alives, events of newer API versions) is not ours to read.
     if not completed:
         raise ResponseError("the stream ended before an image was completed")
     return meta
 
 
-def stream_reader(reporter: Any, partial_plan: Any = None) -> Callable[..., dict[str, Any]]:
-    """A `read` function for Generation that reports partials and optionally saves them."""
-    counter = {"n": 0}
-
-    def on_partial(event: dict[str, Any]) -> None:
-        counter["n"] += 1
-        index = event.get("partial_image_index", counter["n"] - 1)
-        if hasattr(reporter, "status"):
-            reporter.status(f"partial image {int(index) + 1} received")
-        if partial_plan is not None and event.get("b64_json"):
-            save_partial(partial_plan, event, int(index))
-
-    def read(resp: requests.Response, on_image: OnItem) -> dict[str, Any]:
-        return read_stream(resp, on_image, on_partial)
-
-    return read
+@dataclass
+class _Partial:
+    number: int
+    tmp: Path
+    ext: str
 
 
-def save_partial(plan: Any, event: dict[str, Any], index: int) -> None:
-    import base64
-    import os
-    from datetime import datetime
+class StreamReader:
+    """Generation's `read` for `--stream`, and the reporter it talks to.
 
-    from .output import FORMAT_EXT, sniff_format, write_bytes_atomic
+    Each partial image is a progress step ("partial 2/3"). With `keep`, partials are written
+    to temporary files as they arrive and get their names, `NAME.partial-K.EXT` beside the
+    final image NAME.EXT, only once that image is saved and its name known: a stream that
+    breaks off leaves no file behind. The final name is learnt from `saved`, which the
+    generation calls in the thread reading the stream.
+    """
 
-    data = base64.b64decode(event["b64_json"])
-    fmt = sniff_format(data[:16]) or "png"
-    base = plan.filename(index=1, ext=FORMAT_EXT[fmt], prompt="partial", model="", now=datetime.now())
-    stem, _ = os.path.splitext(base)
-    write_bytes_atomic(plan.directory / f"{stem}.partial-{index + 1}.{FORMAT_EXT[fmt]}", data)
+    def __init__(self, reporter: Reporter, *, partials: int = 0, images: int = 1,
+                 keep: Path | None = None, overwrite: bool = False) -> None:
+        self.reporter = reporter
+        self.partials = partials
+        self.images = images
+        self.keep = keep
+        self.overwrite = overwrite
+        self.kept: list[Path] = []
+        self._done = 0
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._temps: set[Path] = set()  # partials waiting for their image, in every thread
+        self._closed = False
+
+    # Generation's `read`
+    def __call__(self, resp: requests.Response, on_image: OnItem) -> dict[str, Any]:
+        self._local.pending = []
+        self._local.count = 0
+        try:
+            return read_stream(resp, on_image, self._partial)
+        finally:
+            self._drop(self._local.pending)
+            self._local.pending = []
+
+    def close(self) -> None:
+        """Remove partials still waiting for their image (an interrupted run); keep no more."""
+        with self._lock:
+            self._closed = True
+            temps, self._temps = self._temps, set()
+        for tmp in temps:
+            _remove(tmp)
+
+    def _drop(self, parts: list[_Partial]) -> None:
+        with self._lock:
+            self._temps.difference_update(p.tmp for p in parts)
+        for part in parts:
+            _remove(part.tmp)
+
+    def _partial(self, event: dict[str, Any]) -> None:
+        self._local.count += 1
+        index = event.get("partial_image_index")
+        number = index + 1 if isinstance(index, int) and index >= 0 else self._local.count
+        step = f"partial {number}/{self.partials}" if self.partials >= number else \
+            f"partial {number}"
+        if self.images > 1:
+            with self._lock:
+                step = f"image {min(self._done + 1, self.images)}/{self.images}: {step}"
+        self.reporter.status(step)
+        if self.keep is not None:
+            part = self._write_temp(event, number)
+            if part is not None:
+                self._local.pending.append(part)
+
+    def _write_temp(self, event: dict[str, Any], number: int) -> _Partial | None:
+        b64 = event.get("b64_json")
+        if not isinstance(b64, str) or not b64:
+            return None
+        try:
+            data = base64.b64decode(b64)
+        except (binascii.Error, ValueError):
+            return None
+        fmt = sniff_format(data[:16])
+        if fmt is None or self.keep is None:
+            return None  # a partial that is not an image is not worth failing the final one
+        tmp = self.keep / f".easyimg-{os.urandom(8).hex()}.part"
+        # Under the lock, so that close() never misses a file being written.
+        with self._lock:
+            if self._closed:
+                return None
+            try:
+                with open(tmp, "xb") as f:
+                    f.write(data)
+            except OSError as e:
+                _remove(tmp)
+                raise OutputError(f"cannot write a partial image in {self.keep}: {_reason(e)}"
+                                  ) from None
+            self._temps.add(tmp)
+        return _Partial(number, tmp, FORMAT_EXT[fmt])
+
+    # Reporter, passed on
+    def status(self, text: str) -> None:
+        self.reporter.status(text)
+
+    def download(self, done: int, total: int | None) -> None:
+        self.reporter.download(done, total)
+
+    def saved(self, image: GenImage) -> None:
+        with self._lock:
+            self._done += 1
+        pending: list[_Partial] = getattr(self._local, "pending", [])
+        self._local.pending = []
+        self._local.count = 0
+        final = image.saved.path
+        try:
+            while pending and not self._closed:
+                part = pending[0]
+                name = f"{final.stem}.partial-{part.number}.{part.ext}"
+                path = claim_name(part.tmp, final.parent, name, self.overwrite)
+                pending.pop(0)
+                with self._lock:
+                    self._temps.discard(part.tmp)
+                    self.kept.append(path)
+        finally:
+            self._drop(pending)
+        self.reporter.saved(image)
+
+
+def _reason(e: OSError) -> str:
+    return (e.strerror or str(e)).lower()
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)

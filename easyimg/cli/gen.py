@@ -178,6 +178,7 @@ def run_generation(console: "Console", settings: "Settings", body: dict[str, Any
         raise UsageError("--save-partials needs --stream")
     plan = plan_output(out, template=name, count=count, overwrite=overwrite)
     conn = connect(settings, offline=offline, retry_timeouts=retry_timeouts, console=console)
+    reader: Any = None
     try:
         body = {**body, "n": count}
         reporter = console.reporter(f"waiting for {body.get('model')}")
@@ -198,6 +199,8 @@ def run_generation(console: "Console", settings: "Settings", body: dict[str, Any
         with reporter:
             result = job.run()
     finally:
+        if reader is not None:
+            reader.close()
         conn.close()
     render_result(console, settings, body, result, offline=offline, json_out=json_out,
                   command=command, open_files=open_files, preview=preview)
