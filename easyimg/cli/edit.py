@@ -1,13 +1,304 @@
 """`easyimg edit` and `easyimg vary`: edits and variations of existing images."""
 
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
 
+from .common import (
+    GEN,
+    ApiKey,
+    Background,
+    BaseUrl,
+    Compression,
+    Count,
+    DryRun,
+    Extra,
+    Format,
+    Json,
+    Model,
+    Name,
+    NoMetadata,
+    NoValidate,
+    Offline,
+    Open,
+    Out,
+    Overwrite,
+    Preview,
+    Profile,
+    Quality,
+    Quiet,
+    ResponseFormat,
+    Retries,
+    RetryTimeouts,
+    Sidecar,
+    Size,
+    Timeout,
+    User,
+    make_console,
+    read_prompt,
+    settings_for,
+    state,
+)
 
-def edit(images: list[str] = typer.Argument(..., help="images to edit")) -> None:
-    """Edit or extend images with a prompt."""
-    raise typer.Exit(1)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import requests
+
+    from ..client import Client
+    from ..config import Settings
+    from ..console import Console
+    from ..inputs import InputImage
+
+EDITS = "images/edits"
+VARIATIONS = "images/variations"
+
+Prompt = Annotated[str | None, typer.Option(
+    "-p", "--prompt", help="what to change; - reads it from stdin", rich_help_panel=GEN,
+    show_default=False)]
+PromptFile = Annotated[str | None, typer.Option(
+    "--prompt-file", help="read the prompt from this file", rich_help_panel=GEN,
+    show_default=False)]
+Mask = Annotated[str | None, typer.Option(
+    "--mask", help="PNG whose transparent pixels mark where to edit (size of the first image)",
+    rich_help_panel=GEN, show_default=False)]
+InputFidelity = Annotated[str | None, typer.Option(
+    "--input-fidelity", help="high or low: how closely to keep the input's features",
+    rich_help_panel=GEN, show_default=False)]
+Stream = Annotated[bool, typer.Option(
+    "--stream", help="stream the answer (SSE) with partial images", rich_help_panel=GEN)]
+PartialImages = Annotated[int | None, typer.Option(
+    "--partial-images", help="partial images to stream, 0-3", rich_help_panel=GEN,
+    show_default=False)]
+SavePartials = Annotated[bool, typer.Option(
+    "--save-partials", help="keep streamed partials as NAME.partial-K.EXT",
+    rich_help_panel="Output")]
 
 
-def vary(image: str = typer.Argument(..., help="image to vary")) -> None:
-    """Variations of one image (dall-e-2)."""
-    raise typer.Exit(1)
+def edit(
+    images: Annotated[list[str], typer.Argument(help="images to edit (PNG, JPEG or WebP; up to 16)",
+                                                show_default=False)],
+    prompt: Prompt = None,
+    prompt_file: PromptFile = None,
+    mask: Mask = None,
+    input_fidelity: InputFidelity = None,
+    model: Model = None,
+    count: Count = 1,
+    size: Size = None,
+    quality: Quality = None,
+    background: Background = None,
+    fmt: Format = None,
+    compression: Compression = None,
+    response_format: ResponseFormat = None,
+    stream: Stream = False,
+    partial_images: PartialImages = None,
+    save_partials: SavePartials = False,
+    user: User = None,
+    extra: Extra = None,
+    no_validate: NoValidate = False,
+    out: Out = None,
+    name: Name = None,
+    overwrite: Overwrite = False,
+    no_metadata: NoMetadata = False,
+    sidecar: Sidecar = False,
+    json_out: Json = False,
+    quiet: Quiet = False,
+    dry_run: DryRun = False,
+    open_files: Open = False,
+    preview: Preview = False,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+    profile: Profile = None,
+    timeout: Timeout = None,
+    retries: Retries = None,
+    retry_timeouts: RetryTimeouts = False,
+    offline: Offline = False,
+) -> None:
+    """Edit or extend images with a prompt.
+
+    easyimg edit photo.png -p "add a red hat" --mask hat-area.png
+    """
+    from ..errors import UsageError
+    from ..generate import build_body
+    from ..inputs import check_edit
+    from ..models import DEFAULT_MODEL, rules_for, validate
+    from .gen import run_generation
+
+    console = make_console(quiet=quiet, json_mode=json_out)
+    text = _prompt(prompt, prompt_file)
+    settings = settings_for(base_url=base_url, api_key=api_key, profile=profile,
+                            timeout=timeout, retries=retries, model=model, size=size,
+                            quality=quality, format=fmt, out_dir=out, name=name)
+    model_id = settings.model or DEFAULT_MODEL
+    if partial_images is not None and not stream:
+        raise UsageError("--partial-images needs --stream")
+    if save_partials and not stream:
+        raise UsageError("--save-partials needs --stream")
+    options: dict[str, Any] = {
+        "size": settings.size, "quality": settings.quality, "background": background,
+        "output_format": settings.format, "output_compression": compression,
+        "response_format": response_format, "input_fidelity": input_fidelity,
+        "stream": stream, "partial_images": partial_images, "user": user,
+    }
+    rules = rules_for(model_id)
+    body = build_body(text, model=model_id, n=min(count, rules.max_n), options=options,
+                      extras=extra)
+    if no_validate:
+        if not text.strip():
+            raise UsageError("prompt is empty")
+    else:
+        validate(body, endpoint="edits")
+    found, mask_image = check_edit(images, mask, rules, model_id, validate=not no_validate)
+    # One file goes as `image`, several as `image[]`: what the openai SDK sends.
+    field = "image" if len(found) == 1 else "image[]"
+    files = [(field, image) for image in found]
+    if mask_image is not None:
+        files.append(("mask", mask_image))
+
+    if dry_run:
+        show_multipart(console, settings, EDITS, body, files, count, rules.max_n, json_out)
+        return
+    run_generation(console, settings, body, count=count, max_n=rules.max_n, offline=offline,
+                   retry_timeouts=retry_timeouts, out=settings.out_dir, name=settings.name,
+                   overwrite=overwrite, metadata=not no_metadata, sidecar=sidecar,
+                   json_out=json_out, save_partials=save_partials, open_files=open_files,
+                   preview=preview, command="edit", endpoint=EDITS,
+                   send=multipart_sender(EDITS, body, files))
+
+
+def vary(
+    image: Annotated[str, typer.Argument(help="a square PNG under 4 MB", show_default=False)],
+    model: Annotated[str | None, typer.Option(
+        "-m", "--model", help="model id [default: dall-e-2]", rich_help_panel=GEN,
+        show_default=False)] = None,
+    count: Count = 1,
+    size: Annotated[str | None, typer.Option(
+        "-s", "--size", help="256x256, 512x512, 1024x1024 or square", rich_help_panel=GEN,
+        show_default=False)] = None,
+    response_format: ResponseFormat = None,
+    user: User = None,
+    extra: Extra = None,
+    no_validate: NoValidate = False,
+    out: Out = None,
+    name: Name = None,
+    overwrite: Overwrite = False,
+    no_metadata: NoMetadata = False,
+    sidecar: Sidecar = False,
+    json_out: Json = False,
+    quiet: Quiet = False,
+    dry_run: DryRun = False,
+    open_files: Open = False,
+    preview: Preview = False,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+    profile: Profile = None,
+    timeout: Timeout = None,
+    retries: Retries = None,
+    retry_timeouts: RetryTimeouts = False,
+    offline: Offline = False,
+) -> None:
+    """Variations of one image (the legacy dall-e-2 endpoint).
+
+    easyimg vary logo.png -n 4
+    """
+    from ..generate import build_body
+    from ..inputs import check_vary
+    from ..models import rules_for, validate
+    from .gen import run_generation
+
+    console = make_console(quiet=quiet, json_mode=json_out)
+    # The config's model, size and format are for generations; variations are dall-e-2's.
+    settings = settings_for(base_url=base_url, api_key=api_key, profile=profile,
+                            timeout=timeout, retries=retries, out_dir=out, name=name)
+    model_id = model or "dall-e-2"
+    rules = rules_for(model_id)
+    options = {"size": size, "response_format": response_format, "user": user}
+    body = build_body(None, model=model_id, n=min(count, rules.max_n), options=options,
+                      extras=extra)
+    if not no_validate:
+        validate(body, endpoint="variations")
+    files = [("image", check_vary(image, validate=not no_validate))]
+    if dry_run:
+        show_multipart(console, settings, VARIATIONS, body, files, count, rules.max_n, json_out)
+        return
+    run_generation(console, settings, body, count=count, max_n=rules.max_n, offline=offline,
+                   retry_timeouts=retry_timeouts, out=settings.out_dir, name=settings.name,
+                   overwrite=overwrite, metadata=not no_metadata, sidecar=sidecar,
+                   json_out=json_out, open_files=open_files, preview=preview, command="vary",
+                   endpoint=VARIATIONS, send=multipart_sender(VARIATIONS, body, files))
+
+
+def _prompt(prompt: str | None, prompt_file: str | None) -> str:
+    from pathlib import Path
+
+    from ..errors import UsageError
+
+    if prompt is not None and prompt_file is not None:
+        raise UsageError("give the prompt with -p or --prompt-file, not both")
+    if prompt_file is None:
+        if prompt is None:
+            raise UsageError("a prompt is needed: -p TEXT, -p - (read stdin) or "
+                             "--prompt-file FILE")
+        return read_prompt(prompt)
+    if prompt_file == "-":
+        return state.env.stdin.read().strip()
+    try:
+        return Path(prompt_file).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise UsageError(f"prompt file {prompt_file}: no such file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"prompt file {prompt_file} is not UTF-8 text") from None
+    except OSError as e:
+        raise UsageError(f"cannot read prompt file {prompt_file}: "
+                         f"{(e.strerror or str(e)).lower()}") from None
+
+
+def multipart_sender(path: str, body: dict[str, Any], files: list[tuple[str, "InputImage"]]
+                     ) -> "Callable[[Client], Callable[[int], requests.Response]]":
+    """What run_generation's `send` wants: given the client, a function asking for `n` images.
+
+    Every request gets its own body object, so concurrent requests read the files separately.
+    """
+    from ..inputs import MultipartBody, form_fields, post_multipart
+
+    def bind(client: "Client") -> "Callable[[int], requests.Response]":
+        def send(count: int) -> "requests.Response":
+            multipart = MultipartBody(form_fields({**body, "n": count}), files)
+            return post_multipart(client, path, multipart)
+
+        return send
+
+    return bind
+
+
+def show_multipart(console: "Console", settings: "Settings", path: str, body: dict[str, Any],
+                   files: list[tuple[str, "InputImage"]], count: int, max_n: int,
+                   json_out: bool) -> None:
+    """--dry-run: the multipart requests that would be sent, files by name, type and size."""
+    from ..client import USER_AGENT
+    from ..config import mask_key
+    from ..console import human_bytes
+    from ..inputs import MultipartBody, form_fields
+    from ..models import plan_counts
+
+    url = f"{settings.base_url}/{path}"
+    headers = {"Content-Type": "multipart/form-data; boundary=…", "User-Agent": USER_AGENT}
+    if settings.api_key:
+        headers["Authorization"] = f"Bearer {mask_key(settings.api_key)}"
+    parts = [{"field": field, "filename": image.filename, "content_type": image.content_type,
+              "bytes": image.size, "path": str(image.path)} for field, image in files]
+    plans = [form_fields({**body, "n": n}) for n in plan_counts(count, max_n)]
+    if json_out:
+        console.out_json({"requests": [
+            {"method": "POST", "url": url, "headers": headers,
+             "fields": [list(f) for f in fields], "files": parts,
+             "content_length": len(MultipartBody(fields, files))} for fields in plans]})
+        return
+    blocks = []
+    for fields in plans:
+        lines = [f"POST {url}", *(f"{k}: {v}" for k, v in headers.items()), ""]
+        lines += [f"{name}: {value}" for name, value in fields]
+        lines += [f"{field}: {image.filename} ({image.content_type}, "
+                  f"{human_bytes(image.size)}) from {image.path}" for field, image in files]
+        blocks.append("\n".join(lines))
+    console.out("\n\n".join(blocks))
