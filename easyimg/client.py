@@ -383,6 +383,28 @@ class _Recording:
         return chunk
 
 
+class _ValueBuilder:
+    """Assembles one whole JSON value at a time from ijson's event stream."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._builder: Any = None
+        self._depth = 0
+
+    def feed(self, event: str, value: Any) -> tuple[bool, Any]:
+        if self._builder is None:
+            self._builder = self._factory()
+        self._builder.event(event, value)
+        if event in ("start_map", "start_array"):
+            self._depth += 1
+        elif event in ("end_map", "end_array"):
+            self._depth -= 1
+        if self._depth:
+            return False, None
+        built, self._builder = self._builder.value, None
+        return True, built
+
+
 def read_images(resp: requests.Response,
                 on_image: Callable[[dict[str, Any], dict[str, Any]], None]) -> dict[str, Any]:
     """Stream-parse an images answer, calling `on_image` per `data` item as it arrives.
@@ -396,49 +418,31 @@ def read_images(resp: requests.Response,
     resp.raw.decode_content = True
     source = _Recording(resp.raw)
     meta: dict[str, Any] = {}
-    key: str | None = None
-    builder: Any = None
-    depth = 0
+    key = ""
+    value_of = _ValueBuilder(ijson.ObjectBuilder)
     in_data = False
     rid = request_id(resp.headers)
     try:
         # Large reads: ijson's C backend re-copies a string for every read it spans, so
         # small reads make a 30 MB b64_json quadratic (seconds instead of milliseconds).
         for prefix, event, value in ijson.parse(source, buf_size=PARSE_BUFFER, use_float=True):
-            if depth == 0 and not in_data:
-                if prefix == "" and event == "map_key":
+            if prefix == "":
+                if event == "map_key":
                     key = value
-                    continue
-                if prefix == "" and event in ("start_map", "end_map"):
-                    continue
-                if prefix == "":
+                elif event not in ("start_map", "end_map"):
                     raise ResponseError(f"expected a JSON object, got {event}")
-                if key == "data" and event == "start_array":
-                    in_data = True
-                    continue
-            if in_data:
-                if prefix == "data" and event == "end_array":
-                    in_data = False
-                    continue
-                if builder is None:
-                    builder = ijson.ObjectBuilder()
-                builder.event(event, value)
-                depth += 1 if event in ("start_map", "start_array") else 0
-                depth -= 1 if event in ("end_map", "end_array") else 0
-                if depth == 0:
-                    item = builder.value
-                    builder = None
-                    if isinstance(item, dict):
-                        on_image(item, meta)
                 continue
-            if builder is None:
-                builder = ijson.ObjectBuilder()
-            builder.event(event, value)
-            depth += 1 if event in ("start_map", "start_array") else 0
-            depth -= 1 if event in ("end_map", "end_array") else 0
-            if depth == 0:
-                meta[str(key)] = builder.value
-                builder = None
+            if key == "data" and prefix == "data" and event in ("start_array", "end_array"):
+                in_data = event == "start_array"
+                continue
+            done, built = value_of.feed(event, value)
+            if not done:
+                continue
+            if in_data:
+                if isinstance(built, dict):
+                    on_image(built, meta)
+            else:
+                meta[key] = built
     except ijson.JSONError as exc:
         raise _unreadable(source, resp, exc) from None
     except EasyImgError:
