@@ -16,9 +16,19 @@ app = typer.Typer(
     help="Generate images with EasyRouter, OpenAI or any OpenAI-format image API.",
     no_args_is_help=True,
     add_completion=False,
+    add_help_option=False,
+    # Plain help: rich help panels cost ~60 ms of imports on every `--help`.
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _help(ctx: typer.Context, value: bool) -> None:
+    # A bool default keeps typer from building a pydantic validator (~45 ms) for this flag.
+    if value and not ctx.resilient_parsing:
+        state.env.stdout.write(ctx.get_help() + "\n")
+        raise typer.Exit()
 
 
 def _version(value: bool) -> None:
@@ -29,10 +39,13 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool | None, typer.Option(
-        "--version", callback=_version, is_eager=True, help="print the version and exit")] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="print the version and exit")] = False,
     debug: Annotated[bool, typer.Option(
         "--debug", help="show a traceback for unexpected errors")] = False,
+    show_help: Annotated[bool, typer.Option(
+        "-h", "--help", callback=_help, is_eager=True, expose_value=False,
+        help="Show this message and exit.")] = False,
 ) -> None:
     state.debug = state.debug or debug
 
@@ -126,3 +139,4 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
+

@@ -30,84 +30,242 @@ class State:
 state = State()
 
 # --- connection options (every command that talks to an API) ---------------------------------
-BaseUrl = Annotated[str | None, typer.Option(
-    "--base-url", help="API base URL [env: EASYIMG_BASE_URL; default: https://easyrouter.io/v1]",
-    rich_help_panel=CONN, show_default=False)]
-ApiKey = Annotated[str | None, typer.Option(
-    "--api-key", help="API key [env: EASYIMG_API_KEY]", rich_help_panel=CONN,
-    show_default=False)]
-Profile = Annotated[str | None, typer.Option(
-    "--profile", help="config profile to use [env: EASYIMG_PROFILE]", rich_help_panel=CONN,
-    show_default=False)]
-Timeout = Annotated[float | None, typer.Option(
-    "--timeout", help="seconds to wait for an answer [default: 600]", rich_help_panel=CONN,
-    show_default=False)]
-Retries = Annotated[int | None, typer.Option(
-    "--retries", help="retries after the first try [default: 3]", rich_help_panel=CONN,
-    show_default=False)]
-RetryTimeouts = Annotated[bool, typer.Option(
-    "--retry-timeouts", help="also retry read timeouts, dropped connections, 504 and 520-524 "
-    "(the image may be generated and billed twice)", rich_help_panel=CONN)]
-Offline = Annotated[bool, typer.Option(
-    "--offline", help="use an in-process placeholder server: no key, no network",
-    rich_help_panel=CONN)]
+BaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        metavar="URL",
+        help="API base URL [env: EASYIMG_BASE_URL; default: https://easyrouter.io/v1]",
+        rich_help_panel=CONN,
+        show_default=False,
+    ),
+]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        metavar="KEY",
+        help="API key [env: EASYIMG_API_KEY]",
+        rich_help_panel=CONN,
+        show_default=False,
+    ),
+]
+Profile = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        metavar="NAME",
+        help="config profile to use [env: EASYIMG_PROFILE]",
+        rich_help_panel=CONN,
+        show_default=False,
+    ),
+]
+Timeout = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help="seconds to wait for an answer [default: 600]",
+        rich_help_panel=CONN,
+        show_default=False,
+    ),
+]
+Retries = Annotated[
+    int | None,
+    typer.Option(
+        "--retries",
+        metavar="N",
+        help="retries after the first try [default: 3]",
+        rich_help_panel=CONN,
+        show_default=False,
+    ),
+]
+RetryTimeouts = Annotated[
+    bool,
+    typer.Option(
+        "--retry-timeouts",
+        help="also retry read timeouts, dropped connections, 504 and 520-524 "
+        "(the image may be generated and billed twice)",
+        rich_help_panel=CONN,
+    ),
+]
+Offline = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        help="use an in-process placeholder server: no key, no network",
+        rich_help_panel=CONN,
+    ),
+]
 
 # --- generation options ------------------------------------------------------------------------
-Model = Annotated[str | None, typer.Option(
-    "-m", "--model", help="model id [default: config model, else gpt-image-2]",
-    rich_help_panel=GEN, show_default=False)]
-Count = Annotated[int, typer.Option("-n", "--count", help="number of images", min=1,
-                                    rich_help_panel=GEN)]
-Size = Annotated[str | None, typer.Option(
-    "-s", "--size", help="WxH, auto, square, landscape or portrait", rich_help_panel=GEN,
-    show_default=False)]
-Quality = Annotated[str | None, typer.Option(
-    "-q", "--quality", help="low, medium, high, auto (GPT image); standard, hd (dall-e-3)",
-    rich_help_panel=GEN, show_default=False)]
-Background = Annotated[str | None, typer.Option(
-    "--background", help="auto, transparent or opaque", rich_help_panel=GEN, show_default=False)]
-Moderation = Annotated[str | None, typer.Option(
-    "--moderation", help="auto or low", rich_help_panel=GEN, show_default=False)]
-Style = Annotated[str | None, typer.Option(
-    "--style", help="vivid or natural (dall-e-3)", rich_help_panel=GEN, show_default=False)]
-Format = Annotated[str | None, typer.Option(
-    "-f", "--format", help="png, jpeg or webp (output_format)", rich_help_panel=GEN,
-    show_default=False)]
-Compression = Annotated[int | None, typer.Option(
-    "--compression", help="0-100, jpeg/webp only", rich_help_panel=GEN, show_default=False)]
-ResponseFormat = Annotated[str | None, typer.Option(
-    "--response-format", help="url or b64_json (legacy models and some routers)",
-    rich_help_panel=GEN, show_default=False)]
-User = Annotated[str | None, typer.Option(
-    "--user", help="end-user id sent as `user`", rich_help_panel=GEN, show_default=False)]
-Extra = Annotated[list[str] | None, typer.Option(
-    "-x", "--extra", help="extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable",
-    rich_help_panel=GEN, show_default=False)]
-NoValidate = Annotated[bool, typer.Option(
-    "--no-validate", help="skip client-side model rules", rich_help_panel=GEN)]
+Model = Annotated[
+    str | None,
+    typer.Option(
+        "-m",
+        "--model",
+        metavar="MODEL",
+        help="model id [default: config model, else gpt-image-2]",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+Count = Annotated[
+    int,
+    typer.Option("-n", "--count", metavar="N", help="number of images", min=1, rich_help_panel=GEN),
+]
+Size = Annotated[
+    str | None,
+    typer.Option(
+        "-s",
+        "--size",
+        metavar="SIZE",
+        help="WxH, auto, square, landscape or portrait",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+Quality = Annotated[
+    str | None,
+    typer.Option(
+        "-q",
+        "--quality",
+        metavar="QUALITY",
+        help="low, medium, high, auto (GPT image); standard, hd (dall-e-3)",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+Background = Annotated[
+    str | None,
+    typer.Option(
+        "--background",
+        metavar="MODE",
+        help="auto, transparent or opaque",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+Moderation = Annotated[
+    str | None,
+    typer.Option(
+        "--moderation", metavar="LEVEL", help="auto or low", rich_help_panel=GEN, show_default=False
+    ),
+]
+Style = Annotated[
+    str | None,
+    typer.Option(
+        "--style",
+        metavar="STYLE",
+        help="vivid or natural (dall-e-3)",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+Format = Annotated[
+    str | None,
+    typer.Option(
+        "-f",
+        "--format",
+        metavar="FORMAT",
+        help="png, jpeg or webp (output_format)",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+Compression = Annotated[
+    int | None,
+    typer.Option(
+        "--compression",
+        metavar="0-100",
+        help="jpeg/webp quality, 0-100",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+ResponseFormat = Annotated[
+    str | None,
+    typer.Option(
+        "--response-format",
+        metavar="FORMAT",
+        help="url or b64_json (legacy models and some routers)",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+User = Annotated[
+    str | None,
+    typer.Option(
+        "--user",
+        metavar="ID",
+        help="end-user id sent as `user`",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+Extra = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-x",
+        "--extra",
+        metavar="KEY=VALUE",
+        help="extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+NoValidate = Annotated[
+    bool, typer.Option("--no-validate", help="skip client-side model rules", rich_help_panel=GEN)
+]
 
 # --- output options ----------------------------------------------------------------------------
-Out = Annotated[str | None, typer.Option(
-    "-o", "--out", help="output directory, or a file name ending in .png/.jpg/.webp",
-    rich_help_panel=OUT, show_default=False)]
-Name = Annotated[str | None, typer.Option(
-    "--name", help="file name template: {date} {time} {slug} {index} {model} {ext}",
-    rich_help_panel=OUT, show_default=False)]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="replace existing files",
-                                         rich_help_panel=OUT)]
-NoMetadata = Annotated[bool, typer.Option("--no-metadata", help="no PNG text chunks",
-                                          rich_help_panel=OUT)]
-Sidecar = Annotated[bool, typer.Option(
-    "--sidecar", help="also write NAME.json with the request and response", rich_help_panel=OUT)]
-Json = Annotated[bool, typer.Option("--json", help="print one JSON object instead of paths",
-                                    rich_help_panel=OUT)]
+Out = Annotated[
+    str | None,
+    typer.Option(
+        "-o",
+        "--out",
+        metavar="PATH",
+        help="output directory, or a file name ending in .png/.jpg/.webp",
+        rich_help_panel=OUT,
+        show_default=False,
+    ),
+]
+Name = Annotated[
+    str | None,
+    typer.Option(
+        "--name",
+        metavar="TEMPLATE",
+        help="file name template: {date} {time} {slug} {index} {model} {ext}",
+        rich_help_panel=OUT,
+        show_default=False,
+    ),
+]
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="replace existing files", rich_help_panel=OUT)
+]
+NoMetadata = Annotated[
+    bool, typer.Option("--no-metadata", help="no PNG text chunks", rich_help_panel=OUT)
+]
+Sidecar = Annotated[
+    bool,
+    typer.Option(
+        "--sidecar", help="also write NAME.json with the request and response", rich_help_panel=OUT
+    ),
+]
+Json = Annotated[
+    bool, typer.Option("--json", help="print one JSON object instead of paths", rich_help_panel=OUT)
+]
 Quiet = Annotated[bool, typer.Option("--quiet", help="print errors only", rich_help_panel=OUT)]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="print the request and exit",
-                                      rich_help_panel=OUT)]
-Open = Annotated[bool, typer.Option("--open", help="open the files in the system viewer",
-                                    rich_help_panel=OUT)]
-Preview = Annotated[bool, typer.Option("--preview", help="draw a small preview in the terminal",
-                                       rich_help_panel=OUT)]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="print the request and exit", rich_help_panel=OUT)
+]
+Open = Annotated[
+    bool, typer.Option("--open", help="open the files in the system viewer", rich_help_panel=OUT)
+]
+Preview = Annotated[
+    bool,
+    typer.Option("--preview", help="draw a small preview in the terminal", rich_help_panel=OUT),
+]
 
 
 @dataclass
@@ -121,19 +279,37 @@ class Connection:
         self.stack.close()
 
 
-def settings_for(*, base_url: str | None = None, api_key: str | None = None,
-                 profile: str | None = None, timeout: float | None = None,
-                 retries: int | None = None, **more: Any) -> "Settings":
+def settings_for(
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    profile: str | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    **more: Any,
+) -> "Settings":
     from ..config import resolve
 
-    flags = {"base_url": base_url, "api_key": api_key, "profile": profile, "timeout": timeout,
-             "retries": retries, **more}
+    flags = {
+        "base_url": base_url,
+        "api_key": api_key,
+        "profile": profile,
+        "timeout": timeout,
+        "retries": retries,
+        **more,
+    }
     return resolve(flags, state.env.env)
 
 
-def connect(settings: "Settings", *, offline: bool = False, retry_timeouts: bool = False,
-            console: Console | None = None, pool_size: int = 10,
-            need_key: bool = True) -> Connection:
+def connect(
+    settings: "Settings",
+    *,
+    offline: bool = False,
+    retry_timeouts: bool = False,
+    console: Console | None = None,
+    pool_size: int = 10,
+    need_key: bool = True,
+) -> Connection:
     """A client for the resolved settings; with `offline`, against an in-process server."""
     from ..client import Client
     from ..config import require_key
@@ -151,12 +327,20 @@ def connect(settings: "Settings", *, offline: bool = False, retry_timeouts: bool
 
     def on_retry(retry: Any) -> None:
         if console is not None:
-            console.info(f"retrying in {retry.delay:.1f}s ({retry.reason}, try "
-                         f"{retry.attempt + 1} of {settings.retries + 1})")
+            console.info(
+                f"retrying in {retry.delay:.1f}s ({retry.reason}, try "
+                f"{retry.attempt + 1} of {settings.retries + 1})"
+            )
 
-    client = Client(settings.base_url, settings.api_key, timeout=settings.timeout,
-                    retries=settings.retries, retry_timeouts=retry_timeouts,
-                    pool_size=pool_size, on_retry=on_retry)
+    client = Client(
+        settings.base_url,
+        settings.api_key,
+        timeout=settings.timeout,
+        retries=settings.retries,
+        retry_timeouts=retry_timeouts,
+        pool_size=pool_size,
+        on_retry=on_retry,
+    )
     stack.callback(client.close)
     return Connection(settings, client, offline, stack)
 

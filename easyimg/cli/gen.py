@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 def gen(
     prompt: Annotated[str, typer.Argument(help="what to draw; - reads it from stdin",
-                                          show_default=False)],
+                                          metavar="PROMPT", show_default=False)],
     model: Model = None,
     count: Count = 1,
     size: Size = None,
@@ -64,7 +64,8 @@ def gen(
         "--stream", help="stream the answer (SSE) with partial images",
         rich_help_panel="Generation")] = False,
     partial_images: Annotated[int | None, typer.Option(
-        "--partial-images", help="partial images to stream, 0-3", rich_help_panel="Generation",
+        "--partial-images", metavar="0-3", help="partial images to stream",
+        rich_help_panel="Generation",
         show_default=False)] = None,
     save_partials: Annotated[bool, typer.Option(
         "--save-partials", help="keep streamed partials as NAME.partial-K.EXT",
