@@ -145,7 +145,10 @@ def _str(value: Any) -> str | None:
 
 def api_error(resp: requests.Response, hint: str | None = None) -> APIError:
     rid = request_id(resp.headers)
-    raw = resp.raw.read(1_000_000, decode_content=True) if resp.raw is not None else resp.content
+    if getattr(resp, "_content_consumed", False) or resp.raw is None:
+        raw = resp.content[:1_000_000]  # requested with stream=False: already read
+    else:
+        raw = resp.raw.read(1_000_000, decode_content=True)
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
     try:
         payload = json.loads(text)

@@ -194,7 +194,7 @@ class Generation:
                 if self.result.errors or len(self.result.images) == before:
                     break
         except KeyboardInterrupt:
-            self._stop()
+            self.stop()
             raise Interrupted("interrupted") from None
         finally:
             self.result.elapsed = time.monotonic() - start
@@ -204,11 +204,16 @@ class Generation:
             raise NoImagesError()
         return self.result
 
-    def _stop(self) -> None:
-        """Let image writes in progress finish so no temporary file is left behind."""
-        self.cancelled.set()
+    def stop(self) -> None:
+        """Refuse further images and let writes in progress finish: no temporary file stays."""
         with self._idle:
+            self.cancelled.set()
             self._idle.wait_for(lambda: self._saving == 0, timeout=10)
+
+    def saved_images(self) -> list[GenImage]:
+        """The images written so far (safe to call while the generation runs)."""
+        with self._lock:
+            return list(self.result.images)
 
     def _wave(self, counts: list[int]) -> None:
         self.result.requests_sent += len(counts)
@@ -260,10 +265,12 @@ class Generation:
 
     def _save(self, item: dict[str, Any], meta: Mapping[str, Any],
               rid: str | None) -> tuple[GenImage, dict[str, Any]]:
-        if self.cancelled.is_set():
-            raise Interrupted("interrupted")
         revised = item.get("revised_prompt") or None
         with self._lock:
+            # Checked under the lock stop() takes, so a save either starts before stop()
+            # waits for it or not at all.
+            if self.cancelled.is_set():
+                raise Interrupted("interrupted")
             self._next_index += 1
             index = self._next_index
             self._saving += 1

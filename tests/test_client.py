@@ -155,3 +155,14 @@ def test_download_short_read_is_an_error(httpserver: HTTPServer):
     client = Client(httpserver.url_for("/v1"))
     with pytest.raises(NetworkError, match="404"):
         list(client.download(httpserver.url_for("/img")))
+
+
+def test_error_message_kept_when_body_was_already_read(httpserver: HTTPServer):
+    httpserver.expect_request("/v1/x").respond_with_json(
+        {"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}},
+        status=401)
+    client = Client(httpserver.url_for("/v1"))
+    with pytest.raises(APIError) as info:
+        client.request("GET", "x", stream=False)
+    assert info.value.api_message == "Incorrect API key provided"
+    assert info.value.code == "invalid_api_key"
