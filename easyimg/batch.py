@@ -1,0 +1,399 @@
+"""Batch runs: the worker pool over one shared client, the manifest, resume and Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from .batchfile import Item
+from .client import Client
+from .errors import APIError, EasyImgError, ExitCode, Interrupted, OutputError
+from .generate import Generation, GenImage, add_usage
+from .output import OutputPlan
+
+MANIFEST_NAME = "easyimg-manifest.jsonl"
+_POLL = 0.1  # how often the main thread looks up from waiting, to notice Ctrl-C
+
+
+def relative(path: Path, directory: Path) -> str:
+    """A manifest path: relative to the output directory, so the directory can move."""
+    try:
+        return str(Path(path).relative_to(directory))
+    except ValueError:
+        return os.path.relpath(path, directory)
+
+
+@dataclass
+class ManifestState:
+    ok: set[str] = field(default_factory=set)
+    # (batch id, custom_id) pairs already written by `batches fetch`.
+    fetched: set[tuple[str, str]] = field(default_factory=set)
+
+
+class Manifest:
+    """`easyimg-manifest.jsonl`: append-only, one whole line per finished item."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / MANIFEST_NAME
+        self._lock = threading.Lock()
+
+    def read(self) -> ManifestState:
+        state = ManifestState()
+        try:
+            fh = self.path.open("rb")
+        except FileNotFoundError:
+            return state
+        except OSError as exc:
+            raise OutputError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        with fh:
+            for raw in fh:
+                try:
+                    entry = json.loads(raw)
+                except ValueError:
+                    continue  # a line cut short by a crash of an older writer
+                if not isinstance(entry, dict):
+                    continue
+                key = entry.get("key")
+                if entry.get("status") == "ok" and isinstance(key, str):
+                    state.ok.add(key)
+                if isinstance(entry.get("batch"), str) and isinstance(entry.get("custom_id"), str):
+                    state.fetched.add((entry["batch"], entry["custom_id"]))
+        return state
+
+    def append(self, entry: Mapping[str, Any]) -> None:
+        # One write on an O_APPEND descriptor: lines stay whole even with several writers.
+        line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        with self._lock:
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+                try:
+                    os.write(fd, line)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def entry(*, line: int | None, key: str, status: str, files: list[str],
+          usage: Mapping[str, Any] | None, error: EasyImgError | None, prompt: str | None,
+          **extra: Any) -> dict[str, Any]:
+    """One manifest line (SPEC §5), the same for local runs and `batches fetch`."""
+    return {
+        "line": line, "key": key, "status": status, "files": files,
+        "usage": dict(usage) if usage else None,
+        "error": None if error is None else error.message,
+        "exit_code": None if error is None else int(error.exit_code),
+        "prompt": prompt,
+        "time": now_iso(),
+        **extra,
+    }
+
+
+@dataclass
+class Outcome:
+    """One finished item, as the progress display and the history see it."""
+
+    line: int | None
+    key: str
+    status: str  # ok, error or interrupted
+    paths: list[Path]
+    usage: dict[str, Any] | None = None
+    error: EasyImgError | None = None
+    body: dict[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
+    images: list[GenImage] = field(default_factory=list)
+
+
+@dataclass
+class Failure:
+    line: int | None
+    message: str
+    exit_code: int
+
+
+@dataclass
+class Summary:
+    total: int
+    skipped: int = 0
+    ok: int = 0
+    failed: int = 0
+    abandoned: int = 0
+    interrupted: bool = False
+    stopped_by: EasyImgError | None = None
+    images: list[Path] = field(default_factory=list)
+    usage: dict[str, Any] | None = None
+    failures: list[Failure] = field(default_factory=list)
+    elapsed: float = 0.0
+    manifest: Path | None = None
+
+    @property
+    def done(self) -> int:
+        return self.ok + self.failed
+
+    @property
+    def not_started(self) -> int:
+        return max(0, self.total - self.skipped - self.ok - self.failed - self.abandoned)
+
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return int(ExitCode.INTERRUPTED)
+        if self.stopped_by is not None:
+            return int(self.stopped_by.exit_code)
+        if not self.failed:
+            return int(ExitCode.OK)
+        if self.ok or self.skipped:
+            return int(ExitCode.PARTIAL)
+        return self.failures[0].exit_code if self.failures else int(ExitCode.ERROR)
+
+    def count(self, outcome: Outcome) -> None:
+        if outcome.status == "ok":
+            self.ok += 1
+        elif outcome.status == "interrupted":
+            self.abandoned += 1
+        else:
+            self.failed += 1
+            err = outcome.error or EasyImgError("failed")
+            self.failures.append(Failure(outcome.line, err.message, int(err.exit_code)))
+        self.images.extend(outcome.paths)
+        self.usage = add_usage(self.usage, outcome.usage)
+
+
+class Events(Protocol):
+    """What a batch run reports; called on the main thread only."""
+
+    def started(self, summary: Summary, to_run: int) -> None: ...
+    def finished(self, outcome: Outcome, summary: Summary) -> None: ...
+    def stopping(self, in_flight: int, reason: str) -> None: ...
+
+
+class _Quiet:
+    def started(self, summary: Summary, to_run: int) -> None:
+        pass
+
+    def finished(self, outcome: Outcome, summary: Summary) -> None:
+        pass
+
+    def stopping(self, in_flight: int, reason: str) -> None:
+        pass
+
+
+def is_fatal(exc: EasyImgError) -> bool:
+    """Errors every later item would hit too: stop starting new ones."""
+    if isinstance(exc, OutputError):
+        return True
+    return isinstance(exc, APIError) and exc.status in (401, 403)
+
+
+class BatchRun:
+    """Run items on `jobs` worker threads sharing one Client (and so one 429 gate)."""
+
+    def __init__(
+        self,
+        client: Client,
+        items: Iterable[Item],
+        directory: Path,
+        *,
+        total: int,
+        jobs: int = 4,
+        template: str,
+        overwrite: bool = False,
+        metadata: bool = True,
+        sidecar: bool = False,
+        resume: bool = True,
+        events: Events | None = None,
+        on_record: Callable[[Outcome], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.items = items
+        self.manifest = Manifest(directory)
+        self.jobs = max(1, jobs)
+        self.template = template
+        self.overwrite = overwrite
+        self.metadata = metadata
+        self.sidecar = sidecar
+        self.resume = resume
+        self.events: Events = events or _Quiet()
+        self.on_record = on_record
+        self.clock = clock
+        self.summary = Summary(total=total, manifest=self.manifest.path)
+        self._tasks: queue.Queue[Item] = queue.Queue()
+        self._results: queue.Queue[Outcome] = queue.Queue()
+        self._lock = threading.Lock()
+        self._active: dict[str, tuple[Item, Generation]] = {}
+        self._recorded: set[str] = set()
+        self._stopping = False
+        # Feeding counts on the main thread; stopping waits on the queue's own count, which a
+        # Ctrl-C between two statements here cannot put out of step.
+        self._handed = 0
+        self._seen = 0
+
+    # --- main thread ---------------------------------------------------------------------
+
+    def run(self) -> Summary:
+        start = self.clock()
+        done = self.manifest.read().ok if self.resume else set()
+        todo = []
+        for item in self.items:
+            if item.key in done:
+                self.summary.skipped += 1
+            else:
+                todo.append(item)
+        self.events.started(self.summary, len(todo))
+        workers = [threading.Thread(target=self._work, name=f"easyimg-batch-{i}", daemon=True)
+                   for i in range(min(self.jobs, len(todo)))]
+        for worker in workers:
+            worker.start()
+        try:
+            try:
+                self._feed(iter(todo))
+            except KeyboardInterrupt:
+                self.summary.interrupted = True
+                self._stop("interrupted")
+                self._drain()
+        except KeyboardInterrupt:
+            self._abandon()
+        finally:
+            self._stopping = True
+            self.summary.elapsed = self.clock() - start
+            self._report_ready()
+        return self.summary
+
+    def _feed(self, todo: Iterable[Item]) -> None:
+        pending = iter(todo)
+        exhausted = False
+        while True:
+            # At most `jobs` items handed out; a result frees a place at once.
+            while not exhausted and not self._stopping and self._handed - self._seen < self.jobs:
+                item = next(pending, None)
+                if item is None:
+                    exhausted = True
+                else:
+                    self._tasks.put(item)
+                    self._handed += 1
+            if (exhausted or self._stopping) and self._idle():
+                return
+            self._wait_result()
+
+    def _stop(self, reason: str) -> None:
+        if not self._stopping:
+            self._stopping = True
+            self.events.stopping(len(self._active), reason)
+
+    def _drain(self) -> None:
+        while not self._idle():
+            self._wait_result()
+
+    def _idle(self) -> bool:
+        return self._tasks.unfinished_tasks == 0 and self._results.empty()
+
+    def _wait_result(self) -> None:
+        try:
+            outcome = self._results.get(timeout=_POLL)
+        except queue.Empty:
+            return
+        self._seen += 1
+        self.events.finished(outcome, self.summary)
+        if self.summary.stopped_by is not None:
+            self._stop(f"stopped: {self.summary.stopped_by.message}")
+
+    def _report_ready(self) -> None:
+        while True:
+            try:
+                outcome = self._results.get_nowait()
+            except queue.Empty:
+                return
+            self.events.finished(outcome, self.summary)
+
+    def _abandon(self) -> None:
+        """Second Ctrl-C: stop waiting; no half-written file stays, and the manifest says so."""
+        self._stopping = self.summary.interrupted = True
+        with self._lock:
+            active = list(self._active.values())
+        for _, gen in active:
+            gen.stop()  # lets a file being written finish, and refuses the next one
+        for item, gen in active:
+            images = gen.saved_images()
+            self._record(Outcome(item.line, item.key, "interrupted",
+                                 [i.saved.path for i in images], gen.result.usage,
+                                 Interrupted("interrupted before it finished"), body=item.body,
+                                 images=images))
+
+    # --- worker threads ------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            item = self._tasks.get()
+            try:
+                if not self._stopping:
+                    self._run_item(item)
+            finally:
+                self._tasks.task_done()
+
+    def _run_item(self, item: Item) -> None:
+        plan = OutputPlan(self.manifest.directory, item.name or self.template, stem=None,
+                          count=item.count, overwrite=self.overwrite)
+        gen = Generation(self.client, item.body, plan, max_n=item.max_n, metadata=self.metadata,
+                         sidecar=self.sidecar, now=datetime.now())
+        with self._lock:
+            self._active[item.key] = (item, gen)
+        error: EasyImgError | None = None
+        try:
+            result = gen.run()
+            if result.errors:
+                error = result.errors[0]
+            elif not result.complete:
+                error = EasyImgError(f"server returned {len(result.images)} of "
+                                     f"{result.requested} images")
+        except EasyImgError as exc:
+            error = exc
+        except Exception as exc:  # one broken item must not end the batch
+            error = EasyImgError(f"unexpected internal error: {exc!r}")
+        images = gen.saved_images()
+        status = "ok" if error is None else "error"
+        outcome = Outcome(item.line, item.key, status, [i.saved.path for i in images],
+                          gen.result.usage, error, body=item.body, images=images,
+                          request_id=gen.result.request_ids[0] if gen.result.request_ids else None)
+        self._record(outcome)
+        if error is not None and is_fatal(error):
+            with self._lock:
+                if self.summary.stopped_by is None:
+                    self.summary.stopped_by = error
+
+    def _record(self, outcome: Outcome) -> None:
+        """Write the manifest line once per item (after its files), then count it."""
+        with self._lock:
+            if outcome.key in self._recorded:
+                return
+            self._recorded.add(outcome.key)
+            self._active.pop(outcome.key, None)
+        try:
+            self.manifest.append(entry(
+                line=outcome.line, key=outcome.key,
+                status="ok" if outcome.status == "ok" else "error",
+                files=[relative(p, self.manifest.directory) for p in outcome.paths],
+                usage=outcome.usage, error=outcome.error, prompt=outcome.body.get("prompt")))
+        except OutputError as exc:
+            outcome.status, outcome.error = "error", exc
+            with self._lock:
+                self.summary.stopped_by = self.summary.stopped_by or exc
+        with self._lock:
+            self.summary.count(outcome)
+        if self.on_record is not None:
+            with contextlib.suppress(Exception):  # a side record (history) never stops a batch
+                self.on_record(outcome)
+        self._results.put(outcome)

@@ -1,0 +1,297 @@
+"""Prompt files for `easyimg batch` (txt, jsonl, csv), read as a stream and checked up front."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import EasyImgError, UsageError
+from .generate import build_body, parse_extra
+from .models import rules_for, validate
+from .output import check_template
+
+# Body fields a gen flag sets; jsonl keys and csv columns use these names.
+OPTION_FIELDS = ("size", "quality", "background", "moderation", "style", "output_format",
+                 "output_compression", "response_format", "user")
+CSV_COLUMNS = ("prompt", "name", "model", "n", *OPTION_FIELDS)
+# `x.seed` in a csv header sends `seed`, its cells read like `-x seed=VALUE`.
+CSV_EXTRA_PREFIX = "x."
+INT_FIELDS = ("n", "output_compression")
+# A batch item is one plain request: streaming answers are for a person watching one image.
+NOT_IN_BATCH = ("stream", "partial_images")
+KINDS = ("txt", "jsonl", "csv")
+MAX_KEPT_ERRORS = 10
+
+
+@dataclass
+class Defaults:
+    """Generation flags of the command line: every item starts from these."""
+
+    model: str
+    n: int = 1
+    options: Mapping[str, Any] = field(default_factory=dict)
+    extras: list[str] = field(default_factory=list)
+    validate: bool = True
+
+
+@dataclass(slots=True)
+class Item:
+    """One line of the prompt file as a request; `body["n"]` is the number of images wanted."""
+
+    line: int
+    body: dict[str, Any]
+    name: str | None
+    key: str
+    max_n: int
+
+    @property
+    def prompt(self) -> str:
+        return str(self.body.get("prompt", ""))
+
+    @property
+    def count(self) -> int:
+        return int(self.body.get("n", 1))
+
+
+@dataclass
+class LineError:
+    line: int
+    message: str
+
+
+class FileErrors(UsageError):
+    """Problems in the prompt file, each with its line; nothing was sent."""
+
+    def __init__(self, source: str, errors: list[LineError], total: int) -> None:
+        first = errors[0]
+        super().__init__(f"{source}:{first.line}: {first.message}")
+        self.source = source
+        self.errors = errors
+        self.total = total
+
+    def lines(self) -> list[str]:
+        out = [f"{self.source}:{e.line}: {e.message}" for e in self.errors]
+        if self.total > len(self.errors):
+            out.append(f"{self.source}: and {self.total - len(self.errors)} more "
+                       f"problem{'s' if self.total - len(self.errors) > 1 else ''}")
+        return out
+
+
+def kind_of(path: str) -> str:
+    """The file format by extension: .jsonl/.ndjson, .csv, else one prompt a line."""
+    low = path.lower()
+    if low.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if low.endswith(".csv"):
+        return "csv"
+    if low.endswith(".json"):
+        raise UsageError(f"{path}: a .json file is not a prompt file; "
+                         "use .jsonl (one JSON object a line), .csv or .txt")
+    return "txt"
+
+
+def item_key(body: Mapping[str, Any], name: str | None, occurrence: int = 1) -> str:
+    """A stable hash of the request: resume finds an item wherever it moved in the file."""
+    canon = json.dumps({"body": body, "name": name}, sort_keys=True, separators=(",", ":"),
+                       ensure_ascii=False)
+    if occurrence > 1:
+        # The same prompt written twice means two items, and both must run once.
+        canon += f"#{occurrence}"
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+
+class _Builder:
+    """Turns fields of one line into an Item, collecting errors instead of stopping."""
+
+    def __init__(self, source: str, defaults: Defaults) -> None:
+        self.source = source
+        self.defaults = defaults
+        self.extras = dict(parse_extra(x) for x in defaults.extras)
+        self.items: list[Item] = []
+        self.errors: list[LineError] = []
+        self.error_count = 0
+        self._seen: dict[str, int] = {}
+
+    def error(self, line: int, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_KEPT_ERRORS:
+            self.errors.append(LineError(line, message))
+
+    def add(self, line: int, fields: Mapping[str, Any]) -> None:
+        try:
+            self.items.append(self._item(line, fields))
+        except EasyImgError as exc:
+            self.error(line, exc.message)
+
+    def _item(self, line: int, fields: Mapping[str, Any]) -> Item:
+        d = self.defaults
+        fields = dict(fields)
+        name = fields.pop("name", None)
+        if name is not None and not isinstance(name, str):
+            raise UsageError(f"name must be a string, not {name!r}")
+        if name is not None:
+            check_template(name)
+        prompt = fields.pop("prompt", None)
+        if prompt is None:
+            raise UsageError("no prompt")
+        if not isinstance(prompt, str):
+            raise UsageError(f"prompt must be a string, not {_short(prompt)}")
+        if not prompt.strip():
+            raise UsageError("empty prompt")
+        model = fields.pop("model", None) or d.model
+        if not isinstance(model, str):
+            raise UsageError(f"model must be a string, not {_short(model)}")
+        n = fields.pop("n", None)
+        n = d.n if n is None else n
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise UsageError(f"n must be a whole number of at least 1, not {_short(n)}")
+        options = dict(d.options)
+        extras = dict(self.extras)
+        for key, value in fields.items():
+            if key in NOT_IN_BATCH:
+                raise UsageError(f"{key} is not available in a batch")
+            if key in OPTION_FIELDS:
+                options[key] = value
+            elif value is None:
+                extras.pop(key, None)  # null unsets a -x default
+            else:
+                extras[key] = value
+        size = options.get("size")
+        if size is not None and not isinstance(size, str):
+            raise UsageError(f"size must be a string like 1024x1024, not {_short(size)}")
+        body = build_body(prompt, model=model, n=n, options=options)
+        body.update(extras)
+        max_n = rules_for(model).max_n
+        if d.validate:
+            validate({**body, "n": min(n, max_n)})
+        base = item_key(body, name)
+        self._seen[base] = occurrence = self._seen.get(base, 0) + 1
+        key = base if occurrence == 1 else item_key(body, name, occurrence)
+        return Item(line, body, name, key, max_n)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _decoded(lines: Iterable[bytes | str], builder: _Builder) -> Iterator[tuple[int, str]]:
+    for number, raw in enumerate(lines, 1):
+        if isinstance(raw, bytes):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                builder.error(number, "not UTF-8 text")
+                text = raw.decode("utf-8", "replace")
+        else:
+            text = raw
+        if number == 1:
+            text = text.removeprefix("\ufeff")
+        yield number, text.rstrip("\r\n")
+
+
+def _txt(lines: Iterator[tuple[int, str]], b: _Builder) -> None:
+    for number, text in lines:
+        prompt = text.strip()
+        if prompt and not prompt.startswith("#"):
+            b.add(number, {"prompt": prompt})
+
+
+def _jsonl(lines: Iterator[tuple[int, str]], b: _Builder) -> None:
+    for number, text in lines:
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            b.error(number, f"bad JSON ({getattr(exc, 'msg', exc)}, column "
+                            f"{getattr(exc, 'colno', '?')})")
+            continue
+        if not isinstance(obj, dict):
+            b.error(number, f"not a JSON object (got {type(obj).__name__})")
+            continue
+        b.add(number, obj)
+
+
+def _csv_header(row: list[str], number: int, b: _Builder) -> list[str] | None:
+    header = [cell.strip() for cell in row]
+    unknown = [c for c in header if c not in CSV_COLUMNS
+               and not (c.startswith(CSV_EXTRA_PREFIX) and len(c) > len(CSV_EXTRA_PREFIX))]
+    problems = []
+    if unknown:
+        problems.append(f"unknown column{'s' if len(unknown) > 1 else ''} "
+                        f"{', '.join(repr(c) for c in unknown)} (known: {', '.join(CSV_COLUMNS)};"
+                        f" {CSV_EXTRA_PREFIX}FIELD sends any other body field)")
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        problems.append(f"column {', '.join(repr(c) for c in dupes)} given twice")
+    if "prompt" not in header:
+        problems.append("no 'prompt' column in the header row")
+    for problem in problems:
+        b.error(number, problem)
+    return None if problems else header
+
+
+def _csv(lines: Iterator[tuple[int, str]], b: _Builder) -> None:
+    # csv.reader counts physical lines, so a quoted cell spanning lines keeps numbers right.
+    reader = csv.reader(text + "\n" for _, text in lines)
+    header: list[str] | None = None
+    start = 1
+    for row in reader:
+        number, start = start, reader.line_num + 1
+        if not any(cell.strip() for cell in row):
+            continue
+        if header is None:
+            header = _csv_header(row, number, b)
+            if header is None:
+                return
+            continue
+        if len(row) > len(header):
+            b.error(number, f"{len(row)} cells but the header has {len(header)} columns")
+            continue
+        try:
+            b.add(number, _csv_fields(header, row))
+        except UsageError as exc:
+            b.error(number, exc.message)
+    if header is None:
+        b.error(1, "no header row (the first line names the columns, one of them 'prompt')")
+
+
+def _csv_fields(header: list[str], row: list[str]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for column, cell in zip(header, row, strict=False):
+        value = cell.strip()
+        if not value:
+            continue  # an empty cell leaves the default
+        if column.startswith(CSV_EXTRA_PREFIX):
+            key, parsed = parse_extra(f"{column[len(CSV_EXTRA_PREFIX):]}={value}")
+            fields[key] = parsed
+        elif column in INT_FIELDS:
+            try:
+                fields[column] = int(value)
+            except ValueError:
+                raise UsageError(f"{column} must be a whole number, not {value!r}") from None
+        else:
+            fields[column] = value
+    return fields
+
+
+_PARSERS = {"txt": _txt, "jsonl": _jsonl, "csv": _csv}
+
+
+def parse(lines: Iterable[bytes | str], kind: str, defaults: Defaults, source: str) -> list[Item]:
+    """Every item of the file, or FileErrors naming each bad line; nothing is sent meanwhile."""
+    if kind not in _PARSERS:
+        raise UsageError(f"unknown prompt file format {kind!r}; use {', '.join(KINDS)}")
+    builder = _Builder(source, defaults)
+    _PARSERS[kind](_decoded(lines, builder), builder)
+    if builder.error_count:
+        builder.errors.sort(key=lambda e: e.line)
+        raise FileErrors(source, builder.errors, builder.error_count)
+    if not builder.items:
+        raise UsageError(f"{source}: no prompts in the file")
+    return builder.items
