@@ -64,19 +64,26 @@ def _emit(columns: list[tuple[str, str]], rows: list[list[str]], *,
     from rich.console import Console as RichConsole
     from rich.table import Table
 
+    width = env.env.get("COLUMNS", "")
+    out = RichConsole(file=env.stdout, force_terminal=True, highlight=False,
+                      width=int(width) if width.isdigit() else None)
+    cells = [[_cell(v) for v in row] for row in rows]
+    # Fixed columns keep their full width; the shrinkable ones share what is left, so a long
+    # prompt or file name is cut with an ellipsis instead of squeezing the model to "mod".
+    # Each column costs its text plus 3 cells: padding on both sides and the divider.
+    fixed = sum(max(len(name), *(len(r[i]) for r in cells), len(total[i]) if total else 0) + 3
+                for i, (name, _) in enumerate(columns) if name not in shrink)
+    room = max(10, (out.width - fixed) // max(1, sum(1 for n, _ in columns if n in shrink)) - 3)
     table = Table(box=box.SIMPLE, show_footer=total is not None, highlight=False,
                   pad_edge=False, show_edge=False)
     for i, (name, justify) in enumerate(columns):
         table.add_column(name, justify=justify,  # type: ignore[arg-type]
                          footer=total[i] if total else "", no_wrap=name not in wrap,
                          overflow="ellipsis" if name in shrink else "fold",
-                         ratio=1 if name in shrink else None,
-                         min_width=10 if name in shrink else None)
-    for row in rows:
-        table.add_row(*(_cell(v) for v in row))
-    width = env.env.get("COLUMNS", "")
-    RichConsole(file=env.stdout, force_terminal=True, highlight=False,
-                width=int(width) if width.isdigit() else None).print(table)
+                         max_width=room if name in shrink else None)
+    for row in cells:
+        table.add_row(*row)
+    out.print(table)
 
 
 def _cell(value: Any) -> str:
