@@ -123,6 +123,18 @@ def test_history_table_on_a_terminal(cli, hist):
     assert local in out
 
 
+def test_narrow_terminal_cuts_prompt_and_files_not_the_model(cli, hist):
+    long = "a very long prompt about a lighthouse on a cliff at dusk, painted in oils " * 3
+    write_history(hist, {"prompt": long, "model": "gpt-image-2.5-sunburst",
+                         "files": ["/out/" + "x" * 80 + ".png"], "usage": usage_of(5, 0, 50)})
+    r = cli("history", tty=True, env={"COLUMNS": "80"})
+    lines = ANSI.sub("", r.out).splitlines()
+    assert all(len(line.rstrip()) <= 80 for line in lines)
+    row = lines[2]
+    assert "gpt-image-2.5-sunburst" in row and " 55 " in row
+    assert "…" in row
+
+
 def test_history_after_a_real_generation(cli, hist, tmp_path):
     r = cli("gen", "a red fox", "--offline", "-n", "2", "-o", str(tmp_path))
     assert r.code == 0, r.err

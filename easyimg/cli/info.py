@@ -73,7 +73,16 @@ def _emit(columns: list[tuple[str, str]], rows: list[list[str]], *,
     # Each column costs its text plus 3 cells: padding on both sides and the divider.
     fixed = sum(max(len(name), *(len(r[i]) for r in cells), len(total[i]) if total else 0) + 3
                 for i, (name, _) in enumerate(columns) if name not in shrink)
-    room = max(10, (out.width - fixed) // max(1, sum(1 for n, _ in columns if n in shrink)) - 3)
+    shrinking = [i for i, (name, _) in enumerate(columns) if name in shrink]
+    room = (out.width - fixed) // max(1, len(shrinking)) - 3
+    while room < 12 and len(shrinking) > 1:
+        # Too narrow for all of them: drop the last shrinkable column (files before prompt).
+        drop = shrinking.pop()
+        columns = [c for i, c in enumerate(columns) if i != drop]
+        cells = [[v for i, v in enumerate(r) if i != drop] for r in cells]
+        total = [v for i, v in enumerate(total) if i != drop] if total else total
+        room = (out.width - fixed) // len(shrinking) - 3
+    room = max(10, room)
     table = Table(box=box.SIMPLE, show_footer=total is not None, highlight=False,
                   pad_edge=False, show_edge=False)
     for i, (name, justify) in enumerate(columns):
