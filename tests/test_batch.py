@@ -422,7 +422,7 @@ def test_a_429_to_one_worker_holds_back_every_worker(threaded_server, tmp_path):
 
 
 def settle(server: ImageServer) -> None:
-    """The server counts a request just after answering it: let the last count land."""
+    """Wait until the server has finished (and logged) every request it took."""
     deadline = time.monotonic() + 5
     while server.in_flight and time.monotonic() < deadline:
         time.sleep(0.005)
