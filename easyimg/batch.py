@@ -18,6 +18,7 @@ from .batchfile import Item
 from .client import Client
 from .errors import APIError, EasyImgError, ExitCode, Interrupted, OutputError
 from .generate import Generation, GenImage, add_usage
+from .history import read_jsonl
 from .output import OutputPlan
 
 MANIFEST_NAME = "easyimg-manifest.jsonl"
@@ -49,25 +50,12 @@ class Manifest:
 
     def read(self) -> ManifestState:
         state = ManifestState()
-        try:
-            fh = self.path.open("rb")
-        except FileNotFoundError:
-            return state
-        except OSError as exc:
-            raise OutputError(f"cannot read {self.path}: {exc.strerror or exc}") from None
-        with fh:
-            for raw in fh:
-                try:
-                    entry = json.loads(raw)
-                except ValueError:
-                    continue  # a line cut short by a crash of an older writer
-                if not isinstance(entry, dict):
-                    continue
-                key = entry.get("key")
-                if entry.get("status") == "ok" and isinstance(key, str):
-                    state.ok.add(key)
-                if isinstance(entry.get("batch"), str) and isinstance(entry.get("custom_id"), str):
-                    state.fetched.add((entry["batch"], entry["custom_id"]))
+        for entry in read_jsonl(self.path, OutputError):
+            key = entry.get("key")
+            if entry.get("status") == "ok" and isinstance(key, str):
+                state.ok.add(key)
+            if isinstance(entry.get("batch"), str) and isinstance(entry.get("custom_id"), str):
+                state.fetched.add((entry["batch"], entry["custom_id"]))
         return state
 
     def append(self, entry: Mapping[str, Any]) -> None:

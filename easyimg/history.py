@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, EasyImgError
 
 # Keys that must never reach the history file, whatever a caller passes.
 _SECRET_KEYS = frozenset({"api_key", "authorization", "Authorization"})
@@ -49,12 +49,23 @@ def append(path: Path, entry: Mapping[str, Any]) -> None:
 
 def read(path: Path) -> Iterator[dict[str, Any]]:
     """Entries in file order; damaged lines (a crash mid-write) are skipped."""
+    return read_jsonl(path, ConfigError, what=f"history file {path}")
+
+
+def read_jsonl(path: Path, error: type[EasyImgError],
+               what: str | None = None) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file in order; no file means none.
+
+    Lines that do not decode to an object are skipped: appenders write whole lines, so such a
+    line is one cut short by a crash. A file that exists but cannot be opened raises `error`.
+    """
     try:
-        fh = path.open(encoding="utf-8")
+        # Bytes, so that a line of bad UTF-8 is skipped like any other damaged line.
+        fh = path.open("rb")
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise ConfigError(f"cannot read history file {path}: {exc.strerror or exc}") from None
+        raise error(f"cannot read {what or path}: {exc.strerror or exc}") from None
     with fh:
         for line in fh:
             try:

@@ -51,14 +51,14 @@ def _main(
 
 
 def _register() -> None:
-    from . import batch, config_cmd, edit, gen, info, serve
+    from . import batch, batches, config_cmd, edit, gen, info, serve
 
     app.command("gen")(gen.gen)
     app.command("generate", hidden=True)(gen.gen)
     app.command("edit")(edit.edit)
     app.command("vary")(edit.vary)
     app.command("batch")(batch.batch)
-    app.add_typer(batch.batches_app, name="batches")
+    app.add_typer(batches.batches_app, name="batches")
     app.command("models")(info.models)
     app.command("history")(info.history)
     app.command("usage")(info.usage)

@@ -1,0 +1,204 @@
+"""`easyimg batches`: list, show, fetch and cancel runs on the provider's Batch API."""
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+# Shared with `batch --remote --wait`, so both commands describe them in the same words.
+from .batch import OutDir, Wait
+from .common import (
+    ApiKey,
+    BaseUrl,
+    Json,
+    NoMetadata,
+    Overwrite,
+    Profile,
+    Quiet,
+    Retries,
+    Sidecar,
+    Timeout,
+    connect,
+    make_console,
+    settings_for,
+)
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..config import Settings
+    from ..console import Console
+
+batches_app = typer.Typer(help="The provider's Batch API: list, show, fetch, cancel.",
+                          no_args_is_help=True)
+
+BatchId = Annotated[str, typer.Argument(help="batch id (batch_...)", show_default=False)]
+
+
+class _Connected:
+    """The API client of one command; leaving the `with` block closes it."""
+
+    def __init__(self, console: "Console", settings: "Settings") -> None:
+        self._conn = connect(settings, console=console)
+
+    def __enter__(self) -> "Client":
+        return self._conn.client
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._conn.close()
+
+
+def _connected(console: "Console", base_url: str | None, api_key: str | None,
+               profile: str | None, timeout: float | None, retries: int | None) -> _Connected:
+    return _Connected(console, settings_for(base_url=base_url, api_key=api_key,
+                                            profile=profile, timeout=timeout, retries=retries))
+
+
+@batches_app.command("list")
+def list_cmd(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100,
+                                       help="how many batches, newest first")] = 20,
+    json_out: Json = False,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+    profile: Profile = None,
+    timeout: Timeout = None,
+    retries: Retries = None,
+) -> None:
+    """List recent batches with their progress."""
+    from datetime import datetime
+
+    from ..remote import list_batches
+
+    console = make_console(json_mode=json_out)
+    with _connected(console, base_url, api_key, profile, timeout, retries) as client:
+        page = list_batches(client, limit=limit)
+    if json_out:
+        console.out_json(page)
+        return
+    rows = []
+    for b in page.get("data") or []:
+        counts = b.get("request_counts") or {}
+        created = b.get("created_at")
+        when = datetime.fromtimestamp(created).strftime("%Y-%m-%d %H:%M") if isinstance(
+            created, int) else ""
+        rows.append([str(b.get("id")), str(b.get("status")),
+                     f"{counts.get('completed', 0)}/{counts.get('total', 0)}",
+                     str(counts.get("failed", 0)), when,
+                     str((b.get("metadata") or {}).get("easyimg_source") or "")])
+    if not rows:
+        console.info("no batches")
+        return
+    if console.env.stdout_isatty:
+        from rich.console import Console as RichConsole
+        from rich.table import Table
+
+        table = Table("id", "status", "done", "failed", "created", "source")
+        for row in rows:
+            table.add_row(*row)
+        RichConsole(file=console.env.stdout, highlight=False).print(table)
+    else:
+        for row in rows:
+            console.out("\t".join(row))
+
+
+@batches_app.command("show")
+def show_cmd(
+    batch_id: BatchId,
+    json_out: Json = False,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+    profile: Profile = None,
+    timeout: Timeout = None,
+    retries: Retries = None,
+) -> None:
+    """Show one batch: status, request counts, times and result files."""
+    from datetime import datetime
+
+    from ..remote import get_batch
+
+    console = make_console(json_mode=json_out)
+    with _connected(console, base_url, api_key, profile, timeout, retries) as client:
+        b = get_batch(client, batch_id)
+    if json_out:
+        console.out_json(b)
+        return
+    counts = b.get("request_counts") or {}
+
+    def when(key: str) -> str | None:
+        value = b.get(key)
+        return datetime.fromtimestamp(value).isoformat(sep=" ") if isinstance(value, int) \
+            else None
+
+    fields = [
+        ("id", b.get("id")), ("status", b.get("status")), ("endpoint", b.get("endpoint")),
+        ("requests", f"{counts.get('completed', 0)} completed, {counts.get('failed', 0)} "
+                     f"failed, {counts.get('total', 0)} total"),
+        ("created", when("created_at")), ("expires", when("expires_at")),
+        ("completed", when("completed_at")), ("cancelled", when("cancelled_at")),
+        ("failed", when("failed_at")), ("output file", b.get("output_file_id")),
+        ("error file", b.get("error_file_id")),
+        ("source", (b.get("metadata") or {}).get("easyimg_source")),
+    ]
+    for label, value in fields:
+        if value is not None:
+            console.out(f"{label + ':':<13}{value}")
+    for err in ((b.get("errors") or {}).get("data") or [])[:10]:
+        line = f"line {err.get('line')}: " if err.get("line") else ""
+        console.out(f"{'error:':<13}{line}{err.get('message')}")
+
+
+@batches_app.command("fetch")
+def fetch_cmd(
+    batch_id: BatchId,
+    out: OutDir = None,
+    wait: Wait = False,
+    overwrite: Overwrite = False,
+    no_metadata: NoMetadata = False,
+    sidecar: Sidecar = False,
+    json_out: Json = False,
+    quiet: Quiet = False,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+    profile: Profile = None,
+    timeout: Timeout = None,
+    retries: Retries = None,
+) -> None:
+    """Download a batch's results: images and manifest lines, as a local run writes them.
+
+    Run it again at will: items already in the manifest are not written twice.
+    """
+    from pathlib import Path
+
+    from ..output import plan_output
+    from .batch import fetch_results
+
+    console = make_console(quiet=quiet, json_mode=json_out)
+    settings = settings_for(base_url=base_url, api_key=api_key, profile=profile,
+                            timeout=timeout, retries=retries, out_dir=out)
+    directory = Path(settings.out_dir or ".")
+    plan_output(directory, template=None, count=1, overwrite=overwrite)
+    with _Connected(console, settings) as client:
+        fetch_results(console, settings, client, batch_id, directory, wait=wait,
+                      overwrite=overwrite, metadata=not no_metadata, sidecar=sidecar,
+                      json_out=json_out)
+
+
+@batches_app.command("cancel")
+def cancel_cmd(
+    batch_id: BatchId,
+    json_out: Json = False,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+    profile: Profile = None,
+    timeout: Timeout = None,
+    retries: Retries = None,
+) -> None:
+    """Cancel a batch; what finished before can still be fetched."""
+    from ..remote import cancel_batch
+
+    console = make_console(json_mode=json_out)
+    with _connected(console, base_url, api_key, profile, timeout, retries) as client:
+        b = cancel_batch(client, batch_id)
+    if json_out:
+        console.out_json(b)
+    else:
+        console.out(f"{b.get('id')}\t{b.get('status')}")
