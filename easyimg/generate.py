@@ -156,6 +156,7 @@ class Generation:
         reporter: Reporter | None = None,
         now: datetime | None = None,
         endpoint: str = "images/generations",
+        label: str | None = None,
     ) -> None:
         self.client = client
         self.body = dict(body)
@@ -168,6 +169,8 @@ class Generation:
         self.reporter = reporter or _Silent()
         self.now = now or datetime.now()
         self.endpoint = endpoint
+        # What file names are made from: the prompt, or (for variations) the input's name.
+        self.label = label if label is not None else str(self.body.get("prompt", ""))
         self.cancelled = threading.Event()
         self._lock = threading.Lock()
         self._next_index = 0
@@ -277,7 +280,7 @@ class Generation:
         try:
             text = png_text(self.body, revised, meta.get("created")) if self.metadata else None
             saved = save_image(self._image_bytes(item), self.plan, index=index,
-                               prompt=str(self.body.get("prompt", "")), model=self.result.model,
+                               prompt=self.label, model=self.result.model,
                                now=self.now, png_text=text)
         finally:
             with self._idle:

@@ -155,7 +155,9 @@ def test_vary_sends_what_the_sdk_sends(cli, httpserver, pics, tmp_path):
     assert ours == [("model", None, None, b"dall-e-2"), ("n", None, None, b"3"),
                     ("size", None, None, b"1024x1024"),
                     ("image", "logo.png", "image/png", pics["square"].read_bytes())]
-    assert len(r.out.splitlines()) == 3
+    # No prompt to name them by: the files are named after the input image.
+    assert sorted(Path(p).name.rsplit("-", 1)[0][16:] for p in r.out.splitlines()) == [
+        "logo"] * 3
     with open(pics["square"], "rb") as f:
         theirs = sdk_parts(httpserver, "create_variation", image=f, n=3, size="1024x1024",
                            model="dall-e-2")

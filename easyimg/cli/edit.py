@@ -1,5 +1,6 @@
 """`easyimg edit` and `easyimg vary`: edits and variations of existing images."""
 
+import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -53,31 +54,80 @@ if TYPE_CHECKING:
 EDITS = "images/edits"
 VARIATIONS = "images/variations"
 
-Prompt = Annotated[str | None, typer.Option(
-    "-p", "--prompt", help="what to change; - reads it from stdin", rich_help_panel=GEN,
-    show_default=False)]
-PromptFile = Annotated[str | None, typer.Option(
-    "--prompt-file", help="read the prompt from this file", rich_help_panel=GEN,
-    show_default=False)]
-Mask = Annotated[str | None, typer.Option(
-    "--mask", help="PNG whose transparent pixels mark where to edit (size of the first image)",
-    rich_help_panel=GEN, show_default=False)]
-InputFidelity = Annotated[str | None, typer.Option(
-    "--input-fidelity", help="high or low: how closely to keep the input's features",
-    rich_help_panel=GEN, show_default=False)]
-Stream = Annotated[bool, typer.Option(
-    "--stream", help="stream the answer (SSE) with partial images", rich_help_panel=GEN)]
-PartialImages = Annotated[int | None, typer.Option(
-    "--partial-images", help="partial images to stream, 0-3", rich_help_panel=GEN,
-    show_default=False)]
-SavePartials = Annotated[bool, typer.Option(
-    "--save-partials", help="keep streamed partials as NAME.partial-K.EXT",
-    rich_help_panel="Output")]
+Prompt = Annotated[
+    str | None,
+    typer.Option(
+        "-p",
+        "--prompt",
+        metavar="PROMPT",
+        help="what to change; - reads it from stdin",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+PromptFile = Annotated[
+    str | None,
+    typer.Option(
+        "--prompt-file",
+        metavar="FILE",
+        help="read the prompt from this file",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+Mask = Annotated[
+    str | None,
+    typer.Option(
+        "--mask",
+        metavar="PNG",
+        help="PNG whose transparent pixels mark where to edit (size of the first image)",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+InputFidelity = Annotated[
+    str | None,
+    typer.Option(
+        "--input-fidelity",
+        metavar="high|low",
+        help="how closely to keep the input's features",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+Stream = Annotated[
+    bool,
+    typer.Option(
+        "--stream", help="stream the answer (SSE) with partial images", rich_help_panel=GEN
+    ),
+]
+PartialImages = Annotated[
+    int | None,
+    typer.Option(
+        "--partial-images",
+        metavar="0-3",
+        help="partial images to stream",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+SavePartials = Annotated[
+    bool,
+    typer.Option(
+        "--save-partials",
+        help="keep streamed partials as NAME.partial-K.EXT",
+        rich_help_panel="Output",
+    ),
+]
 
 
 def edit(
-    images: Annotated[list[str], typer.Argument(help="images to edit (PNG, JPEG or WebP; up to 16)",
-                                                show_default=False)],
+    images: Annotated[
+        list[str],
+        typer.Argument(
+            help="images to edit (PNG, JPEG or WebP; up to 16)", metavar="IMAGE", show_default=False
+        ),
+    ],
     prompt: Prompt = None,
     prompt_file: PromptFile = None,
     mask: Mask = None,
@@ -126,23 +176,40 @@ def edit(
 
     console = make_console(quiet=quiet, json_mode=json_out)
     text = _prompt(prompt, prompt_file)
-    settings = settings_for(base_url=base_url, api_key=api_key, profile=profile,
-                            timeout=timeout, retries=retries, model=model, size=size,
-                            quality=quality, format=fmt, out_dir=out, name=name)
+    settings = settings_for(
+        base_url=base_url,
+        api_key=api_key,
+        profile=profile,
+        timeout=timeout,
+        retries=retries,
+        model=model,
+        size=size,
+        quality=quality,
+        format=fmt,
+        out_dir=out,
+        name=name,
+    )
     model_id = settings.model or DEFAULT_MODEL
     if partial_images is not None and not stream:
         raise UsageError("--partial-images needs --stream")
     if save_partials and not stream:
         raise UsageError("--save-partials needs --stream")
     options: dict[str, Any] = {
-        "size": settings.size, "quality": settings.quality, "background": background,
-        "output_format": settings.format, "output_compression": compression,
-        "response_format": response_format, "input_fidelity": input_fidelity,
-        "stream": stream, "partial_images": partial_images, "user": user,
+        "size": settings.size,
+        "quality": settings.quality,
+        "background": background,
+        "output_format": settings.format,
+        "output_compression": compression,
+        "response_format": response_format,
+        "input_fidelity": input_fidelity,
+        "stream": stream,
+        "partial_images": partial_images,
+        "user": user,
     }
     rules = rules_for(model_id)
-    body = build_body(text, model=model_id, n=min(count, rules.max_n), options=options,
-                      extras=extra)
+    body = build_body(
+        text, model=model_id, n=min(count, rules.max_n), options=options, extras=extra
+    )
     if no_validate:
         if not text.strip():
             raise UsageError("prompt is empty")
@@ -158,23 +225,56 @@ def edit(
     if dry_run:
         show_multipart(console, settings, EDITS, body, files, count, rules.max_n, json_out)
         return
-    run_generation(console, settings, body, count=count, max_n=rules.max_n, offline=offline,
-                   retry_timeouts=retry_timeouts, out=settings.out_dir, name=settings.name,
-                   overwrite=overwrite, metadata=not no_metadata, sidecar=sidecar,
-                   json_out=json_out, save_partials=save_partials, open_files=open_files,
-                   preview=preview, command="edit", endpoint=EDITS,
-                   send=multipart_sender(EDITS, body, files))
+    run_generation(
+        console,
+        settings,
+        body,
+        count=count,
+        max_n=rules.max_n,
+        offline=offline,
+        retry_timeouts=retry_timeouts,
+        out=settings.out_dir,
+        name=settings.name,
+        overwrite=overwrite,
+        metadata=not no_metadata,
+        sidecar=sidecar,
+        json_out=json_out,
+        save_partials=save_partials,
+        open_files=open_files,
+        preview=preview,
+        command="edit",
+        endpoint=EDITS,
+        send=multipart_sender(EDITS, body, files),
+    )
 
 
 def vary(
-    image: Annotated[str, typer.Argument(help="a square PNG under 4 MB", show_default=False)],
-    model: Annotated[str | None, typer.Option(
-        "-m", "--model", help="model id [default: dall-e-2]", rich_help_panel=GEN,
-        show_default=False)] = None,
+    image: Annotated[
+        str, typer.Argument(help="a square PNG under 4 MB", metavar="IMAGE", show_default=False)
+    ],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "-m",
+            "--model",
+            metavar="MODEL",
+            help="model id [default: dall-e-2]",
+            rich_help_panel=GEN,
+            show_default=False,
+        ),
+    ] = None,
     count: Count = 1,
-    size: Annotated[str | None, typer.Option(
-        "-s", "--size", help="256x256, 512x512, 1024x1024 or square", rich_help_panel=GEN,
-        show_default=False)] = None,
+    size: Annotated[
+        str | None,
+        typer.Option(
+            "-s",
+            "--size",
+            metavar="SIZE",
+            help="256x256, 512x512, 1024x1024 or square",
+            rich_help_panel=GEN,
+            show_default=False,
+        ),
+    ] = None,
     response_format: ResponseFormat = None,
     user: User = None,
     extra: Extra = None,
@@ -208,24 +308,48 @@ def vary(
 
     console = make_console(quiet=quiet, json_mode=json_out)
     # The config's model, size and format are for generations; variations are dall-e-2's.
-    settings = settings_for(base_url=base_url, api_key=api_key, profile=profile,
-                            timeout=timeout, retries=retries, out_dir=out, name=name)
+    settings = settings_for(
+        base_url=base_url,
+        api_key=api_key,
+        profile=profile,
+        timeout=timeout,
+        retries=retries,
+        out_dir=out,
+        name=name,
+    )
     model_id = model or "dall-e-2"
     rules = rules_for(model_id)
     options = {"size": size, "response_format": response_format, "user": user}
-    body = build_body(None, model=model_id, n=min(count, rules.max_n), options=options,
-                      extras=extra)
+    body = build_body(
+        None, model=model_id, n=min(count, rules.max_n), options=options, extras=extra
+    )
     if not no_validate:
         validate(body, endpoint="variations")
     files = [("image", check_vary(image, validate=not no_validate))]
     if dry_run:
         show_multipart(console, settings, VARIATIONS, body, files, count, rules.max_n, json_out)
         return
-    run_generation(console, settings, body, count=count, max_n=rules.max_n, offline=offline,
-                   retry_timeouts=retry_timeouts, out=settings.out_dir, name=settings.name,
-                   overwrite=overwrite, metadata=not no_metadata, sidecar=sidecar,
-                   json_out=json_out, open_files=open_files, preview=preview, command="vary",
-                   endpoint=VARIATIONS, send=multipart_sender(VARIATIONS, body, files))
+    run_generation(
+        console,
+        settings,
+        body,
+        count=count,
+        max_n=rules.max_n,
+        offline=offline,
+        retry_timeouts=retry_timeouts,
+        out=settings.out_dir,
+        name=settings.name,
+        overwrite=overwrite,
+        metadata=not no_metadata,
+        sidecar=sidecar,
+        json_out=json_out,
+        open_files=open_files,
+        preview=preview,
+        command="vary",
+        endpoint=VARIATIONS,
+        label=os.path.splitext(os.path.basename(image))[0],
+        send=multipart_sender(VARIATIONS, body, files),
+    )
 
 
 def _prompt(prompt: str | None, prompt_file: str | None) -> str:
@@ -237,8 +361,7 @@ def _prompt(prompt: str | None, prompt_file: str | None) -> str:
         raise UsageError("give the prompt with -p or --prompt-file, not both")
     if prompt_file is None:
         if prompt is None:
-            raise UsageError("a prompt is needed: -p TEXT, -p - (read stdin) or "
-                             "--prompt-file FILE")
+            raise UsageError("a prompt is needed: -p TEXT, -p - (read stdin) or --prompt-file FILE")
         return read_prompt(prompt)
     if prompt_file == "-":
         return state.env.stdin.read().strip()
@@ -249,12 +372,14 @@ def _prompt(prompt: str | None, prompt_file: str | None) -> str:
     except UnicodeDecodeError:
         raise UsageError(f"prompt file {prompt_file} is not UTF-8 text") from None
     except OSError as e:
-        raise UsageError(f"cannot read prompt file {prompt_file}: "
-                         f"{(e.strerror or str(e)).lower()}") from None
+        raise UsageError(
+            f"cannot read prompt file {prompt_file}: {(e.strerror or str(e)).lower()}"
+        ) from None
 
 
-def multipart_sender(path: str, body: dict[str, Any], files: list[tuple[str, "InputImage"]]
-                     ) -> "Callable[[Client], Callable[[int], requests.Response]]":
+def multipart_sender(
+    path: str, body: dict[str, Any], files: list[tuple[str, "InputImage"]]
+) -> "Callable[[Client], Callable[[int], requests.Response]]":
     """What run_generation's `send` wants: given the client, a function asking for `n` images.
 
     Every request gets its own body object, so concurrent requests read the files separately.
@@ -271,9 +396,16 @@ def multipart_sender(path: str, body: dict[str, Any], files: list[tuple[str, "In
     return bind
 
 
-def show_multipart(console: "Console", settings: "Settings", path: str, body: dict[str, Any],
-                   files: list[tuple[str, "InputImage"]], count: int, max_n: int,
-                   json_out: bool) -> None:
+def show_multipart(
+    console: "Console",
+    settings: "Settings",
+    path: str,
+    body: dict[str, Any],
+    files: list[tuple[str, "InputImage"]],
+    count: int,
+    max_n: int,
+    json_out: bool,
+) -> None:
     """--dry-run: the multipart requests that would be sent, files by name, type and size."""
     from ..client import USER_AGENT
     from ..config import mask_key
@@ -285,20 +417,42 @@ def show_multipart(console: "Console", settings: "Settings", path: str, body: di
     headers = {"Content-Type": "multipart/form-data; boundary=…", "User-Agent": USER_AGENT}
     if settings.api_key:
         headers["Authorization"] = f"Bearer {mask_key(settings.api_key)}"
-    parts = [{"field": field, "filename": image.filename, "content_type": image.content_type,
-              "bytes": image.size, "path": str(image.path)} for field, image in files]
+    parts = [
+        {
+            "field": field,
+            "filename": image.filename,
+            "content_type": image.content_type,
+            "bytes": image.size,
+            "path": str(image.path),
+        }
+        for field, image in files
+    ]
     plans = [form_fields({**body, "n": n}) for n in plan_counts(count, max_n)]
     if json_out:
-        console.out_json({"requests": [
-            {"method": "POST", "url": url, "headers": headers,
-             "fields": [list(f) for f in fields], "files": parts,
-             "content_length": len(MultipartBody(fields, files))} for fields in plans]})
+        console.out_json(
+            {
+                "requests": [
+                    {
+                        "method": "POST",
+                        "url": url,
+                        "headers": headers,
+                        "fields": [list(f) for f in fields],
+                        "files": parts,
+                        "content_length": len(MultipartBody(fields, files)),
+                    }
+                    for fields in plans
+                ]
+            }
+        )
         return
     blocks = []
     for fields in plans:
         lines = [f"POST {url}", *(f"{k}: {v}" for k, v in headers.items()), ""]
         lines += [f"{name}: {value}" for name, value in fields]
-        lines += [f"{field}: {image.filename} ({image.content_type}, "
-                  f"{human_bytes(image.size)}) from {image.path}" for field, image in files]
+        lines += [
+            f"{field}: {image.filename} ({image.content_type}, "
+            f"{human_bytes(image.size)}) from {image.path}"
+            for field, image in files
+        ]
         blocks.append("\n".join(lines))
     console.out("\n\n".join(blocks))

@@ -169,7 +169,8 @@ def run_generation(console: "Console", settings: "Settings", body: dict[str, Any
                    out: str | None, name: str | None, overwrite: bool, metadata: bool,
                    sidecar: bool, json_out: bool, save_partials: bool = False,
                    open_files: bool = False, preview: bool = False, command: str = "gen",
-                   endpoint: str = "images/generations", send: Any = None) -> None:
+                   endpoint: str = "images/generations", send: Any = None,
+                   label: str | None = None) -> None:
     """Run a generation-like request (gen, edit, vary) and render its result."""
     from ..errors import UsageError
     from ..generate import Generation
@@ -194,7 +195,7 @@ def run_generation(console: "Console", settings: "Settings", body: dict[str, Any
                                   overwrite=overwrite)
             streaming = {"read": reader, "reporter": reader}
         job = Generation(conn.client, body, plan, max_n=max_n, metadata=metadata,
-                         sidecar=sidecar, endpoint=endpoint,
+                         sidecar=sidecar, endpoint=endpoint, label=label,
                          send=send(conn.client) if send else None,
                          **{"reporter": reporter, **streaming})
         with reporter:
