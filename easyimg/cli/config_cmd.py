@@ -8,15 +8,24 @@ from .common import Json, Profile, make_console, settings_for, state
 
 config_app = typer.Typer(help="Read and change the config file.", no_args_is_help=True)
 
-ProfileFlag = Annotated[str | None, typer.Option(
-    "--profile", help="change this [profiles.NAME] table instead of the top level",
-    show_default=False)]
+ProfileFlag = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        help="change this [profiles.NAME] table instead of the top level",
+        show_default=False,
+    ),
+]
 
 
 def login(
     profile: ProfileFlag = None,
-    base_url: Annotated[str | None, typer.Option(
-        "--base-url", help="also store this base URL with the key", show_default=False)] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url", help="also store this base URL with the key", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Store an API key in the config file (asked for hidden, or read from stdin)."""
     from ..config import config_path, load_config, mask_key, save_config, set_value
@@ -63,11 +72,18 @@ def config_show(profile: Profile = None, json_out: Json = False) -> None:
     values = {k: getattr(settings, k) for k in KEYS}
     values["api_key"] = mask_key(settings.api_key) if settings.api_key else None
     if json_out:
-        console.out_json({"config_file": str(settings.config_file), "profile": settings.profile,
-                          "key_source": settings.key_source, "settings": values})
+        console.out_json(
+            {
+                "config_file": str(settings.config_file),
+                "profile": settings.profile,
+                "key_source": settings.key_source,
+                "settings": values,
+            }
+        )
         return
-    console.out(f"# {settings.config_file}" + (f" (profile {settings.profile})"
-                                               if settings.profile else ""))
+    console.out(
+        f"# {settings.config_file}" + (f" (profile {settings.profile})" if settings.profile else "")
+    )
     for key, value in values.items():
         shown = "(not set)" if value is None else value
         if key == "api_key" and settings.key_source:
@@ -77,9 +93,15 @@ def config_show(profile: Profile = None, json_out: Json = False) -> None:
 
 @config_app.command("set")
 def config_set(
-    key: Annotated[str, typer.Argument(help="base_url api_key model size quality format out_dir "
-                                            "name timeout retries jobs history")],
-    value: Annotated[str, typer.Argument(help="the new value")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            metavar="KEY",
+            help="base_url api_key model size quality format out_dir "
+            "name timeout retries jobs history",
+        ),
+    ],
+    value: Annotated[str, typer.Argument(metavar="VALUE", help="the new value")],
     profile: ProfileFlag = None,
 ) -> None:
     """Set KEY to VALUE (in a profile with --profile)."""
@@ -90,13 +112,14 @@ def config_set(
     set_value(data, key, value, profile)
     save_config(path, data)
     shown = "…" if key == "api_key" else value
-    make_console().info(f"set {key} = {shown} in {path}" + (f" [profiles.{profile}]"
-                                                             if profile else ""))
+    make_console().info(
+        f"set {key} = {shown} in {path}" + (f" [profiles.{profile}]" if profile else "")
+    )
 
 
 @config_app.command("unset")
 def config_unset(
-    key: Annotated[str, typer.Argument(help="the key to remove")],
+    key: Annotated[str, typer.Argument(metavar="KEY", help="the key to remove")],
     profile: ProfileFlag = None,
 ) -> None:
     """Remove KEY (from a profile with --profile)."""

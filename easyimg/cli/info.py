@@ -25,10 +25,33 @@ if TYPE_CHECKING:
 # Ids that name an image model, besides those in the rule table: a documented heuristic,
 # matched case-insensitively anywhere in the id. `models --all` shows every id regardless.
 IMAGE_HINTS = (
-    "image", "dall-e", "dalle", "flux", "stable-diffusion", "sdxl", "sd3", "sd1", "sd2",
-    "seedream", "seededit", "imagen", "recraft", "ideogram", "midjourney", "kolors",
-    "hunyuan", "cogview", "kandinsky", "playground", "hidream", "nano-banana", "wanx",
-    "omnigen", "photon", "dreamshaper", "juggernaut",
+    "image",
+    "dall-e",
+    "dalle",
+    "flux",
+    "stable-diffusion",
+    "sdxl",
+    "sd3",
+    "sd1",
+    "sd2",
+    "seedream",
+    "seededit",
+    "imagen",
+    "recraft",
+    "ideogram",
+    "midjourney",
+    "kolors",
+    "hunyuan",
+    "cogview",
+    "kandinsky",
+    "playground",
+    "hidream",
+    "nano-banana",
+    "wanx",
+    "omnigen",
+    "photon",
+    "dreamshaper",
+    "juggernaut",
 )
 
 
@@ -45,9 +68,15 @@ def _json_flag(what: str) -> Any:
 
 # --- table or TSV ---------------------------------------------------------------------------
 
-def _emit(columns: list[tuple[str, str]], rows: list[list[str]], *,
-          total: list[str] | None = None, wrap: tuple[str, ...] = (),
-          shrink: tuple[str, ...] = ()) -> None:
+
+def _emit(
+    columns: list[tuple[str, str]],
+    rows: list[list[str]],
+    *,
+    total: list[str] | None = None,
+    wrap: tuple[str, ...] = (),
+    shrink: tuple[str, ...] = (),
+) -> None:
     """A table on a terminal, tab-separated values with a header row in a pipe.
 
     `columns` holds (name, justify). On a terminal the columns named in `wrap` wrap, those
@@ -65,14 +94,21 @@ def _emit(columns: list[tuple[str, str]], rows: list[list[str]], *,
     from rich.table import Table
 
     width = env.env.get("COLUMNS", "")
-    out = RichConsole(file=env.stdout, force_terminal=True, highlight=False,
-                      width=int(width) if width.isdigit() else None)
+    out = RichConsole(
+        file=env.stdout,
+        force_terminal=True,
+        highlight=False,
+        width=int(width) if width.isdigit() else None,
+    )
     cells = [[_cell(v) for v in row] for row in rows]
     # Fixed columns keep their full width; the shrinkable ones share what is left, so a long
     # prompt or file name is cut with an ellipsis instead of squeezing the model to "mod".
     # Each column costs its text plus 3 cells: padding on both sides and the divider.
-    fixed = sum(max(len(name), *(len(r[i]) for r in cells), len(total[i]) if total else 0) + 3
-                for i, (name, _) in enumerate(columns) if name not in shrink)
+    fixed = sum(
+        max(len(name), *(len(r[i]) for r in cells), len(total[i]) if total else 0) + 3
+        for i, (name, _) in enumerate(columns)
+        if name not in shrink
+    )
     shrinking = [i for i, (name, _) in enumerate(columns) if name in shrink]
     room = (out.width - fixed) // max(1, len(shrinking)) - 3
     while room < 12 and len(shrinking) > 1:
@@ -83,13 +119,22 @@ def _emit(columns: list[tuple[str, str]], rows: list[list[str]], *,
         total = [v for i, v in enumerate(total) if i != drop] if total else total
         room = (out.width - fixed) // len(shrinking) - 3
     room = max(10, room)
-    table = Table(box=box.SIMPLE, show_footer=total is not None, highlight=False,
-                  pad_edge=False, show_edge=False)
+    table = Table(
+        box=box.SIMPLE,
+        show_footer=total is not None,
+        highlight=False,
+        pad_edge=False,
+        show_edge=False,
+    )
     for i, (name, justify) in enumerate(columns):
-        table.add_column(name, justify=justify,  # type: ignore[arg-type]
-                         footer=total[i] if total else "", no_wrap=name not in wrap,
-                         overflow="ellipsis" if name in shrink else "fold",
-                         max_width=room if name in shrink else None)
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            footer=total[i] if total else "",
+            no_wrap=name not in wrap,
+            overflow="ellipsis" if name in shrink else "fold",
+            max_width=room if name in shrink else None,
+        )
     for row in cells:
         table.add_row(*row)
     out.print(table)
@@ -102,9 +147,12 @@ def _cell(value: Any) -> str:
 
 # --- models -------------------------------------------------------------------------------------
 
+
 def models(
-    all_models: Annotated[bool, typer.Option(
-        "--all", help="list every model the endpoint offers, not only image models")] = False,
+    all_models: Annotated[
+        bool,
+        typer.Option("--all", help="list every model the endpoint offers, not only image models"),
+    ] = False,
     json_out: Annotated[bool, _json_flag("the list")] = False,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
@@ -123,16 +171,19 @@ def models(
     from ..models import lookup
 
     console = make_console(json_mode=json_out)
-    settings = settings_for(base_url=base_url, api_key=api_key, profile=profile,
-                            timeout=timeout, retries=retries)
+    settings = settings_for(
+        base_url=base_url, api_key=api_key, profile=profile, timeout=timeout, retries=retries
+    )
     conn = connect(settings, offline=offline, console=console)
     try:
         resp = conn.client.request("GET", "models")
         try:
             payload = resp.json()
         except ValueError:
-            raise ResponseError(f"the models list from {settings.base_url} is not JSON: "
-                                f"{' '.join(resp.text.split())[:80]}") from None
+            raise ResponseError(
+                f"the models list from {settings.base_url} is not JSON: "
+                f"{' '.join(resp.text.split())[:80]}"
+            ) from None
     finally:
         conn.close()
     listed = _model_items(payload)
@@ -146,12 +197,28 @@ def models(
         return
     if shown or not everything:
         sep = ", " if state.env.stdout_isatty else ","
-        _emit([("id", "left"), ("known", "left"), ("sizes", "left"), ("qualities", "left"),
-               ("formats", "left"), ("owned_by", "left")],
-              [[d["id"], "yes" if d["known"] else "no", _sizes_text(d, sep),
-                sep.join(d["qualities"] or ()), sep.join(d["formats"] or ()),
-                d["owned_by"] or ""] for d in docs],
-              wrap=("sizes", "qualities", "formats", "owned_by"))
+        _emit(
+            [
+                ("id", "left"),
+                ("known", "left"),
+                ("sizes", "left"),
+                ("qualities", "left"),
+                ("formats", "left"),
+                ("owned_by", "left"),
+            ],
+            [
+                [
+                    d["id"],
+                    "yes" if d["known"] else "no",
+                    _sizes_text(d, sep),
+                    sep.join(d["qualities"] or ()),
+                    sep.join(d["formats"] or ()),
+                    d["owned_by"] or "",
+                ]
+                for d in docs
+            ],
+            wrap=("sizes", "qualities", "formats", "owned_by"),
+        )
     where = "the offline server" if offline else settings.base_url
     _models_note(console, len(shown), len(everything), all_models, where)
 
@@ -173,16 +240,25 @@ def _model_items(payload: Any) -> list[dict[str, Any]] | None:
 
 
 def _describe(item: dict[str, Any], rules: Optional["ModelRules"]) -> dict[str, Any]:
-    doc: dict[str, Any] = {"id": item["id"], "known": rules is not None,
-                           "image": _is_image_model(item["id"]),
-                           "owned_by": item.get("owned_by"), "created": item.get("created"),
-                           "sizes": None, "size_rule": None, "qualities": None, "formats": None}
+    doc: dict[str, Any] = {
+        "id": item["id"],
+        "known": rules is not None,
+        "image": _is_image_model(item["id"]),
+        "owned_by": item.get("owned_by"),
+        "created": item.get("created"),
+        "sizes": None,
+        "size_rule": None,
+        "qualities": None,
+        "formats": None,
+    }
     if rules is not None:
         doc["sizes"] = list(rules.sizes) if rules.sizes is not None else None
         if rules.sizes is None:
-            doc["size_rule"] = (f"auto or any WxH: sides divisible by {rules.size_multiple}, "
-                                f"aspect 1:{rules.max_aspect:g} to {rules.max_aspect:g}:1, "
-                                f"at most {rules.max_edge}x{rules.max_pixels // rules.max_edge}")
+            doc["size_rule"] = (
+                f"auto or any WxH: sides divisible by {rules.size_multiple}, "
+                f"aspect 1:{rules.max_aspect:g} to {rules.max_aspect:g}:1, "
+                f"at most {rules.max_edge}x{rules.max_pixels // rules.max_edge}"
+            )
         doc["named_sizes"] = dict(rules.named_sizes)
         doc["qualities"] = list(rules.qualities)
         # No output_format means PNG, always.
@@ -199,8 +275,7 @@ def _sizes_text(doc: dict[str, Any], sep: str) -> str:
     return ""
 
 
-def _models_note(console: "Console", shown: int, listed: int, all_models: bool,
-                 where: str) -> None:
+def _models_note(console: "Console", shown: int, listed: int, all_models: bool, where: str) -> None:
     if not state.env.stderr_isatty:
         return
     if not listed:
@@ -208,17 +283,24 @@ def _models_note(console: "Console", shown: int, listed: int, all_models: bool,
     elif all_models:
         console.info(f"{listed} models at {where}")
     elif not shown:
-        console.info(f"none of the {listed} models at {where} looks like an image model; "
-                     "--all lists them all")
+        console.info(
+            f"none of the {listed} models at {where} looks like an image model; "
+            "--all lists them all"
+        )
     else:
         console.info(f"{shown} image models of {listed} at {where}; --all lists them all")
 
 
 # --- history ------------------------------------------------------------------------------------
 
+
 def history(
-    limit: Annotated[int, typer.Option(
-        "-n", "--limit", min=0, help="show the last N entries; 0 shows them all")] = 20,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "-n", "--limit", min=0, metavar="N", help="show the last N entries; 0 shows them all"
+        ),
+    ] = 20,
     json_out: Annotated[bool, _json_flag("the entries, as stored,")] = False,
 ) -> None:
     """Show past generations from the history file, newest first."""
@@ -247,14 +329,27 @@ def history(
             shown_files = first + (f" (+{len(files) - 1})" if len(files) > 1 else "")
         else:
             shown_files = " ".join(files)
-        row = [_when(entry, tty), str(entry.get("command") or ""), str(entry.get("model") or ""),
-               images, str(tokens.total) if tokens else "", str(entry.get("prompt") or ""),
-               shown_files]
+        row = [
+            _when(entry, tty),
+            str(entry.get("command") or ""),
+            str(entry.get("model") or ""),
+            images,
+            str(tokens.total) if tokens else "",
+            str(entry.get("prompt") or ""),
+            shown_files,
+        ]
         if not tty:
             row.insert(4, str(entry.get("status") or ""))
         rows.append(row)
-    columns = [("time", "left"), ("command", "left"), ("model", "left"), ("images", "right"),
-               ("tokens", "right"), ("prompt", "left"), ("files", "left")]
+    columns = [
+        ("time", "left"),
+        ("command", "left"),
+        ("model", "left"),
+        ("images", "right"),
+        ("tokens", "right"),
+        ("prompt", "left"),
+        ("files", "left"),
+    ]
     if not tty:
         columns.insert(4, ("status", "left"))
     _emit(columns, rows, shrink=("prompt", "files"))
@@ -281,16 +376,26 @@ def _history_note(console: "Console", path: Any, enabled: bool) -> None:
 
 # --- usage --------------------------------------------------------------------------------------
 
+
 class By(StrEnum):
     model = "model"
     day = "day"
 
 
 def usage(
-    since: Annotated[str | None, typer.Option(
-        "--since", help="only from DATE on: YYYY-MM-DD, today, yesterday, or Nd / Nw "
-        "(days or weeks ago), in local time", metavar="DATE", show_default=False)] = None,
-    by: Annotated[By, typer.Option("--by", help="one row per model or per day")] = By.model,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="only from DATE on: YYYY-MM-DD, today, yesterday, or Nd / Nw "
+            "(days or weeks ago), in local time",
+            metavar="DATE",
+            show_default=False,
+        ),
+    ] = None,
+    by: Annotated[
+        By, typer.Option("--by", metavar="model|day", help="one row per model or per day")
+    ] = By.model,
     json_out: Annotated[bool, _json_flag("the totals")] = False,
 ) -> None:
     """Token totals per model or day from the history file, with an estimated cost.
@@ -314,15 +419,20 @@ def usage(
             raise UsageError(f"--since {exc.message}") from None
     settings = settings_for()
     prices = parse_prices(settings.prices, f"config file {settings.config_file}")
-    report = summarize(history_file.read(settings.history_file), by=by.value, since=start,
-                       prices=prices)
+    report = summarize(
+        history_file.read(settings.history_file), by=by.value, since=start, prices=prices
+    )
     if json_out:
-        console.out_json({
-            "by": report.by, "since": start.isoformat() if start else None, "currency": "USD",
-            "rows": [_usage_doc(report.by, r, report.priced) for r in report.rows],
-            "total": _usage_doc(None, report.total, report.priced),
-            "unpriced_models": report.unpriced_models if report.priced else [],
-        })
+        console.out_json(
+            {
+                "by": report.by,
+                "since": start.isoformat() if start else None,
+                "currency": "USD",
+                "rows": [_usage_doc(report.by, r, report.priced) for r in report.rows],
+                "total": _usage_doc(None, report.total, report.priced),
+                "unpriced_models": report.unpriced_models if report.priced else [],
+            }
+        )
         return
     if not report.rows:
         if state.env.stderr_isatty:
@@ -330,22 +440,37 @@ def usage(
             console.info(f"no generations in the history{where} ({settings.history_file})")
         return
     tty = state.env.stdout_isatty
-    columns = [(report.by, "left"), ("runs", "right"), ("images", "right"),
-               ("input text", "right"), ("input image", "right"), ("output", "right"),
-               ("total tokens", "right")]
+    columns = [
+        (report.by, "left"),
+        ("runs", "right"),
+        ("images", "right"),
+        ("input text", "right"),
+        ("input image", "right"),
+        ("output", "right"),
+        ("total tokens", "right"),
+    ]
     if report.priced:
         columns.append(("cost USD", "right"))
     rows = [_usage_row(r, report.priced, tty) for r in report.rows]
     _emit(columns, rows, total=_usage_row(report.total, report.priced, tty))
     if report.priced and report.unpriced_models and state.env.stderr_isatty:
-        console.info("* not counted in the cost, no price in the config file: "
-                     + ", ".join(report.unpriced_models))
+        console.info(
+            "* not counted in the cost, no price in the config file: "
+            + ", ".join(report.unpriced_models)
+        )
 
 
 def _usage_row(row: Any, priced: bool, tty: bool) -> list[str]:
     t = row.tokens
-    cells = [row.key, str(row.runs), str(row.images), str(t.input_text), str(t.input_image),
-             str(t.output), str(t.total)]
+    cells = [
+        row.key,
+        str(row.runs),
+        str(row.images),
+        str(t.input_text),
+        str(t.input_image),
+        str(t.output),
+        str(t.total),
+    ]
     if priced:
         if row.cost is None:
             cells.append("-" if tty else "")
@@ -359,14 +484,21 @@ def _usage_row(row: Any, priced: bool, tty: bool) -> list[str]:
 def _usage_doc(by: str | None, row: Any, priced: bool) -> dict[str, Any]:
     t = row.tokens
     doc: dict[str, Any] = {by: row.key} if by else {}
-    doc.update(runs=row.runs, images=row.images, input_text_tokens=t.input_text,
-               input_image_tokens=t.input_image, output_tokens=t.output, total_tokens=t.total,
-               cost_usd=round(row.cost, 6) if priced and row.cost is not None else None,
-               unpriced_runs=row.unpriced_runs)
+    doc.update(
+        runs=row.runs,
+        images=row.images,
+        input_text_tokens=t.input_text,
+        input_image_tokens=t.input_image,
+        output_tokens=t.output,
+        total_tokens=t.total,
+        cost_usd=round(row.cost, 6) if priced and row.cost is not None else None,
+        unpriced_runs=row.unpriced_runs,
+    )
     return doc
 
 
 # --- completions --------------------------------------------------------------------------------
+
 
 class Shell(StrEnum):
     bash = "bash"
@@ -377,17 +509,24 @@ class Shell(StrEnum):
 _INSTALL = {
     "bash": "easyimg completions bash > ~/.local/share/bash-completion/completions/easyimg",
     "zsh": "easyimg completions zsh > ~/.zfunc/_easyimg  (with fpath=(~/.zfunc $fpath) "
-           "before compinit in ~/.zshrc)",
+    "before compinit in ~/.zshrc)",
     "fish": "easyimg completions fish > ~/.config/fish/completions/easyimg.fish",
 }
 
 
 def completions(
-    shell: Annotated[Shell | None, typer.Argument(
-        help="bash, zsh or fish", show_default=False)] = None,
-    list_profiles: Annotated[bool, typer.Option(
-        "--list-profiles", hidden=True, help="print the config's profile names (used by the "
-        "scripts while completing --profile)")] = False,
+    shell: Annotated[
+        Shell | None, typer.Argument(help="bash, zsh or fish", metavar="SHELL", show_default=False)
+    ] = None,
+    list_profiles: Annotated[
+        bool,
+        typer.Option(
+            "--list-profiles",
+            hidden=True,
+            help="print the config's profile names (used by the "
+            "scripts while completing --profile)",
+        ),
+    ] = False,
 ) -> None:
     """Print the shell completion script for bash, zsh or fish.
 

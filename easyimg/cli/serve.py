@@ -8,14 +8,31 @@ from .common import state
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host",
-                             help="address to listen on (0.0.0.0 or :: for every interface)"),
-    port: int = typer.Option(8000, "--port", "-p", min=0, max=65535,
-                             help="port to listen on (0 picks a free one)"),
-    latency: float = typer.Option(0.0, "--latency", min=0.0,
-                                  help="seconds each image request waits, to imitate a slow model"),
-    api_key: str | None = typer.Option(None, "--api-key", help="require this key (401 otherwise)",
-                                       envvar=None),
+    host: str = typer.Option(
+        "127.0.0.1",
+        "--host",
+        metavar="ADDRESS",
+        help="address to listen on (0.0.0.0 or :: for every interface)",
+    ),
+    port: int = typer.Option(
+        8000,
+        "--port",
+        "-p",
+        min=0,
+        max=65535,
+        metavar="PORT",
+        help="port to listen on (0 picks a free one)",
+    ),
+    latency: float = typer.Option(
+        0.0,
+        "--latency",
+        min=0.0,
+        metavar="SECONDS",
+        help="seconds each image request waits, to imitate a slow model",
+    ),
+    api_key: str | None = typer.Option(
+        None, "--api-key", metavar="KEY", help="require this key (401 otherwise)", envvar=None
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="print nothing but errors"),
 ) -> None:
     """Serve an OpenAI-format image API on this machine that draws placeholder images.
@@ -29,8 +46,9 @@ def serve(
         typer.echo(line, file=state.env.stderr)
 
     try:
-        server = make_server(host, port, latency=latency, api_key=api_key,
-                             log=None if quiet else log)
+        server = make_server(
+            host, port, latency=latency, api_key=api_key, log=None if quiet else log
+        )
     except (OSError, OverflowError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         log(f"error: cannot listen on {host}:{port}: {reason}")
