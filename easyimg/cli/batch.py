@@ -47,27 +47,69 @@ if TYPE_CHECKING:
 
 BATCH = "Batch"
 
-Jobs = Annotated[int | None, typer.Option(
-    "-j", "--jobs", min=1, help="concurrent requests [default: config jobs, else 4]",
-    rich_help_panel=BATCH, show_default=False)]
-NoResume = Annotated[bool, typer.Option(
-    "--no-resume", help="redo items the manifest lists as done", rich_help_panel=BATCH)]
-Remote = Annotated[bool, typer.Option(
-    "--remote", help="hand the run to the provider's Batch API (24 h window)",
-    rich_help_panel=BATCH)]
-Wait = Annotated[bool, typer.Option(
-    "--wait", help="wait for the batch to finish, then fetch it", rich_help_panel=BATCH)]
-OutDir = Annotated[str | None, typer.Option(
-    "-o", "--out", help="output directory: the images and easyimg-manifest.jsonl "
-    "[default: config out_dir, else .]", rich_help_panel="Output", show_default=False)]
-BatchDryRun = Annotated[bool, typer.Option(
-    "--dry-run", help="print the requests (with --remote: the JSONL to upload) and exit",
-    rich_help_panel="Output")]
+Jobs = Annotated[
+    int | None,
+    typer.Option(
+        "-j",
+        "--jobs",
+        min=1,
+        metavar="N",
+        help="concurrent requests [default: config jobs, else 4]",
+        rich_help_panel=BATCH,
+        show_default=False,
+    ),
+]
+NoResume = Annotated[
+    bool,
+    typer.Option(
+        "--no-resume", help="redo items the manifest lists as done", rich_help_panel=BATCH
+    ),
+]
+Remote = Annotated[
+    bool,
+    typer.Option(
+        "--remote",
+        help="hand the run to the provider's Batch API (24 h window)",
+        rich_help_panel=BATCH,
+    ),
+]
+Wait = Annotated[
+    bool,
+    typer.Option(
+        "--wait", help="wait for the batch to finish, then fetch it", rich_help_panel=BATCH
+    ),
+]
+OutDir = Annotated[
+    str | None,
+    typer.Option(
+        "-o",
+        "--out",
+        metavar="DIR",
+        help="output directory: the images and easyimg-manifest.jsonl "
+        "[default: config out_dir, else .]",
+        rich_help_panel="Output",
+        show_default=False,
+    ),
+]
+BatchDryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="print the requests (with --remote: the JSONL to upload) and exit",
+        rich_help_panel="Output",
+    ),
+]
 
 
 def batch(
-    file: Annotated[str, typer.Argument(help="prompt file: .txt (one prompt a line), .jsonl, "
-                                        ".csv, or - for txt on stdin", show_default=False)],
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="prompt file: .txt (one prompt a line), .jsonl, .csv, or - for txt on stdin",
+            show_default=False,
+        ),
+    ],
     jobs: Jobs = None,
     model: Model = None,
     count: Count = 1,
@@ -115,9 +157,20 @@ def batch(
     from ..output import DEFAULT_TEMPLATE, IMAGE_SUFFIXES, check_template
 
     console = make_console(quiet=quiet, json_mode=json_out)
-    settings = settings_for(base_url=base_url, api_key=api_key, profile=profile, timeout=timeout,
-                            retries=retries, model=model, size=size, quality=quality, format=fmt,
-                            out_dir=out, name=name, jobs=jobs)
+    settings = settings_for(
+        base_url=base_url,
+        api_key=api_key,
+        profile=profile,
+        timeout=timeout,
+        retries=retries,
+        model=model,
+        size=size,
+        quality=quality,
+        format=fmt,
+        out_dir=out,
+        name=name,
+        jobs=jobs,
+    )
     if wait and not remote:
         raise UsageError("--wait goes with --remote")
     directory = Path(settings.out_dir or ".")
@@ -126,28 +179,69 @@ def batch(
     template = settings.name or DEFAULT_TEMPLATE
     check_template(template)
     defaults = Defaults(
-        model=settings.model or DEFAULT_MODEL, n=count, extras=list(extra or []),
+        model=settings.model or DEFAULT_MODEL,
+        n=count,
+        extras=list(extra or []),
         validate=not no_validate,
-        options={"size": settings.size, "quality": settings.quality, "background": background,
-                 "moderation": moderation, "style": style, "output_format": settings.format,
-                 "output_compression": compression, "response_format": response_format,
-                 "user": user})
+        options={
+            "size": settings.size,
+            "quality": settings.quality,
+            "background": background,
+            "moderation": moderation,
+            "style": style,
+            "output_format": settings.format,
+            "output_compression": compression,
+            "response_format": response_format,
+            "user": user,
+        },
+    )
     items = _read_items(console, file, defaults)
 
     if dry_run:
-        _dry_run(console, settings, items, directory, resume=not no_resume, remote=remote,
-                 json_out=json_out, source=file)
+        _dry_run(
+            console,
+            settings,
+            items,
+            directory,
+            resume=not no_resume,
+            remote=remote,
+            json_out=json_out,
+            source=file,
+        )
         return
     if remote:
-        _submit(console, settings, items, directory, source=file, template=template,
-                resume=not no_resume, wait=wait, offline=offline, retry_timeouts=retry_timeouts,
-                overwrite=overwrite, metadata=not no_metadata, sidecar=sidecar,
-                json_out=json_out)
+        _submit(
+            console,
+            settings,
+            items,
+            directory,
+            source=file,
+            template=template,
+            resume=not no_resume,
+            wait=wait,
+            offline=offline,
+            retry_timeouts=retry_timeouts,
+            overwrite=overwrite,
+            metadata=not no_metadata,
+            sidecar=sidecar,
+            json_out=json_out,
+        )
         return
-    _run_local(console, settings, items, directory, source=file, template=template,
-               resume=not no_resume, offline=offline, retry_timeouts=retry_timeouts,
-               overwrite=overwrite, metadata=not no_metadata, sidecar=sidecar,
-               json_out=json_out)
+    _run_local(
+        console,
+        settings,
+        items,
+        directory,
+        source=file,
+        template=template,
+        resume=not no_resume,
+        offline=offline,
+        retry_timeouts=retry_timeouts,
+        overwrite=overwrite,
+        metadata=not no_metadata,
+        sidecar=sidecar,
+        json_out=json_out,
+    )
 
 
 def _read_items(console: "Console", file: str, defaults: Any) -> "list[Item]":
@@ -161,27 +255,47 @@ def _read_items(console: "Console", file: str, defaults: Any) -> "list[Item]":
         try:
             fh = open(file, "rb")  # noqa: SIM115 - closed below, after a clear error otherwise
         except OSError as exc:
-            reason = "no such file" if isinstance(exc, FileNotFoundError) else (
-                "is a directory" if isinstance(exc, IsADirectoryError) else
-                (exc.strerror or str(exc)).lower())
+            reason = (
+                "no such file"
+                if isinstance(exc, FileNotFoundError)
+                else (
+                    "is a directory"
+                    if isinstance(exc, IsADirectoryError)
+                    else (exc.strerror or str(exc)).lower()
+                )
+            )
             raise UsageError(f"cannot read {file}: {reason}") from None
         with fh:
             return parse(fh, kind, defaults, file)
     except FileErrors as exc:
         if console.json_mode:
-            console.out_json({"error": {"message": exc.message, "exit_code": 2,
-                                        "problems": [{"line": e.line, "message": e.message}
-                                                     for e in exc.errors],
-                                        "count": exc.total}})
+            console.out_json(
+                {
+                    "error": {
+                        "message": exc.message,
+                        "exit_code": 2,
+                        "problems": [{"line": e.line, "message": e.message} for e in exc.errors],
+                        "count": exc.total,
+                    }
+                }
+            )
         for line in exc.lines():
             console.error(line)
         console.info("nothing was sent")
         raise typer.Exit(2) from None
 
 
-def _dry_run(console: "Console", settings: "Settings", items: "list[Item]",
-             directory: "Path", *, resume: bool, remote: bool, json_out: bool,
-             source: str) -> None:
+def _dry_run(
+    console: "Console",
+    settings: "Settings",
+    items: "list[Item]",
+    directory: "Path",
+    *,
+    resume: bool,
+    remote: bool,
+    json_out: bool,
+    source: str,
+) -> None:
     import json
 
     from ..batch import Manifest
@@ -193,8 +307,10 @@ def _dry_run(console: "Console", settings: "Settings", items: "list[Item]",
     done = Manifest(directory).read().ok if resume else set()
     todo = [i for i in items if i.key not in done]
     if len(todo) < len(items):
-        console.info(f"{len(items) - len(todo)} of {len(items)} items are already done "
-                     f"(see {directory / 'easyimg-manifest.jsonl'})")
+        console.info(
+            f"{len(items) - len(todo)} of {len(items)} items are already done "
+            f"(see {directory / 'easyimg-manifest.jsonl'})"
+        )
     if remote:
         lines = [line for _, line in request_lines(todo)]
         if json_out:
@@ -207,17 +323,32 @@ def _dry_run(console: "Console", settings: "Settings", items: "list[Item]",
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     if settings.api_key:
         headers["Authorization"] = f"Bearer {mask_key(settings.api_key)}"
-    requests = [{"line": i.line, "method": "POST", "url": url, "headers": headers,
-                 "body": {**i.body, "n": k}}
-                for i in todo for k in plan_counts(i.count, i.max_n)]
+    requests = [
+        {
+            "line": i.line,
+            "method": "POST",
+            "url": url,
+            "headers": headers,
+            "body": {**i.body, "n": k},
+        }
+        for i in todo
+        for k in plan_counts(i.count, i.max_n)
+    ]
     if json_out:
         console.out_json({"requests": requests})
         return
     blocks = [
-        "\n".join([f"# {source}:{r['line']}", f"POST {url}",
-                   *(f"{k}: {v}" for k, v in headers.items()), "",
-                   json.dumps(r["body"], indent=2, ensure_ascii=False)])
-        for r in requests]
+        "\n".join(
+            [
+                f"# {source}:{r['line']}",
+                f"POST {url}",
+                *(f"{k}: {v}" for k, v in headers.items()),
+                "",
+                json.dumps(r["body"], indent=2, ensure_ascii=False),
+            ]
+        )
+        for r in requests
+    ]
     console.out("\n\n".join(blocks))
 
 
@@ -235,32 +366,68 @@ def _history(settings: "Settings") -> Any:
         if not settings.history or not outcome.paths:
             return
         body = outcome.body
-        history.append(settings.history_file, history.record(
-            "batch", model=str(body.get("model", "")), prompt=body.get("prompt"),
-            parameters={k: v for k, v in body.items() if k != "prompt"},
-            files=[str(p.resolve()) for p in outcome.paths], usage=outcome.usage,
-            request_id=outcome.request_id, base_url=settings.base_url,
-            status="ok" if outcome.status == "ok" else "partial"))
+        history.append(
+            settings.history_file,
+            history.record(
+                "batch",
+                model=str(body.get("model", "")),
+                prompt=body.get("prompt"),
+                parameters={k: v for k, v in body.items() if k != "prompt"},
+                files=[str(p.resolve()) for p in outcome.paths],
+                usage=outcome.usage,
+                request_id=outcome.request_id,
+                base_url=settings.base_url,
+                status="ok" if outcome.status == "ok" else "partial",
+            ),
+        )
 
     return record
 
 
-def _run_local(console: "Console", settings: "Settings", items: "list[Item]",
-               directory: "Path", *, source: str, template: str, resume: bool, offline: bool,
-               retry_timeouts: bool, overwrite: bool, metadata: bool, sidecar: bool,
-               json_out: bool) -> None:
+def _run_local(
+    console: "Console",
+    settings: "Settings",
+    items: "list[Item]",
+    directory: "Path",
+    *,
+    source: str,
+    template: str,
+    resume: bool,
+    offline: bool,
+    retry_timeouts: bool,
+    overwrite: bool,
+    metadata: bool,
+    sidecar: bool,
+    json_out: bool,
+) -> None:
     from ..batch import BatchRun
     from ..output import plan_output
     from .batch_progress import View, finish
 
     plan_output(directory, template=template, count=1, overwrite=overwrite)
-    conn = connect(settings, offline=offline, retry_timeouts=retry_timeouts, console=console,
-                   pool_size=_pool_size(items, settings.jobs))
+    conn = connect(
+        settings,
+        offline=offline,
+        retry_timeouts=retry_timeouts,
+        console=console,
+        pool_size=_pool_size(items, settings.jobs),
+    )
     view = View(console, source, json_out=json_out)
     try:
-        run = BatchRun(conn.client, items, directory, total=len(items), jobs=settings.jobs,
-                       template=template, overwrite=overwrite, metadata=metadata,
-                       sidecar=sidecar, resume=resume, events=view, on_record=_history(settings))
+        run = BatchRun(
+            conn.client,
+            items,
+            directory,
+            total=len(items),
+            jobs=settings.jobs,
+            template=template,
+            overwrite=overwrite,
+            metadata=metadata,
+            sidecar=sidecar,
+            resume=resume,
+            events=view,
+            on_record=_history(settings),
+        )
         try:
             summary = run.run()
         finally:
@@ -270,10 +437,23 @@ def _run_local(console: "Console", settings: "Settings", items: "list[Item]",
     finish(console, summary, source, json_out=json_out, offline=offline)
 
 
-def _submit(console: "Console", settings: "Settings", items: "list[Item]", directory: "Path",
-            *, source: str, template: str, resume: bool, wait: bool, offline: bool,
-            retry_timeouts: bool, overwrite: bool, metadata: bool, sidecar: bool,
-            json_out: bool) -> None:
+def _submit(
+    console: "Console",
+    settings: "Settings",
+    items: "list[Item]",
+    directory: "Path",
+    *,
+    source: str,
+    template: str,
+    resume: bool,
+    wait: bool,
+    offline: bool,
+    retry_timeouts: bool,
+    overwrite: bool,
+    metadata: bool,
+    sidecar: bool,
+    json_out: bool,
+) -> None:
     from ..output import plan_output
     from ..remote import submit
 
@@ -281,35 +461,65 @@ def _submit(console: "Console", settings: "Settings", items: "list[Item]", direc
     if offline and not wait:
         from ..errors import UsageError
 
-        raise UsageError("--remote --offline needs --wait: the offline server ends with the "
-                         "command")
+        raise UsageError(
+            "--remote --offline needs --wait: the offline server ends with the command"
+        )
     conn = connect(settings, offline=offline, retry_timeouts=retry_timeouts, console=console)
     try:
-        sub = submit(conn.client, items, source=source, directory=directory, template=template,
-                     state_dir=_state_dir(), resume=resume)
+        sub = submit(
+            conn.client,
+            items,
+            source=source,
+            directory=directory,
+            template=template,
+            state_dir=_state_dir(),
+            resume=resume,
+        )
         if sub.batch is None:
-            console.info(f"nothing to submit: all {sub.skipped} items are already done "
-                         f"(--no-resume to redo them)")
+            console.info(
+                f"nothing to submit: all {sub.skipped} items are already done "
+                f"(--no-resume to redo them)"
+            )
             if json_out:
                 console.out_json({"batch": None, "items": 0, "skipped": sub.skipped})
             return
         batch_id = str(sub.batch["id"])
-        console.info(f"submitted {sub.items} item{'s' if sub.items != 1 else ''} "
-                     f"({sub.requests} requests) as {batch_id}"
-                     + (f"; {sub.skipped} already done" if sub.skipped else ""))
+        console.info(
+            f"submitted {sub.items} item{'s' if sub.items != 1 else ''} "
+            f"({sub.requests} requests) as {batch_id}"
+            + (f"; {sub.skipped} already done" if sub.skipped else "")
+        )
         if not wait:
             if json_out:
-                console.out_json({"batch": sub.batch, "items": sub.items,
-                                  "requests": sub.requests, "skipped": sub.skipped,
-                                  "state": [str(p) for p in sub.state_files]})
+                console.out_json(
+                    {
+                        "batch": sub.batch,
+                        "items": sub.items,
+                        "requests": sub.requests,
+                        "skipped": sub.skipped,
+                        "state": [str(p) for p in sub.state_files],
+                    }
+                )
             else:
                 console.out(batch_id)
-            console.info(f"follow it with `easyimg batches show {batch_id}`, then "
-                         f"`easyimg batches fetch {batch_id} -o {directory}`")
+            console.info(
+                f"follow it with `easyimg batches show {batch_id}`, then "
+                f"`easyimg batches fetch {batch_id} -o {directory}`"
+            )
             return
-        fetch_results(console, settings, conn.client, batch_id, directory, wait=True,
-                      overwrite=overwrite, metadata=metadata, sidecar=sidecar,
-                      json_out=json_out, offline=offline)
+        fetch_results(
+            console,
+            settings,
+            conn.client,
+            batch_id,
+            directory,
+            wait=True,
+            overwrite=overwrite,
+            metadata=metadata,
+            sidecar=sidecar,
+            json_out=json_out,
+            offline=offline,
+        )
     finally:
         conn.close()
 
@@ -322,9 +532,20 @@ def _state_dir() -> "Path":
     return Path(user_data_dir("easyimg")) / "batches"
 
 
-def fetch_results(console: "Console", settings: "Settings", client: Any, batch_id: str,
-                  directory: "Path", *, wait: bool, overwrite: bool, metadata: bool,
-                  sidecar: bool, json_out: bool, offline: bool = False) -> None:
+def fetch_results(
+    console: "Console",
+    settings: "Settings",
+    client: Any,
+    batch_id: str,
+    directory: "Path",
+    *,
+    wait: bool,
+    overwrite: bool,
+    metadata: bool,
+    sidecar: bool,
+    json_out: bool,
+    offline: bool = False,
+) -> None:
     """Write a provider batch's results as a local run would; `batch --remote --wait` ends here."""
     from .. import remote
     from .batch_progress import View, finish
@@ -343,25 +564,39 @@ def fetch_results(console: "Console", settings: "Settings", client: Any, batch_i
         batch = remote.get_batch(client, batch_id)
     found = remote.load_state(batch_id, directory, _state_dir())
     if found is None and batch.get("status") not in remote.RUNNING:
-        console.warn(f"no record of {batch_id} in {directory} or the user data directory: "
-                     "files are named by custom_id")
-    view = View(console, str((found or {}).get("source") or batch_id), json_out=json_out,
-                fetching=True)
+        console.warn(
+            f"no record of {batch_id} in {directory} or the user data directory: "
+            "files are named by custom_id"
+        )
+    view = View(
+        console, str((found or {}).get("source") or batch_id), json_out=json_out, fetching=True
+    )
     try:
-        summary = remote.Fetch(client, batch, directory, state=found, overwrite=overwrite,
-                               metadata=metadata, sidecar=sidecar, events=view,
-                               on_record=_history(settings)).run()
+        summary = remote.Fetch(
+            client,
+            batch,
+            directory,
+            state=found,
+            overwrite=overwrite,
+            metadata=metadata,
+            sidecar=sidecar,
+            events=view,
+            on_record=_history(settings),
+        ).run()
     finally:
         view.close()
     if batch.get("status") in ("cancelled", "expired"):
-        console.warn(f"batch {batch_id} was {batch.get('status')}: "
-                     f"{summary.not_started} items have no result")
-    finish(console, summary, view.source, json_out=json_out, offline=offline,
-           batch_id=batch_id)
+        console.warn(
+            f"batch {batch_id} was {batch.get('status')}: "
+            f"{summary.not_started} items have no result"
+        )
+    finish(console, summary, view.source, json_out=json_out, offline=offline, batch_id=batch_id)
 
 
 def _progress_text(b: dict[str, Any]) -> str:
     counts = b.get("request_counts") or {}
     failed = f", {counts.get('failed')} failed" if counts.get("failed") else ""
-    return (f"{b.get('id')}: {b.get('status')} ({counts.get('completed', 0)} of "
-            f"{counts.get('total', 0)} done{failed})")
+    return (
+        f"{b.get('id')}: {b.get('status')} ({counts.get('completed', 0)} of "
+        f"{counts.get('total', 0)} done{failed})"
+    )

@@ -27,10 +27,13 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..console import Console
 
-batches_app = typer.Typer(help="The provider's Batch API: list, show, fetch, cancel.",
-                          no_args_is_help=True)
+batches_app = typer.Typer(
+    help="The provider's Batch API: list, show, fetch, cancel.", no_args_is_help=True
+)
 
-BatchId = Annotated[str, typer.Argument(help="batch id (batch_...)", show_default=False)]
+BatchId = Annotated[
+    str, typer.Argument(help="batch id (batch_...)", metavar="ID", show_default=False)
+]
 
 
 class _Connected:
@@ -46,16 +49,28 @@ class _Connected:
         self._conn.close()
 
 
-def _connected(console: "Console", base_url: str | None, api_key: str | None,
-               profile: str | None, timeout: float | None, retries: int | None) -> _Connected:
-    return _Connected(console, settings_for(base_url=base_url, api_key=api_key,
-                                            profile=profile, timeout=timeout, retries=retries))
+def _connected(
+    console: "Console",
+    base_url: str | None,
+    api_key: str | None,
+    profile: str | None,
+    timeout: float | None,
+    retries: int | None,
+) -> _Connected:
+    return _Connected(
+        console,
+        settings_for(
+            base_url=base_url, api_key=api_key, profile=profile, timeout=timeout, retries=retries
+        ),
+    )
 
 
 @batches_app.command("list")
 def list_cmd(
-    limit: Annotated[int, typer.Option("--limit", min=1, max=100,
-                                       help="how many batches, newest first")] = 20,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", min=1, max=100, metavar="N", help="how many batches, newest first"),
+    ] = 20,
     json_out: Json = False,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
@@ -78,12 +93,21 @@ def list_cmd(
     for b in page.get("data") or []:
         counts = b.get("request_counts") or {}
         created = b.get("created_at")
-        when = datetime.fromtimestamp(created).strftime("%Y-%m-%d %H:%M") if isinstance(
-            created, int) else ""
-        rows.append([str(b.get("id")), str(b.get("status")),
-                     f"{counts.get('completed', 0)}/{counts.get('total', 0)}",
-                     str(counts.get("failed", 0)), when,
-                     str((b.get("metadata") or {}).get("easyimg_source") or "")])
+        when = (
+            datetime.fromtimestamp(created).strftime("%Y-%m-%d %H:%M")
+            if isinstance(created, int)
+            else ""
+        )
+        rows.append(
+            [
+                str(b.get("id")),
+                str(b.get("status")),
+                f"{counts.get('completed', 0)}/{counts.get('total', 0)}",
+                str(counts.get("failed", 0)),
+                when,
+                str((b.get("metadata") or {}).get("easyimg_source") or ""),
+            ]
+        )
     if not rows:
         console.info("no batches")
         return
@@ -125,16 +149,23 @@ def show_cmd(
 
     def when(key: str) -> str | None:
         value = b.get(key)
-        return datetime.fromtimestamp(value).isoformat(sep=" ") if isinstance(value, int) \
-            else None
+        return datetime.fromtimestamp(value).isoformat(sep=" ") if isinstance(value, int) else None
 
     fields = [
-        ("id", b.get("id")), ("status", b.get("status")), ("endpoint", b.get("endpoint")),
-        ("requests", f"{counts.get('completed', 0)} completed, {counts.get('failed', 0)} "
-                     f"failed, {counts.get('total', 0)} total"),
-        ("created", when("created_at")), ("expires", when("expires_at")),
-        ("completed", when("completed_at")), ("cancelled", when("cancelled_at")),
-        ("failed", when("failed_at")), ("output file", b.get("output_file_id")),
+        ("id", b.get("id")),
+        ("status", b.get("status")),
+        ("endpoint", b.get("endpoint")),
+        (
+            "requests",
+            f"{counts.get('completed', 0)} completed, {counts.get('failed', 0)} "
+            f"failed, {counts.get('total', 0)} total",
+        ),
+        ("created", when("created_at")),
+        ("expires", when("expires_at")),
+        ("completed", when("completed_at")),
+        ("cancelled", when("cancelled_at")),
+        ("failed", when("failed_at")),
+        ("output file", b.get("output_file_id")),
         ("error file", b.get("error_file_id")),
         ("source", (b.get("metadata") or {}).get("easyimg_source")),
     ]
@@ -172,14 +203,29 @@ def fetch_cmd(
     from .batch import fetch_results
 
     console = make_console(quiet=quiet, json_mode=json_out)
-    settings = settings_for(base_url=base_url, api_key=api_key, profile=profile,
-                            timeout=timeout, retries=retries, out_dir=out)
+    settings = settings_for(
+        base_url=base_url,
+        api_key=api_key,
+        profile=profile,
+        timeout=timeout,
+        retries=retries,
+        out_dir=out,
+    )
     directory = Path(settings.out_dir or ".")
     plan_output(directory, template=None, count=1, overwrite=overwrite)
     with _Connected(console, settings) as client:
-        fetch_results(console, settings, client, batch_id, directory, wait=wait,
-                      overwrite=overwrite, metadata=not no_metadata, sidecar=sidecar,
-                      json_out=json_out)
+        fetch_results(
+            console,
+            settings,
+            client,
+            batch_id,
+            directory,
+            wait=wait,
+            overwrite=overwrite,
+            metadata=not no_metadata,
+            sidecar=sidecar,
+            json_out=json_out,
+        )
 
 
 @batches_app.command("cancel")

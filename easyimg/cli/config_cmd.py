@@ -12,6 +12,7 @@ ProfileFlag = Annotated[
     str | None,
     typer.Option(
         "--profile",
+        metavar="NAME",
         help="change this [profiles.NAME] table instead of the top level",
         show_default=False,
     ),
@@ -23,7 +24,10 @@ def login(
     base_url: Annotated[
         str | None,
         typer.Option(
-            "--base-url", help="also store this base URL with the key", show_default=False
+            "--base-url",
+            metavar="URL",
+            help="also store this base URL with the key",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
