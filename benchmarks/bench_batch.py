@@ -63,8 +63,9 @@ def main() -> None:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
-    server = subprocess.Popen([*easyimg(), "serve", "--port", str(port), "--latency",
-                               str(opts.latency), "--quiet"])
+    server = subprocess.Popen(
+        [*easyimg(), "serve", "--port", str(port), "--latency", str(opts.latency), "--quiet"]
+    )
     tmp = Path(tempfile.mkdtemp(prefix="easyimg-bench-"))
     env_note = {k: v for k, v in os.environ.items() if k.startswith("EASYIMG_")}
     try:
@@ -73,23 +74,36 @@ def main() -> None:
         prompts.write_text("".join(f"benchmark prompt number {i}\n" for i in range(opts.prompts)))
         one = tmp / "one.txt"
         one.write_text("one prompt\n")
-        common = ["-m", "gpt-image-2", "-s", "256x256", "-q", "low", "--base-url", url,
-                  "--quiet"]
+        common = ["-m", "gpt-image-2", "-s", "256x256", "-q", "low", "--base-url", url, "--quiet"]
         version = statistics.median(timed([*easyimg(), "--version"]) for _ in range(5))
         startup = statistics.median(
             timed([*easyimg(), "batch", str(one), "--dry-run", *common, "-o", str(tmp / "dry")])
-            for _ in range(5))
+            for _ in range(5)
+        )
         rows = []
         for jobs in (int(j) for j in opts.jobs.split(",")):
             runs = []
             for rep in range(opts.repeat):
                 out = tmp / f"out-{jobs}-{rep}"
-                runs.append(timed([*easyimg(), "batch", str(prompts), "-j", str(jobs),
-                                   "-o", str(out), *common]))
+                runs.append(
+                    timed(
+                        [
+                            *easyimg(),
+                            "batch",
+                            str(prompts),
+                            "-j",
+                            str(jobs),
+                            "-o",
+                            str(out),
+                            *common,
+                        ]
+                    )
+                )
                 written = len(list(out.glob("*.png")))
                 if written != opts.prompts:
-                    raise SystemExit(f"-j {jobs}: {written} images written, "
-                                     f"{opts.prompts} expected")
+                    raise SystemExit(
+                        f"-j {jobs}: {written} images written, {opts.prompts} expected"
+                    )
             wall = statistics.median(runs)
             ideal = opts.prompts * opts.latency / jobs
             rows.append((jobs, wall, ideal, (wall - startup) / ideal, min(runs), max(runs)))
@@ -98,15 +112,21 @@ def main() -> None:
         server.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"N={opts.prompts} prompts, L={opts.latency}s per request, median of {opts.repeat}; "
-          f"python {sys.version.split()[0]}{' ' + str(env_note) if env_note else ''}")
-    print(f"start-up: `easyimg --version` {version * 1000:.0f} ms, "
-          f"`easyimg batch ONE --dry-run` {startup * 1000:.0f} ms\n")
+    print(
+        f"N={opts.prompts} prompts, L={opts.latency}s per request, median of {opts.repeat}; "
+        f"python {sys.version.split()[0]}{' ' + str(env_note) if env_note else ''}"
+    )
+    print(
+        f"start-up: `easyimg --version` {version * 1000:.0f} ms, "
+        f"`easyimg batch ONE --dry-run` {startup * 1000:.0f} ms\n"
+    )
     print("| -j | wall (median) | min-max | ideal N*L/J | wall - start-up | ratio | within 10% |")
     print("|---:|---:|---:|---:|---:|---:|:---:|")
     for jobs, wall, ideal, ratio, lo, hi in rows:
-        print(f"| {jobs} | {wall:.3f} s | {lo:.3f}-{hi:.3f} s | {ideal:.3f} s | "
-              f"{wall - startup:.3f} s | {ratio:.3f} | {'yes' if ratio <= 1.10 else 'NO'} |")
+        print(
+            f"| {jobs} | {wall:.3f} s | {lo:.3f}-{hi:.3f} s | {ideal:.3f} s | "
+            f"{wall - startup:.3f} s | {ratio:.3f} | {'yes' if ratio <= 1.10 else 'NO'} |"
+        )
 
 
 if __name__ == "__main__":

@@ -62,8 +62,10 @@ def build_answer(n: int, size: str, path: Path, noise: float) -> tuple[int, int]
         fh.write('{"created": 1700000000, "data": [')
         for i in range(n):
             fh.write(("," if i else "") + json.dumps({"b64_json": b64}))
-        fh.write('], "usage": {"total_tokens": 100, "input_tokens": 10, "output_tokens": 90,'
-                 ' "input_tokens_details": {"text_tokens": 10, "image_tokens": 0}}}')
+        fh.write(
+            '], "usage": {"total_tokens": 100, "input_tokens": 10, "output_tokens": 90,'
+            ' "input_tokens_details": {"text_tokens": 10, "image_tokens": 0}}}'
+        )
     return len(png), path.stat().st_size
 
 
@@ -101,13 +103,17 @@ def measure(cmd: list[str]) -> tuple[float, float]:
 
 
 def measure_isolated(cmd: list[str]) -> tuple[float, float]:
-    wrapper = [sys.executable, "-c",
-               "import resource,subprocess,sys,time;t=time.perf_counter();"
-               "p=subprocess.run(sys.argv[1:],capture_output=True);"
-               "w=time.perf_counter()-t;"
-               "r=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
-               "sys.stderr.buffer.write(p.stderr);"
-               "print(w, r/1024, p.returncode)", *cmd]
+    wrapper = [
+        sys.executable,
+        "-c",
+        "import resource,subprocess,sys,time;t=time.perf_counter();"
+        "p=subprocess.run(sys.argv[1:],capture_output=True);"
+        "w=time.perf_counter()-t;"
+        "r=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
+        "sys.stderr.buffer.write(p.stderr);"
+        "print(w, r/1024, p.returncode)",
+        *cmd,
+    ]
     out = subprocess.run(wrapper, capture_output=True, text=True)
     wall, peak, code = out.stdout.split()
     if code != "0":
@@ -133,8 +139,15 @@ def decode_write_ms(png_bytes: int, runs: int = 30) -> float:
         for i in range(runs):
             start = time.perf_counter()
             data = base64.b64decode(b64)
-            save_image([data], plan, index=i, prompt="bench", model="gpt-image-2",
-                       now=datetime.now(), png_text=png_text(body, None, 1))
+            save_image(
+                [data],
+                plan,
+                index=i,
+                prompt="bench",
+                model="gpt-image-2",
+                now=datetime.now(),
+                png_text=png_text(body, None, 1),
+            )
             times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000, len(png)
 
@@ -144,9 +157,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--n", type=int, default=10)
     ap.add_argument("--size", default="3840x2160")
-    ap.add_argument("--noise", type=float, default=0.75,
-                    help="incompressible fraction of each image; 0.75 gives SPEC's ~250 MB "
-                    "answer for 10 4K PNGs")
+    ap.add_argument(
+        "--noise",
+        type=float,
+        default=0.75,
+        help="incompressible fraction of each image; 0.75 gives SPEC's ~250 MB "
+        "answer for 10 4K PNGs",
+    )
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,12 +173,27 @@ def main() -> None:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        print(f"answer: {args.n} x {args.size} PNG, {png_size / 1e6:.1f} MB each, "
-              f"JSON {answer_size / 1e6:.0f} MB; {args.runs} runs each, medians\n")
+        print(
+            f"answer: {args.n} x {args.size} PNG, {png_size / 1e6:.1f} MB each, "
+            f"JSON {answer_size / 1e6:.0f} MB; {args.runs} runs each, medians\n"
+        )
 
         def easyimg_cmd(out: Path) -> list[str]:
-            return [str(EASYIMG), "gen", "bench", "-n", str(args.n), "-s", args.size,
-                    "-o", str(out), "--base-url", base, "--quiet", "--no-validate"]
+            return [
+                str(EASYIMG),
+                "gen",
+                "bench",
+                "-n",
+                str(args.n),
+                "-s",
+                args.size,
+                "-o",
+                str(out),
+                "--base-url",
+                base,
+                "--quiet",
+                "--no-validate",
+            ]
 
         def sdk_cmd(out: Path) -> list[str]:
             return [sys.executable, "-c", SDK_SCRIPT, base, str(out), str(args.n), args.size]
@@ -197,11 +229,15 @@ def main() -> None:
         else:
             print(f"| {label} | {wall:.2f} | {peak:.0f} |")
     if rows[1][1] is not None and rows[0][1] is not None:
-        print(f"\neasyimg / SDK: wall {rows[0][1] / rows[1][1]:.2f}x, "
-              f"peak RSS {rows[0][2] / rows[1][2]:.2f}x")
+        print(
+            f"\neasyimg / SDK: wall {rows[0][1] / rows[1][1]:.2f}x, "
+            f"peak RSS {rows[0][2] / rows[1][2]:.2f}x"
+        )
     ms, size = decode_write_ms(4_000_000)
-    print(f"\ndecode + write (with PNG text chunks) of a {size / 1e6:.1f} MB PNG: "
-          f"{ms:.1f} ms median (target < 20 ms)")
+    print(
+        f"\ndecode + write (with PNG text chunks) of a {size / 1e6:.1f} MB PNG: "
+        f"{ms:.1f} ms median (target < 20 ms)"
+    )
 
 
 if __name__ == "__main__":

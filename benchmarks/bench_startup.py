@@ -34,8 +34,9 @@ def timed(argv: list[str], runs: int, warmups: int) -> list[float]:
     samples = []
     for i in range(warmups + runs):
         start = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                       check=True)
+        subprocess.run(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=True
+        )
         if i >= warmups:
             samples.append(time.perf_counter() - start)
     return samples
@@ -47,11 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmups", type=int, default=2, help="untimed runs first")
     args = parser.parse_args(argv)
     if not EASYIMG.exists():
-        print(f"no console script at {EASYIMG}: install easyimg into this Python's environment",
-              file=sys.stderr)
+        print(
+            f"no console script at {EASYIMG}: install easyimg into this Python's environment",
+            file=sys.stderr,
+        )
         return 2
-    results = [(label, statistics.median(timed(cmd, args.runs, args.warmups)), aim)
-               for label, cmd, aim in cases()]
+    results = [
+        (label, statistics.median(timed(cmd, args.runs, args.warmups)), aim)
+        for label, cmd, aim in cases()
+    ]
     baseline = results[0][1]
     print(f"{args.runs} runs each after {args.warmups} warm-ups, median wall time\n")
     print("| command | median | ratio to import typer | aim |")

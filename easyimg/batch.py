@@ -76,12 +76,23 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def entry(*, line: int | None, key: str, status: str, files: list[str],
-          usage: Mapping[str, Any] | None, error: EasyImgError | None, prompt: str | None,
-          **extra: Any) -> dict[str, Any]:
+def entry(
+    *,
+    line: int | None,
+    key: str,
+    status: str,
+    files: list[str],
+    usage: Mapping[str, Any] | None,
+    error: EasyImgError | None,
+    prompt: str | None,
+    **extra: Any,
+) -> dict[str, Any]:
     """One manifest line (SPEC §5), the same for local runs and `batches fetch`."""
     return {
-        "line": line, "key": key, "status": status, "files": files,
+        "line": line,
+        "key": key,
+        "status": status,
+        "files": files,
         "usage": dict(usage) if usage else None,
         "error": None if error is None else error.message,
         "exit_code": None if error is None else int(error.exit_code),
@@ -242,8 +253,10 @@ class BatchRun:
             else:
                 todo.append(item)
         self.events.started(self.summary, len(todo))
-        workers = [threading.Thread(target=self._work, name=f"easyimg-batch-{i}", daemon=True)
-                   for i in range(min(self.jobs, len(todo)))]
+        workers = [
+            threading.Thread(target=self._work, name=f"easyimg-batch-{i}", daemon=True)
+            for i in range(min(self.jobs, len(todo)))
+        ]
         for worker in workers:
             worker.start()
         try:
@@ -316,10 +329,18 @@ class BatchRun:
             gen.stop()  # lets a file being written finish, and refuses the next one
         for item, gen in active:
             images = gen.saved_images()
-            self._record(Outcome(item.line, item.key, "interrupted",
-                                 [i.saved.path for i in images], gen.result.usage,
-                                 Interrupted("interrupted before it finished"), body=item.body,
-                                 images=images))
+            self._record(
+                Outcome(
+                    item.line,
+                    item.key,
+                    "interrupted",
+                    [i.saved.path for i in images],
+                    gen.result.usage,
+                    Interrupted("interrupted before it finished"),
+                    body=item.body,
+                    images=images,
+                )
+            )
 
     # --- worker threads ------------------------------------------------------------------
 
@@ -333,10 +354,22 @@ class BatchRun:
                 self._tasks.task_done()
 
     def _run_item(self, item: Item) -> None:
-        plan = OutputPlan(self.manifest.directory, item.name or self.template, stem=None,
-                          count=item.count, overwrite=self.overwrite)
-        gen = Generation(self.client, item.body, plan, max_n=item.max_n, metadata=self.metadata,
-                         sidecar=self.sidecar, now=datetime.now())
+        plan = OutputPlan(
+            self.manifest.directory,
+            item.name or self.template,
+            stem=None,
+            count=item.count,
+            overwrite=self.overwrite,
+        )
+        gen = Generation(
+            self.client,
+            item.body,
+            plan,
+            max_n=item.max_n,
+            metadata=self.metadata,
+            sidecar=self.sidecar,
+            now=datetime.now(),
+        )
         with self._lock:
             self._active[item.key] = (item, gen)
         error: EasyImgError | None = None
@@ -345,17 +378,26 @@ class BatchRun:
             if result.errors:
                 error = result.errors[0]
             elif not result.complete:
-                error = EasyImgError(f"server returned {len(result.images)} of "
-                                     f"{result.requested} images")
+                error = EasyImgError(
+                    f"server returned {len(result.images)} of {result.requested} images"
+                )
         except EasyImgError as exc:
             error = exc
         except Exception as exc:  # one broken item must not end the batch
             error = EasyImgError(f"unexpected internal error: {exc!r}")
         images = gen.saved_images()
         status = "ok" if error is None else "error"
-        outcome = Outcome(item.line, item.key, status, [i.saved.path for i in images],
-                          gen.result.usage, error, body=item.body, images=images,
-                          request_id=gen.result.request_ids[0] if gen.result.request_ids else None)
+        outcome = Outcome(
+            item.line,
+            item.key,
+            status,
+            [i.saved.path for i in images],
+            gen.result.usage,
+            error,
+            body=item.body,
+            images=images,
+            request_id=gen.result.request_ids[0] if gen.result.request_ids else None,
+        )
         self._record(outcome)
         if error is not None and is_fatal(error):
             with self._lock:
@@ -370,11 +412,17 @@ class BatchRun:
             self._recorded.add(outcome.key)
             self._active.pop(outcome.key, None)
         try:
-            self.manifest.append(entry(
-                line=outcome.line, key=outcome.key,
-                status="ok" if outcome.status == "ok" else "error",
-                files=[relative(p, self.manifest.directory) for p in outcome.paths],
-                usage=outcome.usage, error=outcome.error, prompt=outcome.body.get("prompt")))
+            self.manifest.append(
+                entry(
+                    line=outcome.line,
+                    key=outcome.key,
+                    status="ok" if outcome.status == "ok" else "error",
+                    files=[relative(p, self.manifest.directory) for p in outcome.paths],
+                    usage=outcome.usage,
+                    error=outcome.error,
+                    prompt=outcome.body.get("prompt"),
+                )
+            )
         except OutputError as exc:
             outcome.status, outcome.error = "error", exc
             with self._lock:

@@ -15,8 +15,17 @@ from .models import rules_for, validate
 from .output import check_template
 
 # Body fields a gen flag sets; jsonl keys and csv columns use these names.
-OPTION_FIELDS = ("size", "quality", "background", "moderation", "style", "output_format",
-                 "output_compression", "response_format", "user")
+OPTION_FIELDS = (
+    "size",
+    "quality",
+    "background",
+    "moderation",
+    "style",
+    "output_format",
+    "output_compression",
+    "response_format",
+    "user",
+)
 CSV_COLUMNS = ("prompt", "name", "model", "n", *OPTION_FIELDS)
 # `x.seed` in a csv header sends `seed`, its cells read like `-x seed=VALUE`.
 CSV_EXTRA_PREFIX = "x."
@@ -76,8 +85,10 @@ class FileErrors(UsageError):
     def lines(self) -> list[str]:
         out = [f"{self.source}:{e.line}: {e.message}" for e in self.errors]
         if self.total > len(self.errors):
-            out.append(f"{self.source}: and {self.total - len(self.errors)} more "
-                       f"problem{'s' if self.total - len(self.errors) > 1 else ''}")
+            out.append(
+                f"{self.source}: and {self.total - len(self.errors)} more "
+                f"problem{'s' if self.total - len(self.errors) > 1 else ''}"
+            )
         return out
 
 
@@ -89,15 +100,18 @@ def kind_of(path: str) -> str:
     if low.endswith(".csv"):
         return "csv"
     if low.endswith(".json"):
-        raise UsageError(f"{path}: a .json file is not a prompt file; "
-                         "use .jsonl (one JSON object a line), .csv or .txt")
+        raise UsageError(
+            f"{path}: a .json file is not a prompt file; "
+            "use .jsonl (one JSON object a line), .csv or .txt"
+        )
     return "txt"
 
 
 def item_key(body: Mapping[str, Any], name: str | None, occurrence: int = 1) -> str:
     """A stable hash of the request: resume finds an item wherever it moved in the file."""
-    canon = json.dumps({"body": body, "name": name}, sort_keys=True, separators=(",", ":"),
-                       ensure_ascii=False)
+    canon = json.dumps(
+        {"body": body, "name": name}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     if occurrence > 1:
         # The same prompt written twice means two items, and both must run once.
         canon += f"#{occurrence}"
@@ -208,8 +222,10 @@ def _jsonl(lines: Iterator[tuple[int, str]], b: _Builder) -> None:
         try:
             obj = json.loads(text)
         except ValueError as exc:
-            b.error(number, f"bad JSON ({getattr(exc, 'msg', exc)}, column "
-                            f"{getattr(exc, 'colno', '?')})")
+            b.error(
+                number,
+                f"bad JSON ({getattr(exc, 'msg', exc)}, column {getattr(exc, 'colno', '?')})",
+            )
             continue
         if not isinstance(obj, dict):
             b.error(number, f"not a JSON object (got {type(obj).__name__})")
@@ -219,13 +235,19 @@ def _jsonl(lines: Iterator[tuple[int, str]], b: _Builder) -> None:
 
 def _csv_header(row: list[str], number: int, b: _Builder) -> list[str] | None:
     header = [cell.strip() for cell in row]
-    unknown = [c for c in header if c not in CSV_COLUMNS
-               and not (c.startswith(CSV_EXTRA_PREFIX) and len(c) > len(CSV_EXTRA_PREFIX))]
+    unknown = [
+        c
+        for c in header
+        if c not in CSV_COLUMNS
+        and not (c.startswith(CSV_EXTRA_PREFIX) and len(c) > len(CSV_EXTRA_PREFIX))
+    ]
     problems = []
     if unknown:
-        problems.append(f"unknown column{'s' if len(unknown) > 1 else ''} "
-                        f"{', '.join(repr(c) for c in unknown)} (known: {', '.join(CSV_COLUMNS)};"
-                        f" {CSV_EXTRA_PREFIX}FIELD sends any other body field)")
+        problems.append(
+            f"unknown column{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(c) for c in unknown)} (known: {', '.join(CSV_COLUMNS)};"
+            f" {CSV_EXTRA_PREFIX}FIELD sends any other body field)"
+        )
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
         problems.append(f"column {', '.join(repr(c) for c in dupes)} given twice")
@@ -268,7 +290,7 @@ def _csv_fields(header: list[str], row: list[str]) -> dict[str, Any]:
         if not value:
             continue  # an empty cell leaves the default
         if column.startswith(CSV_EXTRA_PREFIX):
-            key, parsed = parse_extra(f"{column[len(CSV_EXTRA_PREFIX):]}={value}")
+            key, parsed = parse_extra(f"{column[len(CSV_EXTRA_PREFIX) :]}={value}")
             fields[key] = parsed
         elif column in INT_FIELDS:
             try:

@@ -35,8 +35,11 @@ TIMEOUT_HINT = (
 class RateGate:
     """A gate every request waits at; a 429 closes it for everyone sharing this client."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._until = 0.0
         self._lock = threading.Lock()
         self._clock = clock
@@ -126,16 +129,27 @@ def error_from_payload(payload: Any, status: int | None, rid: str | None) -> API
     err = payload.get("error")
     if isinstance(err, dict):
         message = err.get("message") or err.get("msg") or json.dumps(err)[:300]
-        return APIError(status, str(message), code=_str(err.get("code")),
-                        type=_str(err.get("type")), param=_str(err.get("param")),
-                        request_id=rid, body=payload)
+        return APIError(
+            status,
+            str(message),
+            code=_str(err.get("code")),
+            type=_str(err.get("type")),
+            param=_str(err.get("param")),
+            request_id=rid,
+            body=payload,
+        )
     if isinstance(err, str) and err:
         return APIError(status, err, code=_str(payload.get("code")), request_id=rid, body=payload)
     if status and status >= 400:
         for key in ("message", "detail", "msg"):
             if isinstance(payload.get(key), str):
-                return APIError(status, payload[key], code=_str(payload.get("code")),
-                                request_id=rid, body=payload)
+                return APIError(
+                    status,
+                    payload[key],
+                    code=_str(payload.get("code")),
+                    request_id=rid,
+                    body=payload,
+                )
     return None
 
 
@@ -204,10 +218,18 @@ class Client:
         """Auth only for the base URL's own host: never to an image URL elsewhere."""
         return dict(self._auth) if urlsplit(url).netloc.lower() == self._host else {}
 
-    def request(self, method: str, path: str, *, json_body: Any = None,
-                files: Any = None, data: Any = None, stream: bool = True,
-                accept: str | None = None,
-                headers: Mapping[str, str] | None = None) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        files: Any = None,
+        data: Any = None,
+        stream: bool = True,
+        accept: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         """Send with retries; return a 2xx response (body unread when stream=True) or raise."""
         url = self.url(path)
         sent_headers = {**(headers or {}), **self.headers_for(url)}
@@ -219,8 +241,14 @@ class Client:
             self.gate.wait()
             try:
                 resp = self.session.request(
-                    method, url, json=json_body, files=files, data=data, headers=sent_headers,
-                    stream=stream, timeout=(min(30.0, self.timeout), self.timeout),
+                    method,
+                    url,
+                    json=json_body,
+                    files=files,
+                    data=data,
+                    headers=sent_headers,
+                    stream=stream,
+                    timeout=(min(30.0, self.timeout), self.timeout),
                 )
             except requests.ConnectionError as exc:
                 if not _is_connect_failure(exc):
@@ -254,8 +282,9 @@ class Client:
                 if status == 429:
                     self.gate.hold(delay)
                 resp.close()
-                self._pause(attempt, delay, f"{status} {resp.reason or ''}".strip(),
-                            gate=status == 429)
+                self._pause(
+                    attempt, delay, f"{status} {resp.reason or ''}".strip(), gate=status == 429
+                )
                 _rewind(files)
                 continue
             hint = TIMEOUT_HINT if status in TIMEOUT_STATUSES and not self.retry_timeouts else None
@@ -285,11 +314,17 @@ class Client:
         what = "no answer" if isinstance(exc, requests.Timeout) else "the connection dropped"
         if isinstance(exc, requests.Timeout):
             what = f"no answer within {self.timeout:g} s"
-        return NetworkError(f"{what} from {self._host} after the request was sent",
-                            hint=TIMEOUT_HINT)
+        return NetworkError(
+            f"{what} from {self._host} after the request was sent", hint=TIMEOUT_HINT
+        )
 
-    def download(self, url: str, *, chunk_size: int = 1 << 16,
-                 on_progress: Callable[[int, int | None], None] | None = None) -> Iterator[bytes]:
+    def download(
+        self,
+        url: str,
+        *,
+        chunk_size: int = 1 << 16,
+        on_progress: Callable[[int, int | None], None] | None = None,
+    ) -> Iterator[bytes]:
         """Stream an image URL (data: URLs too); the key goes only to the API's own host."""
         if url.startswith("data:"):
             yield decode_data_url(url)
@@ -298,14 +333,20 @@ class Client:
         if urlsplit(full).scheme not in ("http", "https"):
             raise ResponseError(f"image URL {url[:80]!r} is not http(s)")
         try:
-            resp = self.session.get(full, headers=self.headers_for(full), stream=True,
-                                    timeout=(min(30.0, self.timeout), self.timeout))
+            resp = self.session.get(
+                full,
+                headers=self.headers_for(full),
+                stream=True,
+                timeout=(min(30.0, self.timeout), self.timeout),
+            )
         except requests.RequestException as exc:
             raise NetworkError(f"cannot download {_short(full)}: {_reason(exc)}") from None
         with resp:
             if resp.status_code >= 400:
-                raise NetworkError(f"cannot download {_short(full)}: {resp.status_code} "
-                                   f"{resp.reason or ''}".rstrip())
+                raise NetworkError(
+                    f"cannot download {_short(full)}: {resp.status_code} "
+                    f"{resp.reason or ''}".rstrip()
+                )
             total = int(resp.headers.get("content-length") or 0) or None
             done = 0
             try:
@@ -316,10 +357,12 @@ class Client:
                     yield chunk
             except requests.RequestException as exc:
                 raise NetworkError(
-                    f"download of {_short(full)} broke off: {_reason(exc)}") from None
+                    f"download of {_short(full)} broke off: {_reason(exc)}"
+                ) from None
             if total is not None and done < total:
                 raise NetworkError(
-                    f"download of {_short(full)} broke off at {done} of {total} bytes")
+                    f"download of {_short(full)} broke off at {done} of {total} bytes"
+                )
 
     def close(self) -> None:
         self.session.close()
@@ -370,6 +413,7 @@ def _rewind(files: Any) -> None:
 
 # --- reading answers -------------------------------------------------------------------------
 
+
 class _Recording:
     """A file wrapper that keeps the first bytes read, to quote them when parsing fails."""
 
@@ -408,8 +452,9 @@ class _ValueBuilder:
         return True, built
 
 
-def read_images(resp: requests.Response,
-                on_image: Callable[[dict[str, Any], dict[str, Any]], None]) -> dict[str, Any]:
+def read_images(
+    resp: requests.Response, on_image: Callable[[dict[str, Any], dict[str, Any]], None]
+) -> dict[str, Any]:
     """Stream-parse an images answer, calling `on_image` per `data` item as it arrives.
 
     Only one image item is in memory at a time, whatever the size of the answer. `on_image`
@@ -452,7 +497,8 @@ def read_images(resp: requests.Response,
         raise
     except (requests.RequestException, OSError, ValueError) as exc:
         raise NetworkError(
-            f"the answer broke off after {source.total} bytes: {_reason(exc)}") from None
+            f"the answer broke off after {source.total} bytes: {_reason(exc)}"
+        ) from None
     err = error_from_payload(meta, None, rid)
     if err is not None:
         raise err

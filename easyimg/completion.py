@@ -20,8 +20,17 @@ PROG = "easyimg"
 
 # Sizes offered for --size besides each model's fixed ones: the named sizes and a few large
 # sizes the arbitrary-size models (gpt-image-1-mini, 1.5, 2 and newer) accept.
-EXTRA_SIZES = ("auto", "square", "landscape", "portrait", "2048x2048", "2048x1152",
-               "1152x2048", "3840x2160", "2160x3840")
+EXTRA_SIZES = (
+    "auto",
+    "square",
+    "landscape",
+    "portrait",
+    "2048x2048",
+    "2048x1152",
+    "1152x2048",
+    "3840x2160",
+    "2160x3840",
+)
 
 # How the value of an option is completed, by its long name.
 OPTION_KINDS = {
@@ -57,8 +66,14 @@ PATH_ARGUMENT_KINDS: dict[tuple[str, ...], str] = {
     ("config", "unset", "key"): "config_key",
 }
 # `config set KEY VALUE`: how VALUE is completed for each KEY.
-CONFIG_VALUE_KINDS = {"model": "model", "size": "size", "quality": "quality",
-                      "format": "format", "history": "bool", "out_dir": "file"}
+CONFIG_VALUE_KINDS = {
+    "model": "model",
+    "size": "size",
+    "quality": "quality",
+    "format": "format",
+    "history": "bool",
+    "out_dir": "file",
+}
 
 
 def _unique(values: Any) -> tuple[str, ...]:
@@ -91,6 +106,7 @@ def _size_key(size: str) -> tuple[int, int]:
 
 
 # --- the command tree ---------------------------------------------------------------------------
+
 
 @dataclass
 class Param:
@@ -194,8 +210,9 @@ def _range(param: Any) -> tuple[Any, Any]:
 
 
 def _param(param: Any, path: tuple[str, ...]) -> Param:
-    is_option = type(param).__name__.endswith("Option") or bool(getattr(param, "opts", [""])[0]
-                                                                 .startswith("-"))
+    is_option = type(param).__name__.endswith("Option") or bool(
+        getattr(param, "opts", [""])[0].startswith("-")
+    )
     type_name, choices, is_path = _type_info(param)
     opts = tuple(param.opts) if is_option else ()
     name = str(param.name or "")
@@ -215,14 +232,26 @@ def _param(param: Any, path: tuple[str, ...]) -> Param:
     envvars = (envvar,) if isinstance(envvar, str) else tuple(envvar or ())
     low, high = _range(param)
     return Param(
-        name=name, opts=opts, secondary=tuple(getattr(param, "secondary_opts", ()) or ()),
-        is_option=is_option, is_flag=bool(getattr(param, "is_flag", False)), kind=kind,
-        help=_text(getattr(param, "help", None)), hidden=bool(getattr(param, "hidden", False)),
-        required=bool(param.required), multiple=bool(getattr(param, "multiple", False)),
-        nargs=int(getattr(param, "nargs", 1) or 1), default=param.default,
+        name=name,
+        opts=opts,
+        secondary=tuple(getattr(param, "secondary_opts", ()) or ()),
+        is_option=is_option,
+        is_flag=bool(getattr(param, "is_flag", False)),
+        kind=kind,
+        help=_text(getattr(param, "help", None)),
+        hidden=bool(getattr(param, "hidden", False)),
+        required=bool(param.required),
+        multiple=bool(getattr(param, "multiple", False)),
+        nargs=int(getattr(param, "nargs", 1) or 1),
+        default=param.default,
         show_default=getattr(param, "show_default", None),
-        panel=getattr(param, "rich_help_panel", None), type_name=type_name, choices=choices,
-        envvar=envvars, metavar=getattr(param, "metavar", None), low=low, high=high,
+        panel=getattr(param, "rich_help_panel", None),
+        type_name=type_name,
+        choices=choices,
+        envvar=envvars,
+        metavar=getattr(param, "metavar", None),
+        low=low,
+        high=high,
     )
 
 
@@ -244,7 +273,8 @@ def collect(root: Any) -> list[Command]:
         subs: dict[str, Any] = dict(getattr(cmd, "commands", {}) or {})
         help_text = _text(cmd.help)
         node = Command(
-            path=path, help=help_text,
+            path=path,
+            help=help_text,
             short_help=_text(getattr(cmd, "short_help", None)) or _first_sentence(help_text),
             hidden=bool(getattr(cmd, "hidden", False)),
             options=[p for p in params if p.is_option],
@@ -260,9 +290,16 @@ def collect(root: Any) -> list[Command]:
         for name, sub in subs.items():
             if not sub.hidden:
                 continue
-            twin = next((n for n, c in subs.items() if not c.hidden
-                         and _callback_id(c) is not None and _callback_id(c) is _callback_id(sub)),
-                        None)
+            twin = next(
+                (
+                    n
+                    for n, c in subs.items()
+                    if not c.hidden
+                    and _callback_id(c) is not None
+                    and _callback_id(c) is _callback_id(sub)
+                ),
+                None,
+            )
             if twin:
                 for found in out:
                     if found.path == (*path, name):
@@ -285,6 +322,7 @@ def tree_from_app(app: Any) -> list[Command]:
 
 # --- the description the scripts are rendered from ----------------------------------------------
 
+
 @dataclass
 class CompletionSpec:
     """Commands, options and arguments, and the fixed words of every kind of value they use."""
@@ -296,8 +334,7 @@ class CompletionSpec:
 
     def children(self) -> list[tuple[tuple[str, ...], str]]:
         """(group path, name) of every subcommand, hidden ones too."""
-        return [(c.path, s) for c in self.commands
-                for s in (*c.subcommands, *c.hidden_subcommands)]
+        return [(c.path, s) for c in self.commands for s in (*c.subcommands, *c.hidden_subcommands)]
 
     def subcommand_helps(self, cmd: Command) -> list[tuple[str, str]]:
         """(name, short help) of each visible subcommand of `cmd`."""
@@ -344,6 +381,5 @@ def script(shell: str, tree: list[Command]) -> str:
     """The completion script for `shell`."""
     render = RENDERERS.get(shell)
     if render is None:
-        raise UsageError(f"no completion for shell {shell!r}; choose one of: "
-                         f"{', '.join(SHELLS)}")
+        raise UsageError(f"no completion for shell {shell!r}; choose one of: {', '.join(SHELLS)}")
     return render(describe(tree))

@@ -27,15 +27,18 @@ def _printf(words: Iterable[str]) -> str:
 
 # --- bash and zsh -------------------------------------------------------------------------------
 
+
 def _sh_quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def _sh_case(name: str, usage: str, subject: str, cases: list[str],
-             after: str = "") -> list[str]:
+def _sh_case(name: str, usage: str, subject: str, cases: list[str], after: str = "") -> list[str]:
     """A function that is one `case` over `subject`; `cases` are lines inside it."""
-    lines = [*(f"# {c}" for c in f"{name} {usage}".split("\n")), f"{name}() {{",
-             f"    case {subject} in"]
+    lines = [
+        *(f"# {c}" for c in f"{name} {usage}".split("\n")),
+        f"{name}() {{",
+        f"    case {subject} in",
+    ]
     lines += [*(f"        {c}" for c in cases), "    esac"]
     if after:
         lines.append(f"    {after}")
@@ -46,17 +49,28 @@ def _sh_functions(spec: CompletionSpec) -> list[str]:
     """Helper functions written in the subset of shell syntax bash and zsh share."""
     tree = spec.commands
     pairs = [f'"{_path_str(path)}/{s}"' for path, s in spec.children()]
-    lines = _sh_case("_easyimg_is_child", "PATH WORD: is WORD a subcommand of the command at PATH?",
-                     '"$1/$2"', [f"{'|'.join(pairs)}) return 0 ;;"] if pairs else [],
-                     "return 1")
-    lines += _sh_case("_easyimg_subcommands", "PATH: the visible subcommands of PATH.", '"$1"',
-                      [f'"{_path_str(c.path)}") {_printf(c.subcommands)} ;;'
-                       for c in tree if c.subcommands])
-    options = {c.path: [o for p in c.visible_options() for o in (*p.opts, *p.secondary)]
-               for c in tree}
-    lines += _sh_case("_easyimg_options", "PATH: the options of PATH.", '"$1"',
-                      [f'"{_path_str(path)}") {_printf(names)} ;;'
-                       for path, names in options.items() if names])
+    lines = _sh_case(
+        "_easyimg_is_child",
+        "PATH WORD: is WORD a subcommand of the command at PATH?",
+        '"$1/$2"',
+        [f"{'|'.join(pairs)}) return 0 ;;"] if pairs else [],
+        "return 1",
+    )
+    lines += _sh_case(
+        "_easyimg_subcommands",
+        "PATH: the visible subcommands of PATH.",
+        '"$1"',
+        [f'"{_path_str(c.path)}") {_printf(c.subcommands)} ;;' for c in tree if c.subcommands],
+    )
+    options = {
+        c.path: [o for p in c.visible_options() for o in (*p.opts, *p.secondary)] for c in tree
+    }
+    lines += _sh_case(
+        "_easyimg_options",
+        "PATH: the options of PATH.",
+        '"$1"',
+        [f'"{_path_str(path)}") {_printf(names)} ;;' for path, names in options.items() if names],
+    )
 
     kind_cases = []
     for kind, opts in spec.value_options().items():
@@ -66,7 +80,9 @@ def _sh_functions(spec: CompletionSpec) -> list[str]:
         "_easyimg_option_kind",
         "PATH OPTION: how the option's value is completed\n"
         "(empty: free text); fails for flags and unknown options.",
-        '"$1 $2"', [*kind_cases, "*) return 1 ;;"])
+        '"$1 $2"',
+        [*kind_cases, "*) return 1 ;;"],
+    )
 
     arg_cases = []
     for c in tree:
@@ -77,24 +93,34 @@ def _sh_functions(spec: CompletionSpec) -> list[str]:
         if tail:
             cases.append(f"*) {_printf([tail])} ;;")
         arg_cases.append(f'"{_path_str(c.path)}") case "$2" in {" ".join(cases)} esac ;;')
-    lines += _sh_case("_easyimg_arg_kind",
-                      "PATH INDEX: how the INDEX-th argument (from 0) is completed.", '"$1"',
-                      arg_cases)
+    lines += _sh_case(
+        "_easyimg_arg_kind",
+        "PATH INDEX: how the INDEX-th argument (from 0) is completed.",
+        '"$1"',
+        arg_cases,
+    )
 
-    lines += _sh_case("_easyimg_config_value_kind",
-                      "KEY: how `config set KEY VALUE` completes VALUE.", '"$1"',
-                      [f"{key}) {_printf([kind])} ;;"
-                       for key, kind in spec.config_value_kinds.items()])
-    lines += _sh_case("_easyimg_words",
-                      "KIND: the fixed words of a kind (from the model rule table).", '"$1"',
-                      [f"{kind}) {_printf(_sh_quote(v) for v in values)} ;;"
-                       for kind, values in spec.words.items()])
+    lines += _sh_case(
+        "_easyimg_config_value_kind",
+        "KEY: how `config set KEY VALUE` completes VALUE.",
+        '"$1"',
+        [f"{key}) {_printf([kind])} ;;" for key, kind in spec.config_value_kinds.items()],
+    )
+    lines += _sh_case(
+        "_easyimg_words",
+        "KIND: the fixed words of a kind (from the model rule table).",
+        '"$1"',
+        [
+            f"{kind}) {_printf(_sh_quote(v) for v in values)} ;;"
+            for kind, values in spec.words.items()
+        ],
+    )
     return lines
 
 
 # --- bash ---------------------------------------------------------------------------------------
 
-_BASH_MAIN = r'''
+_BASH_MAIN = r"""
 # _easyimg_reply KIND WORD: fill COMPREPLY with the values of KIND that start with WORD.
 _easyimg_reply() {
     local IFS=$'\n' words
@@ -170,7 +196,7 @@ _easyimg() {
 }
 
 complete -F _easyimg easyimg
-'''
+"""
 
 
 def bash_script(spec: CompletionSpec) -> str:
@@ -186,7 +212,7 @@ def bash_script(spec: CompletionSpec) -> str:
 
 # --- zsh ----------------------------------------------------------------------------------------
 
-_ZSH_MAIN = r'''
+_ZSH_MAIN = r"""
 # _easyimg_reply KIND: offer the values of KIND.
 _easyimg_reply() {
     local -a vals
@@ -251,7 +277,7 @@ if [[ "${zsh_eval_context[-1]}" == loadautofunc ]]; then
 else
     compdef _easyimg easyimg
 fi
-'''
+"""
 
 
 def _zsh_spec(name: str, help_text: str) -> str:
@@ -274,29 +300,34 @@ def zsh_script(spec: CompletionSpec) -> str:
         if c.subcommands:
             specs = [_zsh_spec(s, h) for s, h in spec.subcommand_helps(c)]
             sub_cases.append(f'"{_path_str(c.path)}") {_printf(specs)} ;;')
-    lines += _sh_case("_easyimg_subcommand_specs", "PATH: NAME:DESCRIPTION for each subcommand.",
-                      '"$1"', sub_cases)
+    lines += _sh_case(
+        "_easyimg_subcommand_specs",
+        "PATH: NAME:DESCRIPTION for each subcommand.",
+        '"$1"',
+        sub_cases,
+    )
     option_cases = []
     for c in spec.commands:
-        specs = [_zsh_spec(o, p.help) for p in c.visible_options()
-                 for o in (*p.opts, *p.secondary)]
+        specs = [_zsh_spec(o, p.help) for p in c.visible_options() for o in (*p.opts, *p.secondary)]
         if specs:
             # One spec a line: these lists are long.
-            option_cases.append(f'"{_path_str(c.path)}") printf \'%s\\n\' \\')
+            option_cases.append(f"\"{_path_str(c.path)}\") printf '%s\\n' \\")
             option_cases += [f"    {s} \\" for s in specs[:-1]]
             option_cases.append(f"    {specs[-1]} ;;")
-    lines += _sh_case("_easyimg_option_specs", "PATH: OPTION:DESCRIPTION for each option.",
-                      '"$1"', option_cases)
+    lines += _sh_case(
+        "_easyimg_option_specs", "PATH: OPTION:DESCRIPTION for each option.", '"$1"', option_cases
+    )
     return "\n".join(lines) + _ZSH_MAIN
 
 
 # --- fish ---------------------------------------------------------------------------------------
 
+
 def _fish_quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-_FISH_HELPERS = r'''
+_FISH_HELPERS = r"""
 # __easyimg_parse: the subcommand path on the first line, then each argument typed so far.
 function __easyimg_parse
     set -l tokens (commandline -opc)
@@ -362,11 +393,12 @@ function __easyimg_config_values
     set -l kind (__easyimg_config_value_kind $parsed[2])
     test -n "$kind"; and __easyimg_words $kind
 end
-'''
+"""
 
 
-def _fish_switch(name: str, usage: str, subject: str, cases: list[tuple[list[str], str]],
-                 default: str = "") -> list[str]:
+def _fish_switch(
+    name: str, usage: str, subject: str, cases: list[tuple[list[str], str]], default: str = ""
+) -> list[str]:
     """A function that is one `switch` over `subject`: (patterns, body) cases, then `default`."""
     lines = [f"# {name} {usage}", f"function {name}", f"    switch {subject}"]
     for patterns, body in cases:
@@ -404,21 +436,35 @@ def fish_script(spec: CompletionSpec) -> str:
         "",
     ]
     children = [f"{_path_str(path)}/{s}" for path, s in spec.children()]
-    lines += _fish_switch("__easyimg_is_child", "PATH WORD",
-                          '"$argv[1]/$argv[2]"', [(children, "return 0")] if children else [],
-                          "return 1")
     lines += _fish_switch(
-        "__easyimg_option_kind", "PATH OPTION: the kind of its value",
+        "__easyimg_is_child",
+        "PATH WORD",
+        '"$argv[1]/$argv[2]"',
+        [(children, "return 0")] if children else [],
+        "return 1",
+    )
+    lines += _fish_switch(
+        "__easyimg_option_kind",
+        "PATH OPTION: the kind of its value",
         '"$argv[1] $argv[2]"',
-        [([f"{_path_str(path)} {o}" for path, o in opts], f"echo {_fish_quote(kind)}")
-         for kind, opts in spec.value_options().items()],
-        "return 1")
+        [
+            ([f"{_path_str(path)} {o}" for path, o in opts], f"echo {_fish_quote(kind)}")
+            for kind, opts in spec.value_options().items()
+        ],
+        "return 1",
+    )
     lines += _fish_switch(
-        "__easyimg_config_value_kind", "KEY", "$argv[1]",
-        [([key], f"echo {kind}") for key, kind in spec.config_value_kinds.items()])
+        "__easyimg_config_value_kind",
+        "KEY",
+        "$argv[1]",
+        [([key], f"echo {kind}") for key, kind in spec.config_value_kinds.items()],
+    )
     lines += _fish_switch(
-        "__easyimg_words", "KIND: the fixed words of a kind", "$argv[1]",
-        [([kind], _printf(_fish_quote(v) for v in values)) for kind, values in words.items()])
+        "__easyimg_words",
+        "KIND: the fixed words of a kind",
+        "$argv[1]",
+        [([kind], _printf(_fish_quote(v) for v in values)) for kind, values in words.items()],
+    )
     lines.append(_FISH_HELPERS.strip("\n"))
     lines += ["", "complete -c easyimg -f"]
 
@@ -426,16 +472,21 @@ def fish_script(spec: CompletionSpec) -> str:
         where = f'"{_path_str(c.path)}"'
         lines += ["", f"# {c.name}"]
         for s, short_help in spec.subcommand_helps(c):
-            lines.append(_fish_complete(f"__easyimg_sub {where}",
-                                        f" -a {s} -d {_fish_quote(_one_line(short_help))}"))
+            lines.append(
+                _fish_complete(
+                    f"__easyimg_sub {where}", f" -a {s} -d {_fish_quote(_one_line(short_help))}"
+                )
+            )
         for p in c.visible_options():
-            flags = "".join(f" -l {o[2:]}" if o.startswith("--") else f" -s {o[1:]}"
-                            for o in p.opts)
+            flags = "".join(
+                f" -l {o[2:]}" if o.startswith("--") else f" -s {o[1:]}" for o in p.opts
+            )
             extra = _fish_values(p.kind, words) if p.takes_value else ""
             desc = f" -d {_fish_quote(_one_line(p.help))}"
             lines.append(_fish_complete(f"__easyimg_at {where}", f"{flags}{extra}{desc}"))
-            lines += [_fish_complete(f"__easyimg_at {where}", f" -l {o[2:]}{desc}")
-                      for o in p.secondary]
+            lines += [
+                _fish_complete(f"__easyimg_at {where}", f" -l {o[2:]}{desc}") for o in p.secondary
+            ]
         fixed, tail = c.argument_kinds()
         positions = [(str(i), k) for i, k in enumerate(fixed)]
         if tail is not None:
@@ -443,11 +494,17 @@ def fish_script(spec: CompletionSpec) -> str:
         for index, kind in positions:
             if kind:
                 # -r says an option needs a value: meaningless for an argument.
-                lines.append(_fish_complete(f"__easyimg_arg {where} {index}",
-                                            _fish_values(kind, words).replace(" -r", "")))
+                lines.append(
+                    _fish_complete(
+                        f"__easyimg_arg {where} {index}",
+                        _fish_values(kind, words).replace(" -r", ""),
+                    )
+                )
     return "\n".join(lines) + "\n"
 
 
 RENDERERS: dict[str, Callable[[CompletionSpec], str]] = {
-    "bash": bash_script, "zsh": zsh_script, "fish": fish_script,
+    "bash": bash_script,
+    "zsh": zsh_script,
+    "fish": fish_script,
 }

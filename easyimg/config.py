@@ -191,8 +191,16 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     if profile:
         layers.append((f"profile {profile!r} in {path}", profiles[profile]))
     # EASYIMG_HISTORY names the history file (SPEC §4), so `history` has no variable.
-    layers.append(("environment", {k: env[f"EASYIMG_{k.upper()}"] for k in KEYS
-                                   if k != "history" and env.get(f"EASYIMG_{k.upper()}")}))
+    layers.append(
+        (
+            "environment",
+            {
+                k: env[f"EASYIMG_{k.upper()}"]
+                for k in KEYS
+                if k != "history" and env.get(f"EASYIMG_{k.upper()}")
+            },
+        )
+    )
     layers.append(("command line", {k: v for k, v in flags.items() if k in KEYS and v is not None}))
     for source, layer in layers:
         for key, value in layer.items():
@@ -230,8 +238,7 @@ def require_key(settings: Settings) -> None:
         return
     raise ConfigError(
         f"no API key for {host_of(settings.base_url)}",
-        hint="set one with `easyimg login`, the EASYIMG_API_KEY environment variable, "
-        "or --api-key",
+        hint="set one with `easyimg login`, the EASYIMG_API_KEY environment variable, or --api-key",
     )
 
 
@@ -242,4 +249,3 @@ def mask_key(key: str | None) -> str:
     tail = key[-4:] if len(key) >= 12 else ""
     head = "sk-" if key.startswith("sk-") else ""
     return f"{head}…{tail}"
-

@@ -38,8 +38,15 @@ class Environment:
             except (AttributeError, ValueError):
                 return False
 
-        return cls(sys.stdin, sys.stdout, sys.stderr, tty(sys.stdin), tty(sys.stdout),
-                   tty(sys.stderr), dict(os.environ))
+        return cls(
+            sys.stdin,
+            sys.stdout,
+            sys.stderr,
+            tty(sys.stdin),
+            tty(sys.stdout),
+            tty(sys.stderr),
+            dict(os.environ),
+        )
 
 
 def human_bytes(n: float) -> str:
@@ -56,8 +63,9 @@ def usage_line(usage: Mapping[str, Any] | None) -> str | None:
     details = usage.get("input_tokens_details") or {}
     parts = []
     if details:
-        parts.append(f"input {details.get('text_tokens', 0)} text + "
-                     f"{details.get('image_tokens', 0)} image")
+        parts.append(
+            f"input {details.get('text_tokens', 0)} text + {details.get('image_tokens', 0)} image"
+        )
     elif "input_tokens" in usage:
         parts.append(f"input {usage['input_tokens']}")
     if "output_tokens" in usage:
@@ -82,9 +90,13 @@ class Console:
             from rich.console import Console as RichConsole
 
             # Rich decides on colour itself (NO_COLOR, FORCE_COLOR, TERM=dumb).
-            self._err = RichConsole(file=self.env.stderr, stderr=True, highlight=False,
-                                    force_terminal=self.env.stderr_isatty or None,
-                                    soft_wrap=True)
+            self._err = RichConsole(
+                file=self.env.stderr,
+                stderr=True,
+                highlight=False,
+                force_terminal=self.env.stderr_isatty or None,
+                soft_wrap=True,
+            )
         return self._err
 
     @property
@@ -131,9 +143,11 @@ class Console:
             return
         size = sum(i.saved.bytes for i in result.images)
         count = len(result.images)
-        head = (f"{count} image{'s' if count != 1 else ''}"
-                f"{f' of {result.requested}' if count < result.requested else ''}, "
-                f"{human_bytes(size)}, {_seconds(result.elapsed)}, {result.model}")
+        head = (
+            f"{count} image{'s' if count != 1 else ''}"
+            f"{f' of {result.requested}' if count < result.requested else ''}, "
+            f"{human_bytes(size)}, {_seconds(result.elapsed)}, {result.model}"
+        )
         if placeholders:
             head += " (placeholder images from the offline server)"
         self.info(head)
@@ -204,15 +218,15 @@ class Reporter:
             # The paths appear on stdout at the end; count them here instead of repeating.
             self._refresh()
         else:
-            self._progress.console.print(f"[green]saved[/] {_esc(str(image.saved.path))}",
-                                         highlight=False)
+            self._progress.console.print(
+                f"[green]saved[/] {_esc(str(image.saved.path))}", highlight=False
+            )
 
     def download(self, done: int, total: int | None) -> None:
         if self._progress is None:
             return
         if self._download is None:
-            self._download = self._progress.add_task("downloading", total=total,
-                                                     download=True)
+            self._download = self._progress.add_task("downloading", total=total, download=True)
         self._progress.update(self._download, completed=done, total=total)
 
 

@@ -51,8 +51,9 @@ class UsageError(EasyImgError):
 class ValidationError(UsageError):
     """A request that breaks a model rule; `param` names the body field."""
 
-    def __init__(self, message: str, *, param: str | None = None,
-                 code: str = "invalid_value") -> None:
+    def __init__(
+        self, message: str, *, param: str | None = None, code: str = "invalid_value"
+    ) -> None:
         super().__init__(message)
         self.param = param
         self.code = code

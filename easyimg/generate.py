@@ -121,7 +121,7 @@ def decode_b64(text: str) -> Iterator[bytes]:
             yield base64.b64decode(text + "=" * (-len(text) % 4))
             return
         for start in range(0, len(text), B64_SLICE):
-            yield base64.b64decode(text[start:start + B64_SLICE])
+            yield base64.b64decode(text[start : start + B64_SLICE])
     except (binascii.Error, ValueError):
         raise ResponseError("b64_json in the answer is not valid base64") from None
 
@@ -176,8 +176,9 @@ class Generation:
         self._next_index = 0
         self._saving = 0
         self._idle = threading.Condition(self._lock)
-        self.result = GenResult(model=str(self.body.get("model", "")),
-                                requested=int(self.body.get("n", 1)))
+        self.result = GenResult(
+            model=str(self.body.get("model", "")), requested=int(self.body.get("n", 1))
+        )
 
     def _send_json(self, count: int) -> requests.Response:
         return self.client.request("POST", self.endpoint, json_body={**self.body, "n": count})
@@ -242,8 +243,9 @@ class Generation:
             rid = request_id(resp.headers)
             written: list[tuple[GenImage, dict[str, Any]]] = []
             try:
-                meta = self.read(resp, lambda item, meta: written.append(
-                    self._save(item, meta, rid)))
+                meta = self.read(
+                    resp, lambda item, meta: written.append(self._save(item, meta, rid))
+                )
             finally:
                 resp.close()
             usage = normalize_usage(meta.get("usage"))
@@ -266,8 +268,9 @@ class Generation:
             if done is not None:
                 done.put(None)
 
-    def _save(self, item: dict[str, Any], meta: Mapping[str, Any],
-              rid: str | None) -> tuple[GenImage, dict[str, Any]]:
+    def _save(
+        self, item: dict[str, Any], meta: Mapping[str, Any], rid: str | None
+    ) -> tuple[GenImage, dict[str, Any]]:
         revised = item.get("revised_prompt") or None
         with self._lock:
             # Checked under the lock stop() takes, so a save either starts before stop()
@@ -279,9 +282,15 @@ class Generation:
             self._saving += 1
         try:
             text = png_text(self.body, revised, meta.get("created")) if self.metadata else None
-            saved = save_image(self._image_bytes(item), self.plan, index=index,
-                               prompt=self.label, model=self.result.model,
-                               now=self.now, png_text=text)
+            saved = save_image(
+                self._image_bytes(item),
+                self.plan,
+                index=index,
+                prompt=self.label,
+                model=self.result.model,
+                now=self.now,
+                png_text=text,
+            )
         finally:
             with self._idle:
                 self._saving -= 1
@@ -307,17 +316,24 @@ class Generation:
             return
         raise ResponseError("an image in the answer has neither b64_json nor url")
 
-    def _write_sidecar(self, image: GenImage, item: dict[str, Any], meta: Mapping[str, Any],
-                       count: int) -> None:
+    def _write_sidecar(
+        self, image: GenImage, item: dict[str, Any], meta: Mapping[str, Any], count: int
+    ) -> None:
         response = {k: v for k, v in meta.items() if k != "data"}
         response["data"] = [item]
-        write_json_atomic(sidecar_path(image.saved.path), {
-            "request": {"method": "POST", "url": self.client.url(self.endpoint),
-                        "body": {**self.body, "n": count}},
-            "response": response,
-            "request_id": image.request_id,
-            "file": image.saved.path.name,
-        })
+        write_json_atomic(
+            sidecar_path(image.saved.path),
+            {
+                "request": {
+                    "method": "POST",
+                    "url": self.client.url(self.endpoint),
+                    "body": {**self.body, "n": count},
+                },
+                "response": response,
+                "request_id": image.request_id,
+                "file": image.saved.path.name,
+            },
+        )
 
 
 def parse_extra(item: str) -> tuple[str, Any]:
@@ -332,8 +348,14 @@ def parse_extra(item: str) -> tuple[str, Any]:
         return key, value
 
 
-def build_body(prompt: str | None, *, model: str, n: int, options: Mapping[str, Any],
-               extras: list[str] | None = None) -> dict[str, Any]:
+def build_body(
+    prompt: str | None,
+    *,
+    model: str,
+    n: int,
+    options: Mapping[str, Any],
+    extras: list[str] | None = None,
+) -> dict[str, Any]:
     """The request body: model, prompt and n always; other fields only when set."""
     body: dict[str, Any] = {"model": model}
     if prompt is not None:

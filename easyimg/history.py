@@ -15,9 +15,19 @@ from .errors import ConfigError, EasyImgError
 _SECRET_KEYS = frozenset({"api_key", "authorization", "Authorization"})
 
 
-def record(command: str, *, model: str, prompt: str | None, parameters: Mapping[str, Any],
-           files: list[str], usage: Mapping[str, Any] | None, request_id: str | None,
-           base_url: str, status: str = "ok", now: datetime | None = None) -> dict[str, Any]:
+def record(
+    command: str,
+    *,
+    model: str,
+    prompt: str | None,
+    parameters: Mapping[str, Any],
+    files: list[str],
+    usage: Mapping[str, Any] | None,
+    request_id: str | None,
+    base_url: str,
+    status: str = "ok",
+    now: datetime | None = None,
+) -> dict[str, Any]:
     when = (now or datetime.now(UTC)).astimezone(UTC)
     return {
         "time": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -52,8 +62,9 @@ def read(path: Path) -> Iterator[dict[str, Any]]:
     return read_jsonl(path, ConfigError, what=f"history file {path}")
 
 
-def read_jsonl(path: Path, error: type[EasyImgError],
-               what: str | None = None) -> Iterator[dict[str, Any]]:
+def read_jsonl(
+    path: Path, error: type[EasyImgError], what: str | None = None
+) -> Iterator[dict[str, Any]]:
     """The JSON objects of a JSON-lines file in order; no file means none.
 
     Lines that do not decode to an object are skipped: appenders write whole lines, so such a

@@ -24,8 +24,12 @@ MAX_EDIT_IMAGES = 16  # the endpoint's own limit, for models the table does not 
 MASK_MAX_BYTES = 4 * MB
 VARY_MAX_BYTES = 4 * MB
 CHUNK = 1 << 16
-_NAMES = {"png": "a PNG image", "jpeg": "a JPEG image", "webp": "a WebP image",
-          "gif": "a GIF image"}
+_NAMES = {
+    "png": "a PNG image",
+    "jpeg": "a JPEG image",
+    "webp": "a WebP image",
+    "gif": "a GIF image",
+}
 # Signatures of files people pass by mistake, to say what the file looks like instead.
 _LOOKS = (
     (0, b"%PDF", "a PDF document"),
@@ -71,7 +75,7 @@ def looks_like(head: bytes) -> str | None:
     if fmt:
         return _NAMES[fmt]
     for offset, sig, what in _LOOKS:
-        if head[offset:offset + len(sig)] == sig:
+        if head[offset : offset + len(sig)] == sig:
             return what
     try:
         text = head.decode("utf-8")
@@ -135,12 +139,14 @@ def _has_alpha(image: InputImage) -> bool:
         with Image.open(image.path) as im:
             return "A" in im.getbands() or "transparency" in im.info
     except Exception:  # Pillow raises many types for broken files
-        raise UsageError(f"cannot read the image in {image.label} (broken or truncated file)"
-                         ) from None
+        raise UsageError(
+            f"cannot read the image in {image.label} (broken or truncated file)"
+        ) from None
 
 
-def check_edit(labels: list[str], mask: str | None, rules: ModelRules, model: str, *,
-               validate: bool = True) -> tuple[list[InputImage], InputImage | None]:
+def check_edit(
+    labels: list[str], mask: str | None, rules: ModelRules, model: str, *, validate: bool = True
+) -> tuple[list[InputImage], InputImage | None]:
     """Check the images and mask of an edit before anything is sent.
 
     Files must exist and be readable whatever `validate` says; the rest (formats, sizes,
@@ -149,8 +155,10 @@ def check_edit(labels: list[str], mask: str | None, rules: ModelRules, model: st
     known = rules is not GENERIC
     limit = rules.max_edit_images or MAX_EDIT_IMAGES
     if validate and len(labels) > limit:
-        raise UsageError(f"{len(labels)} images given; {model} edits at most {limit} "
-                         f"image{'s' if limit > 1 else ''} at a time")
+        raise UsageError(
+            f"{len(labels)} images given; {model} edits at most {limit} "
+            f"image{'s' if limit > 1 else ''} at a time"
+        )
     images: list[InputImage] = []
     for label in labels:
         image, head = open_input(label)
@@ -164,35 +172,46 @@ def check_edit(labels: list[str], mask: str | None, rules: ModelRules, model: st
         return images, found
     if found.format != "png":
         if found.format:
-            raise UsageError(f"the mask {mask} is {_NAMES[found.format]}; the mask must be a "
-                             "PNG with an alpha channel")
+            raise UsageError(
+                f"the mask {mask} is {_NAMES[found.format]}; the mask must be a "
+                "PNG with an alpha channel"
+            )
         raise _not_image(found, head, "a PNG image", what="the mask ")
     if known and found.size >= MASK_MAX_BYTES:
-        raise UsageError(f"the mask {mask} is {_human(found.size)}; masks must be under "
-                         f"{MASK_MAX_BYTES // MB} MB")
+        raise UsageError(
+            f"the mask {mask} is {_human(found.size)}; masks must be under "
+            f"{MASK_MAX_BYTES // MB} MB"
+        )
     if not _has_alpha(found):
-        raise UsageError(f"the mask {mask} has no alpha channel; its transparent pixels mark "
-                         "where to edit")
+        raise UsageError(
+            f"the mask {mask} has no alpha channel; its transparent pixels mark where to edit"
+        )
     first = images[0]
     mask_dims, first_dims = dimensions(found), dimensions(first)
     if mask_dims != first_dims:
-        raise UsageError(f"the mask {mask} is {mask_dims[0]}x{mask_dims[1]} but {first.label} is "
-                         f"{first_dims[0]}x{first_dims[1]}; the mask must be the size of the "
-                         "first image")
+        raise UsageError(
+            f"the mask {mask} is {mask_dims[0]}x{mask_dims[1]} but {first.label} is "
+            f"{first_dims[0]}x{first_dims[1]}; the mask must be the size of the "
+            "first image"
+        )
     return images, found
 
 
-def _check_edit_image(image: InputImage, head: bytes, rules: ModelRules, model: str,
-                      known: bool) -> None:
+def _check_edit_image(
+    image: InputImage, head: bytes, rules: ModelRules, model: str, known: bool
+) -> None:
     if image.format not in EDIT_FORMATS:
         raise _not_image(image, head, "a PNG, JPEG or WebP image")
     if rules.max_image_bytes and image.size >= rules.max_image_bytes:
-        raise UsageError(f"{image.label} is {_human(image.size)}; {model} takes images under "
-                         f"{rules.max_image_bytes // MB} MB")
+        raise UsageError(
+            f"{image.label} is {_human(image.size)}; {model} takes images under "
+            f"{rules.max_image_bytes // MB} MB"
+        )
     if known and rules.family == "dall-e":
         if image.format != "png":
-            raise UsageError(f"{image.label} is {_NAMES[image.format]}; {model} edits only "
-                             "square PNG images")
+            raise UsageError(
+                f"{image.label} is {_NAMES[image.format]}; {model} edits only square PNG images"
+            )
         w, h = dimensions(image)
         if w != h:
             raise UsageError(f"{image.label} is {w}x{h}; {model} edits only square PNG images")
@@ -205,12 +224,15 @@ def check_vary(label: str, *, validate: bool = True) -> InputImage:
         return image
     if image.format != "png":
         if image.format:
-            raise UsageError(f"{label} is {_NAMES[image.format]}; variations need a square PNG "
-                             "image")
+            raise UsageError(
+                f"{label} is {_NAMES[image.format]}; variations need a square PNG image"
+            )
         raise _not_image(image, head, "a PNG image")
     if image.size >= VARY_MAX_BYTES:
-        raise UsageError(f"{label} is {_human(image.size)}; variations need an image under "
-                         f"{VARY_MAX_BYTES // MB} MB")
+        raise UsageError(
+            f"{label} is {_human(image.size)}; variations need an image under "
+            f"{VARY_MAX_BYTES // MB} MB"
+        )
     w, h = dimensions(image)
     if w != h:
         raise UsageError(f"{label} is {w}x{h}; variations need a square image")
@@ -259,8 +281,14 @@ class MultipartBody:
     over from the first byte, so a retried request sends the whole body again.
     """
 
-    def __init__(self, fields: list[tuple[str, str]], files: list[tuple[str, InputImage]],
-                 *, boundary: str | None = None, chunk_size: int = CHUNK) -> None:
+    def __init__(
+        self,
+        fields: list[tuple[str, str]],
+        files: list[tuple[str, InputImage]],
+        *,
+        boundary: str | None = None,
+        chunk_size: int = CHUNK,
+    ) -> None:
         self.boundary = boundary or os.urandom(16).hex()
         self.chunk_size = chunk_size
         self.fields = fields
@@ -268,13 +296,20 @@ class MultipartBody:
         sep = f"--{self.boundary}\r\n".encode()
         self._heads: list[bytes] = []
         for name, value in fields:
-            self._heads.append(sep + f'Content-Disposition: form-data; name="{_quote(name)}"\r\n'
-                               f"\r\n".encode() + value.encode("utf-8"))
+            self._heads.append(
+                sep
+                + f'Content-Disposition: form-data; name="{_quote(name)}"\r\n\r\n'.encode()
+                + value.encode("utf-8")
+            )
         for name, image in files:
             self._heads.append(
-                sep + (f'Content-Disposition: form-data; name="{_quote(name)}"; '
-                       f'filename="{_quote(image.filename)}"\r\n'
-                       f"Content-Type: {image.content_type}\r\n\r\n").encode())
+                sep
+                + (
+                    f'Content-Disposition: form-data; name="{_quote(name)}"; '
+                    f'filename="{_quote(image.filename)}"\r\n'
+                    f"Content-Type: {image.content_type}\r\n\r\n"
+                ).encode()
+            )
         self._tail = f"--{self.boundary}--\r\n".encode()
 
     @property
@@ -309,8 +344,9 @@ class MultipartBody:
                 grew = left == 0 and f.read(1)
         except OSError as e:
             # Not an OSError any more: urllib3 would take that for a network failure.
-            raise UsageError(f"cannot read {image.label}: {(e.strerror or str(e)).lower()}"
-                             ) from None
+            raise UsageError(
+                f"cannot read {image.label}: {(e.strerror or str(e)).lower()}"
+            ) from None
         if left or grew:
             raise UsageError(f"{image.label} changed while it was being sent")
 

@@ -52,9 +52,15 @@ class ModelRules:
 _GPT_NAMED = {"square": "1024x1024", "landscape": "1536x1024", "portrait": "1024x1536"}
 
 
-def _gpt(name: str, *, arbitrary: bool, qualities: tuple[str, ...] = GPT_QUALITIES,
-         formats: tuple[str, ...] = GPT_FORMATS, aliases: tuple[str, ...] = (),
-         notes: str = "") -> ModelRules:
+def _gpt(
+    name: str,
+    *,
+    arbitrary: bool,
+    qualities: tuple[str, ...] = GPT_QUALITIES,
+    formats: tuple[str, ...] = GPT_FORMATS,
+    aliases: tuple[str, ...] = (),
+    notes: str = "",
+) -> ModelRules:
     return ModelRules(
         name=name,
         family="gpt-image",
@@ -79,20 +85,39 @@ def _gpt(name: str, *, arbitrary: bool, qualities: tuple[str, ...] = GPT_QUALITI
 MODELS: dict[str, ModelRules] = {
     m.name: m
     for m in (
-        _gpt("gpt-image-1", arbitrary=False,
-             notes="shut down 2026-10-23 on OpenAI; routers may still serve it"),
+        _gpt(
+            "gpt-image-1",
+            arbitrary=False,
+            notes="shut down 2026-10-23 on OpenAI; routers may still serve it",
+        ),
         _gpt("gpt-image-1-mini", arbitrary=True),
         _gpt("gpt-image-1.5", arbitrary=True),
         _gpt("chatgpt-image-latest", arbitrary=True),
         _gpt("gpt-image-2", arbitrary=True),
-        _gpt("gpt-image-2.5-sunburst", arbitrary=True, qualities=(*GPT_QUALITIES, "xhigh", "max"),
-             formats=(*GPT_FORMATS, "gif")),
-        _gpt("gpt-image-2.5-flare", arbitrary=True, qualities=(*GPT_QUALITIES, "xhigh", "max"),
-             formats=(*GPT_FORMATS, "gif")),
-        _gpt("gpt-image-2.6-sunburst", arbitrary=True, qualities=(*GPT_QUALITIES, "xhigh", "max"),
-             formats=(*GPT_FORMATS, "gif")),
-        _gpt("gpt-image-2.6-flare", arbitrary=True, qualities=(*GPT_QUALITIES, "xhigh", "max"),
-             formats=(*GPT_FORMATS, "gif")),
+        _gpt(
+            "gpt-image-2.5-sunburst",
+            arbitrary=True,
+            qualities=(*GPT_QUALITIES, "xhigh", "max"),
+            formats=(*GPT_FORMATS, "gif"),
+        ),
+        _gpt(
+            "gpt-image-2.5-flare",
+            arbitrary=True,
+            qualities=(*GPT_QUALITIES, "xhigh", "max"),
+            formats=(*GPT_FORMATS, "gif"),
+        ),
+        _gpt(
+            "gpt-image-2.6-sunburst",
+            arbitrary=True,
+            qualities=(*GPT_QUALITIES, "xhigh", "max"),
+            formats=(*GPT_FORMATS, "gif"),
+        ),
+        _gpt(
+            "gpt-image-2.6-flare",
+            arbitrary=True,
+            qualities=(*GPT_QUALITIES, "xhigh", "max"),
+            formats=(*GPT_FORMATS, "gif"),
+        ),
         ModelRules(
             name="dall-e-2",
             family="dall-e",
@@ -205,14 +230,16 @@ def check_size(size: str, rules: ModelRules, model: str) -> None:
         if rules.sizes is not None and "auto" not in rules.sizes:
             raise ValidationError(
                 f"size 'auto' is not supported by {model}; allowed: {_allowed(rules.sizes)}",
-                param="size", code="invalid_size",
+                param="size",
+                code="invalid_size",
             )
         return
     dims = parse_size(size)
     if dims is None:
         raise ValidationError(
             f"size {size!r} is not WxH, auto, square, landscape or portrait",
-            param="size", code="invalid_size",
+            param="size",
+            code="invalid_size",
         )
     w, h = dims
     if w < 1 or h < 1:
@@ -221,7 +248,8 @@ def check_size(size: str, rules: ModelRules, model: str) -> None:
         if size not in rules.sizes:
             raise ValidationError(
                 f"size {size!r} is not supported by {model}; allowed: {_allowed(rules.sizes)}",
-                param="size", code="invalid_size",
+                param="size",
+                code="invalid_size",
             )
         return
     if rules is GENERIC:
@@ -230,17 +258,20 @@ def check_size(size: str, rules: ModelRules, model: str) -> None:
     if w % m or h % m:
         raise ValidationError(
             f"size {size!r} for {model}: width and height must both be divisible by {m}",
-            param="size", code="invalid_size",
+            param="size",
+            code="invalid_size",
         )
     if max(w, h) / min(w, h) > rules.max_aspect:
         raise ValidationError(
             f"size {size!r} for {model}: aspect ratio must be between 1:3 and 3:1",
-            param="size", code="invalid_size",
+            param="size",
+            code="invalid_size",
         )
     if w * h > rules.max_pixels or max(w, h) > rules.max_edge:
         raise ValidationError(
             f"size {size!r} for {model}: at most 3840x2160 (or 2160x3840) pixels",
-            param="size", code="invalid_size",
+            param="size",
+            code="invalid_size",
         )
 
 
@@ -260,18 +291,21 @@ def validate(body: Mapping[str, Any], *, endpoint: str = "generations") -> None:
         if known and len(prompt) > rules.max_prompt:
             raise ValidationError(
                 f"prompt is {len(prompt)} characters; {model} allows at most {rules.max_prompt}",
-                param="prompt", code="prompt_too_long",
+                param="prompt",
+                code="prompt_too_long",
             )
 
     n = body.get("n", 1)
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValidationError(f"n must be a whole number of at least 1, not {n!r}", param="n",
-                              code="invalid_n")
+        raise ValidationError(
+            f"n must be a whole number of at least 1, not {n!r}", param="n", code="invalid_n"
+        )
     if n > rules.max_n:
         raise ValidationError(
             f"n={n}: {model} makes at most {rules.max_n} image{'s' if rules.max_n > 1 else ''} "
             "a request",
-            param="n", code="invalid_n",
+            param="n",
+            code="invalid_n",
         )
 
     size = body.get("size")
@@ -282,22 +316,30 @@ def validate(body: Mapping[str, Any], *, endpoint: str = "generations") -> None:
     comp = body.get("output_compression")
     if comp is not None:
         if not isinstance(comp, int) or isinstance(comp, bool) or not 0 <= comp <= 100:
-            raise ValidationError(f"output_compression must be 0-100, not {comp!r}",
-                                  param="output_compression", code="invalid_output_compression")
+            raise ValidationError(
+                f"output_compression must be 0-100, not {comp!r}",
+                param="output_compression",
+                code="invalid_output_compression",
+            )
         if fmt not in ("jpeg", "webp"):
             raise ValidationError(
                 "output_compression needs output_format jpeg or webp",
-                param="output_compression", code="invalid_output_compression",
+                param="output_compression",
+                code="invalid_output_compression",
             )
     if body.get("background") == "transparent" and fmt not in (None, "png", "webp"):
         raise ValidationError(
             f"a transparent background needs output_format png or webp, not {fmt}",
-            param="background", code="invalid_background",
+            param="background",
+            code="invalid_background",
         )
     partial = body.get("partial_images")
     if partial is not None and (not isinstance(partial, int) or not 0 <= partial <= 3):
-        raise ValidationError(f"partial_images must be 0-3, not {partial!r}",
-                              param="partial_images", code="invalid_partial_images")
+        raise ValidationError(
+            f"partial_images must be 0-3, not {partial!r}",
+            param="partial_images",
+            code="invalid_partial_images",
+        )
     _check_choice(body, "background", BACKGROUNDS, model)
     _check_choice(body, "moderation", MODERATIONS, model)
     _check_choice(body, "style", STYLES, model)
@@ -309,27 +351,43 @@ def validate(body: Mapping[str, Any], *, endpoint: str = "generations") -> None:
     _check_choice(body, "quality", rules.qualities, model)
     if fmt is not None:
         if not rules.formats:
-            raise ValidationError(f"{model} does not take output_format (it always returns PNG)",
-                                  param="output_format", code="invalid_output_format")
+            raise ValidationError(
+                f"{model} does not take output_format (it always returns PNG)",
+                param="output_format",
+                code="invalid_output_format",
+            )
         _check_choice(body, "output_format", rules.formats, model)
     _unsupported(body, "background", rules.background, model)
     _unsupported(body, "moderation", rules.moderation, model)
     _unsupported(body, "style", bool(rules.styles), model)
-    _unsupported(body, "response_format", rules.response_format, model,
-                 why="GPT image models always return b64_json")
+    _unsupported(
+        body,
+        "response_format",
+        rules.response_format,
+        model,
+        why="GPT image models always return b64_json",
+    )
     _unsupported(body, "stream", rules.streaming, model)
     _unsupported(body, "input_fidelity", rules.input_fidelity, model)
     if endpoint == "edits" and not rules.edits:
-        raise ValidationError(f"{model} cannot edit images; use a GPT image model or dall-e-2",
-                              param="model", code="invalid_model")
+        raise ValidationError(
+            f"{model} cannot edit images; use a GPT image model or dall-e-2",
+            param="model",
+            code="invalid_model",
+        )
     if endpoint == "variations" and not rules.variations:
-        raise ValidationError(f"{model} cannot make variations; only dall-e-2 can",
-                              param="model", code="invalid_model")
+        raise ValidationError(
+            f"{model} cannot make variations; only dall-e-2 can",
+            param="model",
+            code="invalid_model",
+        )
 
 
-def _unsupported(body: Mapping[str, Any], key: str, supported: bool, model: str,
-                 why: str = "") -> None:
+def _unsupported(
+    body: Mapping[str, Any], key: str, supported: bool, model: str, why: str = ""
+) -> None:
     if body.get(key) not in (None, False) and not supported:
         reason = f" ({why})" if why else ""
-        raise ValidationError(f"{key} is not supported by {model}{reason}", param=key,
-                              code=f"unsupported_{key}")
+        raise ValidationError(
+            f"{key} is not supported by {model}{reason}", param=key, code=f"unsupported_{key}"
+        )

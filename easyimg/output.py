@@ -40,16 +40,33 @@ _DOTS = re.compile(r"\.{2,}")
 _LEAD = re.compile(r"^[\s.\-]+")
 _TRAIL = re.compile(r"[\s.]+$")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
-    f"{p}{i}" for p in ("COM", "LPT") for i in range(10)}
+    f"{p}{i}" for p in ("COM", "LPT") for i in range(10)
+}
 # NFKD leaves these letters whole; spell them the way an English slug would.
-_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "đ": "d", "ð": "d", "ł": "l",
-                       "þ": "th", "'": None, "\u2019": None})
+_FOLD = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "ø": "o",
+        "œ": "oe",
+        "đ": "d",
+        "ð": "d",
+        "ł": "l",
+        "þ": "th",
+        "'": None,
+        "\u2019": None,
+    }
+)
 # Fixed wording: strerror differs between platforms (and says "operation not permitted").
 _REASONS = {
-    errno.EROFS: "read-only file system", errno.ENOSPC: "no space left on device",
-    errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-    errno.ENOTDIR: "not a directory", errno.EISDIR: "is a directory",
-    errno.ENAMETOOLONG: "file name too long", errno.ENOENT: "no such file or directory",
+    errno.EROFS: "read-only file system",
+    errno.ENOSPC: "no space left on device",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOTDIR: "not a directory",
+    errno.EISDIR: "is a directory",
+    errno.ENAMETOOLONG: "file name too long",
+    errno.ENOENT: "no such file or directory",
     getattr(errno, "EDQUOT", -1): "disk quota exceeded",
 }
 
@@ -118,8 +135,9 @@ def _check_fields(template: str) -> None:
     for _literal, name, spec, _conversion in parsed:
         if name is not None and name not in TEMPLATE_FIELDS:
             allowed = " ".join(f"{{{f}}}" for f in TEMPLATE_FIELDS)
-            raise UsageError(f"unknown field {{{name}}} in name template {template!r}; "
-                             f"use {allowed}")
+            raise UsageError(
+                f"unknown field {{{name}}} in name template {template!r}; use {allowed}"
+            )
         if spec:
             _check_fields(spec)
 
@@ -151,8 +169,14 @@ def _stem_of(raw: str, ext: str) -> str:
 
 def _values(*, prompt: str, index: int, model: str, ext: str, now: datetime) -> dict[str, object]:
     date, time = now.strftime("%Y%m%d %H%M%S").split()
-    return {"date": date, "time": time, "slug": slugify(prompt), "index": index, "model": model,
-            "ext": ext}
+    return {
+        "date": date,
+        "time": time,
+        "slug": slugify(prompt),
+        "index": index,
+        "model": model,
+        "ext": ext,
+    }
 
 
 def check_template(template: str) -> None:
@@ -162,8 +186,9 @@ def check_template(template: str) -> None:
         raise UsageError(f"name template {template!r} gives an empty file name")
 
 
-def render_name(template: str, *, prompt: str, index: int, model: str, ext: str,
-                now: datetime) -> str:
+def render_name(
+    template: str, *, prompt: str, index: int, model: str, ext: str, now: datetime
+) -> str:
     """A plain file name (no directory part, at most 200 bytes) from the name template."""
     ext = re.sub(r"[^A-Za-z0-9]", "", ext).lower() or "img"
     raw = _render(template, _values(prompt=prompt, index=index, model=model, ext=ext, now=now))
@@ -185,8 +210,9 @@ class OutputPlan:
 
     def filename(self, *, index: int, ext: str, prompt: str, model: str, now: datetime) -> str:
         if self.stem is None:
-            return render_name(self.template, prompt=prompt, index=index, model=model, ext=ext,
-                               now=now)
+            return render_name(
+                self.template, prompt=prompt, index=index, model=model, ext=ext, now=now
+            )
         if self.suffix and _EXT_FORMAT.get(self.suffix.lower()) == _EXT_FORMAT.get(ext.lower()):
             ext = self.suffix
         return f"{self.stem}.{ext}" if self.count == 1 else f"{self.stem}-{index}.{ext}"
@@ -215,21 +241,30 @@ def _prepare_dir(directory: Path) -> None:
         raise OutputError(f"cannot write to {directory}: permission denied")
 
 
-def plan_output(out: str | Path | None, *, template: str | None, count: int,
-                overwrite: bool) -> OutputPlan:
+def plan_output(
+    out: str | Path | None, *, template: str | None, count: int, overwrite: bool
+) -> OutputPlan:
     """Decide the directory and naming for -o/--name, checking both before any request."""
     if template is not None:
         check_template(template)
     text = os.fspath(out) if out is not None else ""
     path = Path(text or ".")
     # An existing directory, or one written with a trailing slash, stays a directory.
-    names_file = (path.suffix.lower() in IMAGE_SUFFIXES and not path.is_dir()
-                  and not text.endswith(("/", os.sep)))
+    names_file = (
+        path.suffix.lower() in IMAGE_SUFFIXES
+        and not path.is_dir()
+        and not text.endswith(("/", os.sep))
+    )
     directory = path.parent if names_file else path
     _prepare_dir(directory)
-    return OutputPlan(directory, template if template is not None else DEFAULT_TEMPLATE,
-                      stem=path.stem if names_file else None, count=count, overwrite=overwrite,
-                      suffix=path.suffix[1:] if names_file else None)
+    return OutputPlan(
+        directory,
+        template if template is not None else DEFAULT_TEMPLATE,
+        stem=path.stem if names_file else None,
+        count=count,
+        overwrite=overwrite,
+        suffix=path.suffix[1:] if names_file else None,
+    )
 
 
 @dataclass
@@ -296,8 +331,9 @@ def _remove(path: Path) -> None:
 def _open_temp(directory: Path, suffix: str, mode: int) -> tuple[int, Path]:
     path = directory / f".easyimg-{os.urandom(8).hex()}{suffix}"
     try:
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                       mode), path
+        return os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode
+        ), path
     except OSError as e:
         raise OutputError(f"cannot write to {directory}: {_reason(e)}") from None
 
@@ -357,8 +393,16 @@ def claim_name(tmp: Path, directory: Path, name: str, overwrite: bool) -> Path:
     raise OutputError(f"cannot write {directory / name}: too many files with that name")
 
 
-def save_image(chunks: Iterable[bytes], plan: OutputPlan, *, index: int, prompt: str, model: str,
-               now: datetime, png_text: Mapping[str, str] | None = None) -> SavedImage:
+def save_image(
+    chunks: Iterable[bytes],
+    plan: OutputPlan,
+    *,
+    index: int,
+    prompt: str,
+    model: str,
+    now: datetime,
+    png_text: Mapping[str, str] | None = None,
+) -> SavedImage:
     """Stream image bytes to a temporary file, then claim a final name without overwriting."""
     # A bare bytes object would iterate as ints.
     it: Iterator[bytes] = iter((chunks,)) if isinstance(chunks, bytes | bytearray) else iter(chunks)

@@ -30,8 +30,9 @@ def palette(seed: str, index: int = 0) -> tuple[RGB, RGB]:
     hue = d[0] / 256 + index * 0.09
     spread = 0.15 + d[1] / 256 * 0.3
     light = colorsys.hsv_to_rgb(hue % 1.0, 0.35 + d[2] / 256 * 0.3, 0.92 + d[3] / 256 * 0.08)
-    dark = colorsys.hsv_to_rgb((hue + spread) % 1.0, 0.55 + d[4] / 256 * 0.35,
-                               0.38 + d[5] / 256 * 0.22)
+    dark = colorsys.hsv_to_rgb(
+        (hue + spread) % 1.0, 0.55 + d[4] / 256 * 0.35, 0.38 + d[5] / 256 * 0.22
+    )
     return _rgb(light), _rgb(dark)
 
 
@@ -42,8 +43,9 @@ def _rgb(c: tuple[float, float, float]) -> RGB:
 def gradient(width: int, height: int, light: RGB, dark: RGB) -> Image.Image:
     # Colour the 256x256 ramp first, then stretch: far cheaper than compositing at full size.
     ramp = _diagonal()
-    small = Image.composite(Image.new("RGB", ramp.size, dark), Image.new("RGB", ramp.size, light),
-                            ramp)
+    small = Image.composite(
+        Image.new("RGB", ramp.size, dark), Image.new("RGB", ramp.size, light), ramp
+    )
     return small.resize((width, height), Image.Resampling.BILINEAR)
 
 
@@ -77,8 +79,9 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: 
     return lines
 
 
-def _caption(draw: ImageDraw.ImageDraw, text: str, box: tuple[int, int, int, int],
-             start: int = 0) -> None:
+def _caption(
+    draw: ImageDraw.ImageDraw, text: str, box: tuple[int, int, int, int], start: int = 0
+) -> None:
     """Write `text` centred in `box`, starting at `start` px and shrinking until it fits."""
     left, top, right, bottom = box
     w, h = right - left, bottom - top
@@ -97,22 +100,46 @@ def _caption(draw: ImageDraw.ImageDraw, text: str, box: tuple[int, int, int, int
     y = top + (h - step * len(lines)) // 2
     for line in lines:
         x = left + (w - font.getlength(line)) / 2
-        draw.text((x, y), line, font=font, fill="white", stroke_width=max(1, size // 14),
-                  stroke_fill=(20, 20, 30))
+        draw.text(
+            (x, y),
+            line,
+            font=font,
+            fill="white",
+            stroke_width=max(1, size // 14),
+            stroke_fill=(20, 20, 30),
+        )
         y += step
 
 
-def _corner_labels(draw: ImageDraw.ImageDraw, width: int, height: int, left_text: str,
-                   right_text: str, inset: int = 0) -> None:
+def _corner_labels(
+    draw: ImageDraw.ImageDraw,
+    width: int,
+    height: int,
+    left_text: str,
+    right_text: str,
+    inset: int = 0,
+) -> None:
     size = _label_size(width, height)
     font = _font(size)
     pad = inset + max(4, size // 2)
     y = height - pad - size
-    draw.text((pad, y), left_text, font=font, fill="white", stroke_width=max(1, size // 12),
-              stroke_fill=(20, 20, 30))
+    draw.text(
+        (pad, y),
+        left_text,
+        font=font,
+        fill="white",
+        stroke_width=max(1, size // 12),
+        stroke_fill=(20, 20, 30),
+    )
     x = width - pad - font.getlength(right_text)
-    draw.text((x, y), right_text, font=font, fill="white", stroke_width=max(1, size // 12),
-              stroke_fill=(20, 20, 30))
+    draw.text(
+        (x, y),
+        right_text,
+        font=font,
+        fill="white",
+        stroke_width=max(1, size // 12),
+        stroke_fill=(20, 20, 30),
+    )
 
 
 def _label_size(width: int, height: int) -> int:
@@ -130,12 +157,22 @@ def _transparent_frame(width: int, height: int, inset: int) -> Image.Image:
     """An alpha mask: an opaque rounded card on a fully transparent background."""
     mask = Image.new("L", (width, height), 0)
     ImageDraw.Draw(mask).rounded_rectangle(
-        (inset, inset, width - 1 - inset, height - 1 - inset), radius=max(1, inset), fill=255)
+        (inset, inset, width - 1 - inset, height - 1 - inset), radius=max(1, inset), fill=255
+    )
     return mask
 
 
-def generate(prompt: str, width: int, height: int, *, index: int = 0, total: int = 1,
-             label: str = "", transparent: bool = False, seed: str = "") -> Image.Image:
+def generate(
+    prompt: str,
+    width: int,
+    height: int,
+    *,
+    index: int = 0,
+    total: int = 1,
+    label: str = "",
+    transparent: bool = False,
+    seed: str = "",
+) -> Image.Image:
     """The placeholder for one generated image (RGBA when `transparent`)."""
     light, dark = palette(f"{seed}\0{prompt}" if seed else prompt, index)
     img = gradient(width, height, light, dark)
@@ -150,8 +187,17 @@ def generate(prompt: str, width: int, height: int, *, index: int = 0, total: int
     return img
 
 
-def edit(images: list[Image.Image], prompt: str, width: int, height: int, *, mask: Image.Image |
-         None = None, index: int = 0, total: int = 1, label: str = "") -> Image.Image:
+def edit(
+    images: list[Image.Image],
+    prompt: str,
+    width: int,
+    height: int,
+    *,
+    mask: Image.Image | None = None,
+    index: int = 0,
+    total: int = 1,
+    label: str = "",
+) -> Image.Image:
     """Draw over the first image: a tinted overlay with the prompt, only where `mask` is clear."""
     base = ImageOps.fit(images[0].convert("RGBA"), (width, height), Image.Resampling.BILINEAR)
     light, dark = palette(prompt, index)
@@ -180,14 +226,19 @@ def edit(images: list[Image.Image], prompt: str, width: int, height: int, *, mas
     _band(out, top)
     labels = _label_size(width, height) * 2
     margin = min(width, height) // 24
-    _caption(draw, f"edit: {prompt}", (margin, top + margin, width - margin,
-                                       height - labels - margin), min(width, height) // 14)
+    _caption(
+        draw,
+        f"edit: {prompt}",
+        (margin, top + margin, width - margin, height - labels - margin),
+        min(width, height) // 14,
+    )
     _corner_labels(draw, width, height, label, f"{index + 1}/{total}")
     return out
 
 
-def vary(image: Image.Image, width: int, height: int, *, index: int = 0, total: int = 1,
-         label: str = "") -> Image.Image:
+def vary(
+    image: Image.Image, width: int, height: int, *, index: int = 0, total: int = 1, label: str = ""
+) -> Image.Image:
     """A variation: the image with its hue turned (and mirrored on odd indices)."""
     base = ImageOps.fit(image.convert("RGB"), (width, height), Image.Resampling.BILINEAR)
     h, s, v = base.convert("HSV").split()

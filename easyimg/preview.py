@@ -26,7 +26,7 @@ _OPAQUE = 128
 
 
 def protocol(env: Mapping[str, str]) -> str:
-    """"kitty", "iterm" or "blocks": how this terminal can show a picture."""
+    """ "kitty", "iterm" or "blocks": how this terminal can show a picture."""
     term = env.get("TERM", "")
     if env.get("TMUX") or term.startswith(("screen", "tmux")):
         return "blocks"  # tmux drops graphics escapes unless told to pass them through
@@ -49,8 +49,9 @@ class HalfBlocks:
     colour over the lower pixel as background. Transparent pixels show the terminal's own
     background."""
 
-    def __init__(self, image: Image.Image, *, max_cells: int = MAX_CELLS,
-                 max_lines: int = MAX_LINES) -> None:
+    def __init__(
+        self, image: Image.Image, *, max_cells: int = MAX_CELLS, max_lines: int = MAX_LINES
+    ) -> None:
         self.image = image
         self.max_cells = max_cells
         self.max_lines = max_lines
@@ -102,7 +103,7 @@ def _inline_png(image: Image.Image) -> bytes:
 def kitty_sequence(png: bytes, cells: int) -> str:
     """The kitty graphics protocol: a PNG sent in 4096-byte base64 chunks, shown `cells` wide."""
     data = base64.standard_b64encode(png).decode("ascii")
-    chunks = [data[i:i + 4096] for i in range(0, len(data), 4096)] or [""]
+    chunks = [data[i : i + 4096] for i in range(0, len(data), 4096)] or [""]
     out = []
     for i, chunk in enumerate(chunks):
         more = int(i < len(chunks) - 1)
@@ -116,8 +117,10 @@ def iterm_sequence(png: bytes, cells: int, name: str) -> str:
     """iTerm2's inline image escape (WezTerm reads it too)."""
     encoded_name = base64.b64encode(name.encode("utf-8")).decode("ascii")
     data = base64.b64encode(png).decode("ascii")
-    return (f"\x1b]1337;File=name={encoded_name};inline=1;size={len(png)};width={cells};"
-            f"preserveAspectRatio=1:{data}\x07\n")
+    return (
+        f"\x1b]1337;File=name={encoded_name};inline=1;size={len(png)};width={cells};"
+        f"preserveAspectRatio=1:{data}\x07\n"
+    )
 
 
 def _caption(path: Path, image: Image.Image) -> str:
@@ -140,14 +143,16 @@ def draw(err: RichConsole, path: Path, env: Mapping[str, str]) -> None:
         err.print(HalfBlocks(image, max_cells=cells))
         return
     png = _inline_png(image)
-    sequence = kitty_sequence(png, cells) if kind == "kitty" else \
-        iterm_sequence(png, cells, path.name)
+    sequence = (
+        kitty_sequence(png, cells) if kind == "kitty" else iterm_sequence(png, cells, path.name)
+    )
     err.file.write(sequence)
     err.file.flush()
 
 
-def open_file(path: Path, *, launch: Callable[..., Any] = subprocess.Popen,
-              platform: str = sys.platform) -> None:
+def open_file(
+    path: Path, *, launch: Callable[..., Any] = subprocess.Popen, platform: str = sys.platform
+) -> None:
     """Open `path` in the system viewer without waiting for it; OSError when there is none."""
     if platform == "win32":
         startfile = getattr(os, "startfile", None)
@@ -156,13 +161,24 @@ def open_file(path: Path, *, launch: Callable[..., Any] = subprocess.Popen,
         startfile(str(path))
         return
     command = ["open" if platform == "darwin" else "xdg-open", str(path)]
-    launch(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-           stderr=subprocess.DEVNULL, start_new_session=True)
+    launch(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
-def show_images(console: Console, paths: Iterable[Path], *, preview: bool, open_files: bool,
-                launch: Callable[..., Any] = subprocess.Popen,
-                platform: str = sys.platform) -> None:
+def show_images(
+    console: Console,
+    paths: Iterable[Path],
+    *,
+    preview: bool,
+    open_files: bool,
+    launch: Callable[..., Any] = subprocess.Popen,
+    platform: str = sys.platform,
+) -> None:
     """`--preview` and `--open`: both only for a person at a terminal, never in a pipe."""
     env = console.env
     if not (env.stdout_isatty and env.stderr_isatty):
@@ -176,8 +192,11 @@ def show_images(console: Console, paths: Iterable[Path], *, preview: bool, open_
                 open_file(path, launch=launch, platform=platform)
             except OSError as e:
                 viewer = "open" if platform == "darwin" else "xdg-open"
-                why = f"{viewer} is not installed" if isinstance(e, FileNotFoundError) \
+                why = (
+                    f"{viewer} is not installed"
+                    if isinstance(e, FileNotFoundError)
                     else (e.strerror or str(e)).lower()
+                )
                 console.warn(f"cannot open {path}: {why}")
                 if isinstance(e, FileNotFoundError):
                     return

@@ -63,9 +63,14 @@ def list_batches(client: Client, *, limit: int = 20, after: str | None = None) -
     return _json(client, "GET", f"batches?{urlencode(query)}")
 
 
-def wait(client: Client, batch_id: str, *,
-         on_status: Callable[[dict[str, Any]], None] | None = None,
-         sleep: Callable[[float], None] = time.sleep, first: float = 0.1) -> dict[str, Any]:
+def wait(
+    client: Client,
+    batch_id: str,
+    *,
+    on_status: Callable[[dict[str, Any]], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    first: float = 0.1,
+) -> dict[str, Any]:
     """Poll until the batch has finished (completed, failed, expired or cancelled)."""
     delay = first
     while True:
@@ -80,8 +85,9 @@ def wait(client: Client, batch_id: str, *,
 
 def download(client: Client, file_id: str, dest: Path) -> None:
     """Stream a file's content to `dest` (a result file can hold many large images)."""
-    resp = client.request("GET", f"files/{quote(file_id, safe='')}/content",
-                          accept="application/octet-stream")
+    resp = client.request(
+        "GET", f"files/{quote(file_id, safe='')}/content", accept="application/octet-stream"
+    )
     try:
         with open(dest, "wb") as fh:
             for chunk in resp.iter_content(1 << 16):
@@ -114,8 +120,12 @@ def request_lines(items: Iterable[Item], endpoint: str = ENDPOINT) -> Iterator[t
         counts = plan_counts(item.count, item.max_n)
         for part, count in enumerate(counts, 1):
             rid = cid if part == 1 else f"{cid}-{part}"
-            line = {"custom_id": rid, "method": "POST", "url": endpoint,
-                    "body": {**item.body, "n": count}}
+            line = {
+                "custom_id": rid,
+                "method": "POST",
+                "url": endpoint,
+                "body": {**item.body, "n": count},
+            }
             yield rid, json.dumps(line, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -132,9 +142,17 @@ def state_name(batch_id: str) -> str:
     return f"{STATE_PREFIX}{batch_id}.json"
 
 
-def submit(client: Client, items: list[Item], *, source: str, directory: Path,
-           template: str, state_dir: Path | None = None, resume: bool = True,
-           endpoint: str = ENDPOINT) -> Submission:
+def submit(
+    client: Client,
+    items: list[Item],
+    *,
+    source: str,
+    directory: Path,
+    template: str,
+    state_dir: Path | None = None,
+    resume: bool = True,
+    endpoint: str = ENDPOINT,
+) -> Submission:
     """Upload the requests not done yet, create the batch, record it beside the images."""
     manifest = Manifest(directory)
     done = manifest.read().ok if resume else set()
@@ -153,25 +171,44 @@ def submit(client: Client, items: list[Item], *, source: str, directory: Path,
         except OSError as exc:
             raise OutputError(f"cannot write {tmp}: {exc.strerror or exc}") from None
         with open(tmp, "rb") as fh:
-            uploaded = _json(client, "POST", "files", data={"purpose": "batch"},
-                             files={"file": ("easyimg-batch.jsonl", fh, "application/jsonl")})
+            uploaded = _json(
+                client,
+                "POST",
+                "files",
+                data={"purpose": "batch"},
+                files={"file": ("easyimg-batch.jsonl", fh, "application/jsonl")},
+            )
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
     if not isinstance(uploaded.get("id"), str):
         raise ResponseError("POST files: the answer has no file id")
-    batch = _json(client, "POST", "batches", {
-        "input_file_id": uploaded["id"], "endpoint": endpoint, "completion_window": "24h",
-        "metadata": {"easyimg_source": source[-512:], "easyimg_items": str(len(todo))}})
+    batch = _json(
+        client,
+        "POST",
+        "batches",
+        {
+            "input_file_id": uploaded["id"],
+            "endpoint": endpoint,
+            "completion_window": "24h",
+            "metadata": {"easyimg_source": source[-512:], "easyimg_items": str(len(todo))},
+        },
+    )
     batch_id = batch.get("id")
     if not isinstance(batch_id, str) or not batch_id:
         raise ResponseError("POST batches: the answer has no batch id")
     state = {
-        "batch_id": batch_id, "input_file_id": uploaded["id"], "endpoint": endpoint,
-        "source": source, "directory": str(directory.resolve()), "template": template,
+        "batch_id": batch_id,
+        "input_file_id": uploaded["id"],
+        "endpoint": endpoint,
+        "source": source,
+        "directory": str(directory.resolve()),
+        "template": template,
         "created_at": batch.get("created_at"),
-        "items": {custom_id(i): {"line": i.line, "key": i.key, "name": i.name, "body": i.body}
-                  for i in todo},
+        "items": {
+            custom_id(i): {"line": i.line, "key": i.key, "name": i.name, "body": i.body}
+            for i in todo
+        },
     }
     files = [directory / state_name(batch_id)]
     if state_dir is not None:
@@ -179,16 +216,26 @@ def submit(client: Client, items: list[Item], *, source: str, directory: Path,
     for path in files:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, state)
-    manifest.append({"status": "submitted", "batch": batch_id, "items": len(todo),
-                     "requests": count, "source": source, "state": state_name(batch_id),
-                     "time": now_iso()})
+    manifest.append(
+        {
+            "status": "submitted",
+            "batch": batch_id,
+            "items": len(todo),
+            "requests": count,
+            "source": source,
+            "state": state_name(batch_id),
+            "time": now_iso(),
+        }
+    )
     return Submission(batch, len(todo), count, skipped, files)
 
 
 def load_state(batch_id: str, directory: Path, state_dir: Path | None) -> dict[str, Any] | None:
     """What `batch --remote` recorded: the output directory first, then the user data dir."""
-    for path in (directory / state_name(batch_id),
-                 *((state_dir / f"{batch_id}.json",) if state_dir else ())):
+    for path in (
+        directory / state_name(batch_id),
+        *((state_dir / f"{batch_id}.json",) if state_dir else ()),
+    ):
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -221,10 +268,19 @@ class _Pending:
 class Fetch:
     """Write a finished batch's images and manifest lines exactly as a local run would."""
 
-    def __init__(self, client: Client, batch: Mapping[str, Any], directory: Path, *,
-                 state: Mapping[str, Any] | None, overwrite: bool = False, metadata: bool = True,
-                 sidecar: bool = False, events: Events | None = None,
-                 on_record: Callable[[Outcome], None] | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        batch: Mapping[str, Any],
+        directory: Path,
+        *,
+        state: Mapping[str, Any] | None,
+        overwrite: bool = False,
+        metadata: bool = True,
+        sidecar: bool = False,
+        events: Events | None = None,
+        on_record: Callable[[Outcome], None] | None = None,
+    ) -> None:
         self.client = client
         self.batch = dict(batch)
         self.batch_id = str(batch.get("id"))
@@ -239,8 +295,9 @@ class Fetch:
         self.events = events
         self.on_record = on_record
         counts = batch.get("request_counts") or {}
-        self.summary = Summary(total=len(self.items) or int(counts.get("total") or 0),
-                               manifest=self.manifest.path)
+        self.summary = Summary(
+            total=len(self.items) or int(counts.get("total") or 0), manifest=self.manifest.path
+        )
         self._pending: dict[str, _Pending] = {}
         self._skip: set[str] = set()
 
@@ -250,8 +307,9 @@ class Fetch:
             counts = self.batch.get("request_counts") or {}
             raise BatchNotReady(
                 f"batch {self.batch_id} is {status} ({counts.get('completed', 0)} of "
-                f"{counts.get('total', '?')} done)", hint="fetch it when it has completed, "
-                "or add --wait")
+                f"{counts.get('total', '?')} done)",
+                hint="fetch it when it has completed, or add --wait",
+            )
         out_id, err_id = self.batch.get("output_file_id"), self.batch.get("error_file_id")
         if status == "failed" and not out_id and not err_id:
             raise _batch_failed(self.batch)
@@ -269,7 +327,8 @@ class Fetch:
         for pending in list(self._pending.values()):
             # A cancelled or expired batch may hold only some parts of an item.
             pending.error = pending.error or EasyImgError(
-                f"only {pending.seen} of {pending.parts} requests are in the batch's results")
+                f"only {pending.seen} of {pending.parts} requests are in the batch's results"
+            )
             self._finish(pending)
         self.summary.elapsed = time.monotonic() - start
         return self.summary
@@ -290,8 +349,9 @@ class Fetch:
         try:
             obj = json.loads(raw)
         except ValueError:
-            raise ResponseError(f"a result line of batch {self.batch_id} is not JSON: "
-                                f"{raw[:60]!r}") from None
+            raise ResponseError(
+                f"a result line of batch {self.batch_id} is not JSON: {raw[:60]!r}"
+            ) from None
         cid = str(obj.get("custom_id") or "")
         base = base_id(cid, self.items)
         if base in self._skip or (self.batch_id, base) in fetched:
@@ -305,13 +365,20 @@ class Fetch:
         try:
             err = obj.get("error")
             if isinstance(err, dict) and err:
-                raise APIError(None, str(err.get("message") or "request failed"),
-                               code=_opt(err.get("code")), request_id=rid)
+                raise APIError(
+                    None,
+                    str(err.get("message") or "request failed"),
+                    code=_opt(err.get("code")),
+                    request_id=rid,
+                )
             status = response.get("status_code")
             if status != 200:
                 found = error_from_payload(body, status if isinstance(status, int) else None, rid)
-                raise found or APIError(status if isinstance(status, int) else None,
-                                        f"request failed with status {status}", request_id=rid)
+                raise found or APIError(
+                    status if isinstance(status, int) else None,
+                    f"request failed with status {status}",
+                    request_id=rid,
+                )
             self._save(pending, body if isinstance(body, dict) else {}, rid)
         except EasyImgError as exc:
             pending.error = pending.error or exc
@@ -323,17 +390,38 @@ class Fetch:
         if item is None:
             # Not made by `easyimg batch --remote` (or its record is gone): name files by id.
             body: dict[str, Any] = {}
-            pending = _Pending(base, None, _foreign_key(self.batch_id, base), body,
-                               OutputPlan(self.manifest.directory, self.template, stem=_stem(base),
-                                          count=1, overwrite=self.overwrite), parts=1)
+            pending = _Pending(
+                base,
+                None,
+                _foreign_key(self.batch_id, base),
+                body,
+                OutputPlan(
+                    self.manifest.directory,
+                    self.template,
+                    stem=_stem(base),
+                    count=1,
+                    overwrite=self.overwrite,
+                ),
+                parts=1,
+            )
         else:
             body = dict(item.get("body") or {})
             count = int(body.get("n") or 1)
             parts = len(plan_counts(count, rules_for(str(body.get("model", ""))).max_n)) or 1
-            pending = _Pending(base, item.get("line"), str(item.get("key")), body,
-                               OutputPlan(self.manifest.directory, item.get("name") or
-                                          self.template, stem=None, count=count,
-                                          overwrite=self.overwrite), parts=parts)
+            pending = _Pending(
+                base,
+                item.get("line"),
+                str(item.get("key")),
+                body,
+                OutputPlan(
+                    self.manifest.directory,
+                    item.get("name") or self.template,
+                    stem=None,
+                    count=count,
+                    overwrite=self.overwrite,
+                ),
+                parts=parts,
+            )
         self._pending[base] = pending
         return pending
 
@@ -359,21 +447,41 @@ class Fetch:
             elif pending.body:
                 text = png_text(pending.body, revised, created)
             else:
-                text = {"custom_id": pending.cid, "created": str(created or int(time.time())),
-                        "software": SOFTWARE}
-            saved = save_image(self._bytes(item), pending.plan, index=len(pending.images) + 1,
-                               prompt=str(pending.body.get("prompt", "")), model=model, now=now,
-                               png_text=text)
+                text = {
+                    "custom_id": pending.cid,
+                    "created": str(created or int(time.time())),
+                    "software": SOFTWARE,
+                }
+            saved = save_image(
+                self._bytes(item),
+                pending.plan,
+                index=len(pending.images) + 1,
+                prompt=str(pending.body.get("prompt", "")),
+                model=model,
+                now=now,
+                png_text=text,
+            )
             pending.images.append(GenImage(saved, revised, rid))
             if self.sidecar:
                 rest = {k: v for k, v in body.items() if k != "data"}
-                write_json_atomic(sidecar_path(saved.path), {
-                    "request": {"method": "POST", "url": self.client.url(self.endpoint),
-                                "body": pending.body},
-                    "response": {**rest, "data": [{k: v for k, v in item.items()
-                                                   if k != "b64_json"}]},
-                    "request_id": rid, "file": saved.path.name, "batch": self.batch_id,
-                    "custom_id": pending.cid})
+                write_json_atomic(
+                    sidecar_path(saved.path),
+                    {
+                        "request": {
+                            "method": "POST",
+                            "url": self.client.url(self.endpoint),
+                            "body": pending.body,
+                        },
+                        "response": {
+                            **rest,
+                            "data": [{k: v for k, v in item.items() if k != "b64_json"}],
+                        },
+                        "request_id": rid,
+                        "file": saved.path.name,
+                        "batch": self.batch_id,
+                        "custom_id": pending.cid,
+                    },
+                )
 
     def _bytes(self, item: Mapping[str, Any]) -> Iterator[bytes]:
         b64 = item.get("b64_json")
@@ -393,14 +501,30 @@ class Fetch:
         self._pending.pop(pending.cid, None)
         paths = [i.saved.path for i in pending.images]
         status = "ok" if pending.error is None else "error"
-        self.manifest.append(entry(
-            line=pending.line, key=pending.key, status=status,
-            files=[relative(p, self.manifest.directory) for p in paths], usage=pending.usage,
-            error=pending.error, prompt=pending.body.get("prompt"), batch=self.batch_id,
-            custom_id=pending.cid))
-        outcome = Outcome(pending.line, pending.key, status, paths, pending.usage, pending.error,
-                          body=pending.body, request_id=pending.request_id,
-                          images=pending.images)
+        self.manifest.append(
+            entry(
+                line=pending.line,
+                key=pending.key,
+                status=status,
+                files=[relative(p, self.manifest.directory) for p in paths],
+                usage=pending.usage,
+                error=pending.error,
+                prompt=pending.body.get("prompt"),
+                batch=self.batch_id,
+                custom_id=pending.cid,
+            )
+        )
+        outcome = Outcome(
+            pending.line,
+            pending.key,
+            status,
+            paths,
+            pending.usage,
+            pending.error,
+            body=pending.body,
+            request_id=pending.request_id,
+            images=pending.images,
+        )
         self.summary.count(outcome)
         if self.on_record is not None:
             with contextlib.suppress(Exception):  # history never costs the user their images
@@ -425,8 +549,11 @@ def _foreign_key(batch_id: str, cid: str) -> str:
 
 def _batch_failed(batch: Mapping[str, Any]) -> EasyImgError:
     errors = (batch.get("errors") or {}).get("data") or []
-    details = "; ".join(f"line {e.get('line')}: {e.get('message')}" if e.get("line")
-                        else str(e.get("message")) for e in errors[:5] if isinstance(e, dict))
+    details = "; ".join(
+        f"line {e.get('line')}: {e.get('message')}" if e.get("line") else str(e.get("message"))
+        for e in errors[:5]
+        if isinstance(e, dict)
+    )
     err = EasyImgError(f"batch {batch.get('id')} failed" + (f": {details}" if details else ""))
     err.exit_code = ExitCode.REFUSED
     return err

@@ -36,9 +36,14 @@ class Files:
 
     def add(self, data: bytes, filename: str, purpose: str) -> dict[str, Any]:
         meta: dict[str, Any] = {
-            "id": f"file-{secrets.token_hex(12)}", "object": "file", "bytes": len(data),
-            "created_at": int(time.time()), "filename": filename, "purpose": purpose,
-            "status": "processed"}
+            "id": f"file-{secrets.token_hex(12)}",
+            "object": "file",
+            "bytes": len(data),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+        }
         with self._lock:
             self._items[meta["id"]] = (meta, data)
         return dict(meta)
@@ -80,45 +85,89 @@ class Batches:
     def create(self, body: dict[str, Any], base_url: str) -> dict[str, Any]:
         file_id = body.get("input_file_id")
         if not isinstance(file_id, str) or not file_id:
-            raise Refusal(400, "Missing required parameter: 'input_file_id'.",
-                          param="input_file_id", code="missing_required_parameter")
+            raise Refusal(
+                400,
+                "Missing required parameter: 'input_file_id'.",
+                param="input_file_id",
+                code="missing_required_parameter",
+            )
         endpoint = body.get("endpoint")
         if endpoint not in _BATCH_ENDPOINTS:
-            raise Refusal(400, f"endpoint {endpoint!r}: easyimg serve runs batches for "
-                          f"{' and '.join(_BATCH_ENDPOINTS)}.", param="endpoint",
-                          code="invalid_value")
+            raise Refusal(
+                400,
+                f"endpoint {endpoint!r}: easyimg serve runs batches for "
+                f"{' and '.join(_BATCH_ENDPOINTS)}.",
+                param="endpoint",
+                code="invalid_value",
+            )
         if body.get("completion_window") != "24h":
-            raise Refusal(400, "completion_window must be '24h'.", param="completion_window",
-                          code="invalid_value")
+            raise Refusal(
+                400,
+                "completion_window must be '24h'.",
+                param="completion_window",
+                code="invalid_value",
+            )
         metadata = body.get("metadata")
-        if metadata is not None and not (isinstance(metadata, dict) and len(metadata) <= 16 and all(
-                isinstance(v, str) for v in metadata.values())):
-            raise Refusal(400, "metadata must be an object of at most 16 string values.",
-                          param="metadata", code="invalid_value")
+        if metadata is not None and not (
+            isinstance(metadata, dict)
+            and len(metadata) <= 16
+            and all(isinstance(v, str) for v in metadata.values())
+        ):
+            raise Refusal(
+                400,
+                "metadata must be an object of at most 16 string values.",
+                param="metadata",
+                code="invalid_value",
+            )
         meta, data = self._files.get(file_id, "input_file_id")
         if meta["purpose"] != "batch":
-            raise Refusal(400, f"File {file_id} has purpose {meta['purpose']!r}, not 'batch'.",
-                          param="input_file_id", code="invalid_value")
+            raise Refusal(
+                400,
+                f"File {file_id} has purpose {meta['purpose']!r}, not 'batch'.",
+                param="input_file_id",
+                code="invalid_value",
+            )
         now = int(time.time())
         batch: dict[str, Any] = {
-            "id": f"batch_{secrets.token_hex(12)}", "object": "batch", "endpoint": endpoint,
-            "errors": None, "input_file_id": file_id, "completion_window": "24h",
-            "status": "validating", "output_file_id": None, "error_file_id": None,
-            "created_at": now, "in_progress_at": None, "expires_at": now + 86400,
-            "finalizing_at": None, "completed_at": None, "failed_at": None, "expired_at": None,
-            "cancelling_at": None, "cancelled_at": None,
+            "id": f"batch_{secrets.token_hex(12)}",
+            "object": "batch",
+            "endpoint": endpoint,
+            "errors": None,
+            "input_file_id": file_id,
+            "completion_window": "24h",
+            "status": "validating",
+            "output_file_id": None,
+            "error_file_id": None,
+            "created_at": now,
+            "in_progress_at": None,
+            "expires_at": now + 86400,
+            "finalizing_at": None,
+            "completed_at": None,
+            "failed_at": None,
+            "expired_at": None,
+            "cancelling_at": None,
+            "cancelled_at": None,
             "request_counts": {"total": 0, "completed": 0, "failed": 0},
-            "metadata": metadata, "model": None,
-            "usage": {"input_tokens": 0, "input_tokens_details": {"cached_tokens": 0},
-                      "output_tokens": 0, "output_tokens_details": {"reasoning_tokens": 0},
-                      "total_tokens": 0},
+            "metadata": metadata,
+            "model": None,
+            "usage": {
+                "input_tokens": 0,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": 0,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": 0,
+            },
         }
         with self._lock:
             self._items[batch["id"]] = batch
             self._cancel[batch["id"]] = threading.Event()
             snapshot = _public(batch)
-        threading.Thread(target=self._run, args=(batch["id"], data, base_url), daemon=True,
-                         name=f"easyimg-{batch['id']}").start()
+        threading.Thread(
+            target=self._run,
+            args=(batch["id"], data, base_url),
+            daemon=True,
+            name=f"easyimg-{batch['id']}",
+        ).start()
         return snapshot
 
     def get(self, batch_id: str) -> dict[str, Any]:
@@ -140,8 +189,12 @@ class Batches:
                 batch.update(status="cancelling", cancelling_at=int(time.time()))
                 self._cancel[batch_id].set()
             elif batch["status"] not in ("cancelling", "cancelled"):
-                raise Refusal(400, f"Cannot cancel a batch with status '{batch['status']}'.",
-                              param="batch_id", code="invalid_state")
+                raise Refusal(
+                    400,
+                    f"Cannot cancel a batch with status '{batch['status']}'.",
+                    param="batch_id",
+                    code="invalid_state",
+                )
             return _public(batch)
 
     def stop_all(self) -> None:
@@ -159,8 +212,12 @@ class Batches:
         cancel = self._cancel[batch_id]
         items, problems = _batch_lines(data, endpoint)
         if problems:
-            self._update(batch_id, status="failed", failed_at=int(time.time()),
-                         errors={"object": "list", "data": problems})
+            self._update(
+                batch_id,
+                status="failed",
+                failed_at=int(time.time()),
+                errors={"object": "list", "data": problems},
+            )
             return
         with self._lock:
             batch = self._items[batch_id]
@@ -174,11 +231,18 @@ class Batches:
             if cancel.is_set() or (self._latency and cancel.wait(self._latency)):
                 break
             status, body = self._run_item(endpoint, item["body"], base_url)
-            (done if status == 200 else failed).append({
-                "id": f"batch_req_{secrets.token_hex(12)}", "custom_id": item["custom_id"],
-                "response": {"status_code": status, "request_id": f"req_{secrets.token_hex(16)}",
-                             "body": body},
-                "error": None})
+            (done if status == 200 else failed).append(
+                {
+                    "id": f"batch_req_{secrets.token_hex(12)}",
+                    "custom_id": item["custom_id"],
+                    "response": {
+                        "status_code": status,
+                        "request_id": f"req_{secrets.token_hex(16)}",
+                        "body": body,
+                    },
+                    "error": None,
+                }
+            )
             with self._lock:
                 batch = self._items[batch_id]
                 batch["request_counts"]["completed" if status == 200 else "failed"] += 1
@@ -190,8 +254,10 @@ class Batches:
             if batch["status"] != "cancelling":
                 batch.update(status="finalizing", finalizing_at=int(time.time()))
         changes: dict[str, Any] = {}
-        for key, lines, kind in (("output_file_id", done, "output"),
-                                 ("error_file_id", failed, "error")):
+        for key, lines, kind in (
+            ("output_file_id", done, "output"),
+            ("error_file_id", failed, "error"),
+        ):
             if lines:
                 blob = "".join(json.dumps(line) + "\n" for line in lines).encode()
                 name = f"{batch_id}_{kind}.jsonl"
@@ -229,13 +295,16 @@ def _batch_lines(data: bytes, endpoint: str) -> tuple[list[dict[str, Any]], list
         if not isinstance(custom_id, str) or not custom_id:
             problem(number, "missing_required_parameter", "custom_id is missing.", "custom_id")
         elif custom_id in seen:
-            problem(number, "duplicate_custom_id", f"custom_id {custom_id!r} is used twice.",
-                    "custom_id")
+            problem(
+                number,
+                "duplicate_custom_id",
+                f"custom_id {custom_id!r} is used twice.",
+                "custom_id",
+            )
         if obj.get("method") != "POST":
             problem(number, "invalid_method", "method must be POST.", "method")
         if obj.get("url") not in (endpoint, endpoint.removeprefix("/v1")):
-            problem(number, "invalid_url", f"url must be {endpoint}, the batch's endpoint.",
-                    "url")
+            problem(number, "invalid_url", f"url must be {endpoint}, the batch's endpoint.", "url")
         if not isinstance(obj.get("body"), dict):
             problem(number, "invalid_request", "body must be a JSON object.", "body")
         if isinstance(custom_id, str):
@@ -278,8 +347,9 @@ def handle(name: str, files: Files, batches: Batches, req: Request) -> dict[str,
     if name == "upload":
         return _upload(files, req.body, req.content_type)
     if name == "list_files":
-        listing = files.listing(req.query.get("purpose", [None])[-1],
-                                req.query.get("order", ["desc"])[-1])
+        listing = files.listing(
+            req.query.get("purpose", [None])[-1], req.query.get("order", ["desc"])[-1]
+        )
         page = _page(listing, req.query.get("after", [None])[-1], _limit(req.query, 10000, 10000))
         page.setdefault("first_id", "")
         page.setdefault("last_id", "")
@@ -293,8 +363,9 @@ def handle(name: str, files: Files, batches: Batches, req: Request) -> dict[str,
     if name == "create_batch":
         return batches.create(json_object(req.body), req.base_url)
     if name == "list_batches":
-        return _page(batches.listing(), req.query.get("after", [None])[-1],
-                     _limit(req.query, 20, 100))
+        return _page(
+            batches.listing(), req.query.get("after", [None])[-1], _limit(req.query, 20, 100)
+        )
     if name == "batch":
         return batches.get(req.args["id"])
     if name == "cancel_batch":
@@ -305,14 +376,21 @@ def handle(name: str, files: Files, batches: Batches, req: Request) -> dict[str,
 def _upload(files: Files, body: bytes, content_type: str) -> dict[str, Any]:
     parts = parse_multipart(body, content_type)
     upload = next((p for p in parts if p.name == "file"), None)
-    purpose = next((p.data.decode("utf-8", "replace") for p in parts if p.name == "purpose"),
-                   None)
+    purpose = next((p.data.decode("utf-8", "replace") for p in parts if p.name == "purpose"), None)
     if upload is None:
-        raise Refusal(400, "Missing required parameter: 'file'.", param="file",
-                      code="missing_required_parameter")
+        raise Refusal(
+            400,
+            "Missing required parameter: 'file'.",
+            param="file",
+            code="missing_required_parameter",
+        )
     if purpose not in _PURPOSES:
-        raise Refusal(400, f"purpose {purpose!r} is not one of {', '.join(_PURPOSES)}.",
-                      param="purpose", code="invalid_value")
+        raise Refusal(
+            400,
+            f"purpose {purpose!r} is not one of {', '.join(_PURPOSES)}.",
+            param="purpose",
+            code="invalid_value",
+        )
     return files.add(upload.data, upload.filename or "file", purpose)
 
 
@@ -323,15 +401,19 @@ def _limit(query: dict[str, list[str]], default: int, maximum: int) -> int:
     except ValueError:
         value = 0
     if not 1 <= value <= maximum:
-        raise Refusal(400, f"limit must be a whole number from 1 to {maximum}.", param="limit",
-                      code="invalid_value")
+        raise Refusal(
+            400,
+            f"limit must be a whole number from 1 to {maximum}.",
+            param="limit",
+            code="invalid_value",
+        )
     return value
 
 
 def _page(items: list[dict[str, Any]], after: str | None, limit: int) -> dict[str, Any]:
     if after:
         ids = [item["id"] for item in items]
-        items = items[ids.index(after) + 1:] if after in ids else []
+        items = items[ids.index(after) + 1 :] if after in ids else []
     page = items[:limit]
     out: dict[str, Any] = {"object": "list", "data": page, "has_more": len(items) > limit}
     if page:

@@ -64,26 +64,40 @@ def _int_field(body: dict[str, Any], key: str) -> None:
         try:
             body[key] = int(value.strip())
         except ValueError:
-            raise Refusal(400, f"Invalid type for '{key}': expected an integer, but got a string "
-                          "that is not one.", param=key, code="invalid_type") from None
+            raise Refusal(
+                400,
+                f"Invalid type for '{key}': expected an integer, but got a string that is not one.",
+                param=key,
+                code="invalid_type",
+            ) from None
 
 
-def make_plan(endpoint: str, fields: dict[str, Any], images: list[bytes],
-              mask: bytes | None) -> Plan:
+def make_plan(
+    endpoint: str, fields: dict[str, Any], images: list[bytes], mask: bytes | None
+) -> Plan:
     """Check a request against the model rules (the client's own table) and resolve defaults."""
     body = dict(fields)
     if endpoint == "variations" and not body.get("model"):
         body["model"] = "dall-e-2"
     model = body.get("model") or models.DEFAULT_MODEL
     if not isinstance(model, str):
-        raise Refusal(400, "Invalid type for 'model': expected a string.", param="model",
-                      code="invalid_type")
+        raise Refusal(
+            400, "Invalid type for 'model': expected a string.", param="model", code="invalid_type"
+        )
     if endpoint != "variations" and "prompt" not in body:
-        raise Refusal(400, "Missing required parameter: 'prompt'.", param="prompt",
-                      code="missing_required_parameter")
+        raise Refusal(
+            400,
+            "Missing required parameter: 'prompt'.",
+            param="prompt",
+            code="missing_required_parameter",
+        )
     if endpoint != "generations" and not images:
-        raise Refusal(400, "Missing required parameter: 'image'.", param="image",
-                      code="missing_required_parameter")
+        raise Refusal(
+            400,
+            "Missing required parameter: 'image'.",
+            param="image",
+            code="missing_required_parameter",
+        )
     for key in ("n", "output_compression", "partial_images"):
         _int_field(body, key)
     if isinstance(body.get("stream"), str):
@@ -97,56 +111,86 @@ def make_plan(endpoint: str, fields: dict[str, Any], images: list[bytes],
     rules = models.rules_for(model)
     limit = rules.max_edit_images or 16
     if endpoint == "edits" and len(images) > limit:
-        raise Refusal(400, f"{len(images)} images given; {model} takes at most {limit}.",
-                      param="image", code="too_many_images")
+        raise Refusal(
+            400,
+            f"{len(images)} images given; {model} takes at most {limit}.",
+            param="image",
+            code="too_many_images",
+        )
     inputs = [_decode(data, rules, "image") for data in images]
     mask_img = _decode(mask, rules, "mask") if mask is not None else None
     if mask_img is not None and mask_img.size != inputs[0].size:
-        raise Refusal(400, f"Invalid mask: it is {mask_img.width}x{mask_img.height} but the image"
-                      f" is {inputs[0].width}x{inputs[0].height}; they must be the same size.",
-                      param="mask", code="invalid_mask")
+        raise Refusal(
+            400,
+            f"Invalid mask: it is {mask_img.width}x{mask_img.height} but the image"
+            f" is {inputs[0].width}x{inputs[0].height}; they must be the same size.",
+            param="mask",
+            code="invalid_mask",
+        )
     fmt = body.get("output_format") or "png"
     if fmt not in placeholder.PIL_FORMATS:
-        raise Refusal(400, f"output_format {fmt!r} is not supported; use png, jpeg or webp.",
-                      param="output_format", code="invalid_output_format")
+        raise Refusal(
+            400,
+            f"output_format {fmt!r} is not supported; use png, jpeg or webp.",
+            param="output_format",
+            code="invalid_output_format",
+        )
     width, height = _dimensions(body.get("size"), rules, inputs)
     gpt = rules.family == "gpt-image"
     quality = body.get("quality")
     prompt = body.get("prompt")
     return Plan(
-        endpoint=endpoint, model=model, family=rules.family,
+        endpoint=endpoint,
+        model=model,
+        family=rules.family,
         prompt=prompt if isinstance(prompt, str) else "",
-        n=body.get("n") or 1, width=width, height=height, fmt=fmt,
+        n=body.get("n") or 1,
+        width=width,
+        height=height,
+        fmt=fmt,
         compression=body.get("output_compression"),
         background="transparent" if body.get("background") == "transparent" else "opaque",
         # The API reports the quality it used; "auto" comes back as what it picked.
         quality=quality if quality in _TOKENS_PER_MPX else "high",
-        response_format=body.get("response_format") or ("b64_json" if gpt or rules is
-                                                        models.GENERIC else "url"),
-        stream=body.get("stream") is True, partials=body.get("partial_images") or 0,
+        response_format=body.get("response_format")
+        or ("b64_json" if gpt or rules is models.GENERIC else "url"),
+        stream=body.get("stream") is True,
+        partials=body.get("partial_images") or 0,
         seed=str(body["seed"]) if body.get("seed") is not None else "",
-        inputs=inputs, mask=mask_img,
+        inputs=inputs,
+        mask=mask_img,
     )
 
 
 def _decode(data: bytes, rules: models.ModelRules, param: str) -> Image.Image:
     if rules.max_image_bytes and len(data) > rules.max_image_bytes:
-        raise Refusal(400, f"The {param} is {len(data)} bytes; {rules.name} takes at most "
-                      f"{rules.max_image_bytes // (1024 * 1024)} MB.", param=param,
-                      code="image_too_large")
+        raise Refusal(
+            400,
+            f"The {param} is {len(data)} bytes; {rules.name} takes at most "
+            f"{rules.max_image_bytes // (1024 * 1024)} MB.",
+            param=param,
+            code="image_too_large",
+        )
     try:
         img, fmt = placeholder.open_image(data)
     except ValueError:
-        raise Refusal(400, f"Invalid {param} file: it is not a PNG, JPEG, WebP or GIF image.",
-                      param=param, code="invalid_image_file") from None
+        raise Refusal(
+            400,
+            f"Invalid {param} file: it is not a PNG, JPEG, WebP or GIF image.",
+            param=param,
+            code="invalid_image_file",
+        ) from None
     if rules.name == "dall-e-2" and (fmt != "png" or img.width != img.height):
-        raise Refusal(400, f"Invalid {param}: dall-e-2 takes a square PNG.", param=param,
-                      code="invalid_image_format")
+        raise Refusal(
+            400,
+            f"Invalid {param}: dall-e-2 takes a square PNG.",
+            param=param,
+            code="invalid_image_format",
+        )
     return img
 
 
-def _dimensions(size: Any, rules: models.ModelRules,
-                inputs: list[Image.Image]) -> tuple[int, int]:
+def _dimensions(size: Any, rules: models.ModelRules, inputs: list[Image.Image]) -> tuple[int, int]:
     if size in (None, "auto"):
         if inputs and rules.family == "gpt-image":
             # Like the API: "auto" on an edit follows the shape of the input.
@@ -160,23 +204,44 @@ def _dimensions(size: Any, rules: models.ModelRules,
         raise Refusal(400, f"Invalid size {size!r}.", param="size", code="invalid_size")
     w, h = dims
     if w * h > MAX_PIXELS or max(w, h) > MAX_EDGE:
-        raise Refusal(400, f"size {size!r}: easyimg serve draws at most {MAX_PIXELS} pixels and "
-                      f"{MAX_EDGE} a side.", param="size", code="invalid_size")
+        raise Refusal(
+            400,
+            f"size {size!r}: easyimg serve draws at most {MAX_PIXELS} pixels and "
+            f"{MAX_EDGE} a side.",
+            param="size",
+            code="invalid_size",
+        )
     return w, h
 
 
 def render(plan: Plan, index: int) -> Image.Image:
     label = f"{plan.model} · {plan.size}"
     if plan.endpoint == "variations":
-        return placeholder.vary(plan.inputs[0], plan.width, plan.height, index=index,
-                                total=plan.n, label=label)
+        return placeholder.vary(
+            plan.inputs[0], plan.width, plan.height, index=index, total=plan.n, label=label
+        )
     if plan.endpoint == "edits":
-        img = placeholder.edit(plan.inputs, plan.prompt, plan.width, plan.height, mask=plan.mask,
-                               index=index, total=plan.n, label=label)
+        img = placeholder.edit(
+            plan.inputs,
+            plan.prompt,
+            plan.width,
+            plan.height,
+            mask=plan.mask,
+            index=index,
+            total=plan.n,
+            label=label,
+        )
         return img if plan.background == "transparent" else img.convert("RGB")
-    return placeholder.generate(plan.prompt, plan.width, plan.height, index=index, total=plan.n,
-                                label=label, transparent=plan.background == "transparent",
-                                seed=plan.seed)
+    return placeholder.generate(
+        plan.prompt,
+        plan.width,
+        plan.height,
+        index=index,
+        total=plan.n,
+        label=label,
+        transparent=plan.background == "transparent",
+        seed=plan.seed,
+    )
 
 
 def _image_tokens(width: int, height: int) -> int:
@@ -196,9 +261,12 @@ def usage(plan: Plan, *, images: int | None = None, with_input: bool = True) -> 
     if plan.stream:
         per_image += 100 * plan.partials  # the API bills each partial image
     output = per_image * (plan.n if images is None else images)
-    return {"input_tokens": text + pictures, "input_tokens_details":
-            {"text_tokens": text, "image_tokens": pictures},
-            "output_tokens": output, "total_tokens": text + pictures + output}
+    return {
+        "input_tokens": text + pictures,
+        "input_tokens_details": {"text_tokens": text, "image_tokens": pictures},
+        "output_tokens": output,
+        "total_tokens": text + pictures + output,
+    }
 
 
 class ImageStore:
@@ -214,8 +282,9 @@ class ImageStore:
         with self._lock:
             self._items[name] = blob
             self._bytes += len(blob)
-            while len(self._items) > 1 and (len(self._items) > _MAX_KEPT_IMAGES
-                                            or self._bytes > _MAX_KEPT_BYTES):
+            while len(self._items) > 1 and (
+                len(self._items) > _MAX_KEPT_IMAGES or self._bytes > _MAX_KEPT_BYTES
+            ):
                 self._bytes -= len(self._items.popitem(last=False)[1])
         return name
 
@@ -226,6 +295,7 @@ class ImageStore:
 
 def answer(plan: Plan, store: ImageStore, base_url: str) -> dict[str, Any]:
     """The ImagesResponse for a non-streaming request."""
+
     def draw(i: int) -> bytes:
         return placeholder.encode(render(plan, i), plan.fmt, plan.compression)
 
@@ -242,8 +312,10 @@ def answer(plan: Plan, store: ImageStore, base_url: str) -> dict[str, Any]:
         else:
             item = {"b64_json": base64.b64encode(blob).decode("ascii")}
         if plan.model.startswith("dall-e-3"):
-            item["revised_prompt"] = (f"{plan.prompt.strip()}, shown as a soft two-colour "
-                                      "gradient with the words of the prompt written across it")
+            item["revised_prompt"] = (
+                f"{plan.prompt.strip()}, shown as a soft two-colour "
+                "gradient with the words of the prompt written across it"
+            )
         data.append(item)
     out: dict[str, Any] = {"created": int(time.time())}
     if plan.family == "gpt-image":
@@ -262,15 +334,28 @@ def events(plan: Plan) -> Iterator[tuple[str, dict[str, Any]]]:
 
     def event(img: Image.Image, name: str) -> dict[str, Any]:
         blob = placeholder.encode(img, plan.fmt, plan.compression)
-        return {"type": name, "b64_json": base64.b64encode(blob).decode("ascii"),
-                "created_at": int(time.time()), "size": plan.size, "quality": plan.quality,
-                "background": plan.background, "output_format": plan.fmt}
+        return {
+            "type": name,
+            "b64_json": base64.b64encode(blob).decode("ascii"),
+            "created_at": int(time.time()),
+            "size": plan.size,
+            "quality": plan.quality,
+            "background": plan.background,
+            "output_format": plan.fmt,
+        }
 
     for i in range(plan.n):
         final = render(plan, i)
         for k, rough in enumerate(placeholder.partials(final, plan.partials)):
-            yield f"{kind}.partial_image", {**event(rough, f"{kind}.partial_image"),
-                                            "partial_image_index": k}
+            yield (
+                f"{kind}.partial_image",
+                {**event(rough, f"{kind}.partial_image"), "partial_image_index": k},
+            )
         # Input tokens are counted once, on the first image, so the events sum to one request.
-        yield f"{kind}.completed", {**event(final, f"{kind}.completed"),
-                                    "usage": usage(plan, images=1, with_input=i == 0)}
+        yield (
+            f"{kind}.completed",
+            {
+                **event(final, f"{kind}.completed"),
+                "usage": usage(plan, images=1, with_input=i == 0),
+            },
+        )

@@ -14,8 +14,15 @@ from typing import Any
 class Refusal(Exception):
     """An error answer: the HTTP status and the fields of OpenAI's error object."""
 
-    def __init__(self, status: int, message: str, *, param: str | None = None,
-                 code: str | None = None, type: str = "invalid_request_error") -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        type: str = "invalid_request_error",
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -24,8 +31,14 @@ class Refusal(Exception):
         self.type = type
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param,
-                          "code": self.code}}
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
 
 
 @dataclass
@@ -41,10 +54,14 @@ def parse_multipart(body: bytes, content_type: str) -> list[Part]:
     header = Message()
     header["content-type"] = content_type
     boundary = header.get_param("boundary")
-    if header.get_content_type() != "multipart/form-data" or not isinstance(boundary, str) \
-            or not boundary:
-        raise Refusal(400, "Expected a multipart/form-data body with a boundary.",
-                      code="invalid_multipart")
+    if (
+        header.get_content_type() != "multipart/form-data"
+        or not isinstance(boundary, str)
+        or not boundary
+    ):
+        raise Refusal(
+            400, "Expected a multipart/form-data body with a boundary.", code="invalid_multipart"
+        )
     # The CRLF before each delimiter belongs to the delimiter, so data keeps its last bytes.
     chunks = (b"\r\n" + body).split(b"\r\n--" + boundary.encode("latin-1"))
     parts: list[Part] = []
@@ -55,15 +72,17 @@ def parse_multipart(body: bytes, content_type: str) -> list[Part]:
         if not sep:
             break
         lines = head.split(b"\r\n", 1)
-        headers = HeaderParser().parsestr(lines[1].decode("utf-8", "replace") if len(lines) > 1
-                                          else "")
+        headers = HeaderParser().parsestr(
+            lines[1].decode("utf-8", "replace") if len(lines) > 1 else ""
+        )
         name = headers.get_param("name", header="content-disposition")
         if isinstance(name, tuple):
             name = name[2]
         if isinstance(name, str):
             parts.append(Part(name, headers.get_filename(), headers.get_content_type(), data))
-    raise Refusal(400, "The multipart body ends before its closing boundary.",
-                  code="invalid_multipart")
+    raise Refusal(
+        400, "The multipart body ends before its closing boundary.", code="invalid_multipart"
+    )
 
 
 def image_form(parts: list[Part]) -> tuple[dict[str, Any], list[bytes], bytes | None]:
@@ -85,8 +104,11 @@ def json_object(body: bytes) -> dict[str, Any]:
     try:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise Refusal(400, "We could not parse the JSON body of your request. The body must be "
-                      "a JSON object.", code="invalid_json") from None
+        raise Refusal(
+            400,
+            "We could not parse the JSON body of your request. The body must be a JSON object.",
+            code="invalid_json",
+        ) from None
     if not isinstance(obj, dict):
         raise Refusal(400, "The JSON body must be an object.", code="invalid_json")
     return obj
@@ -95,10 +117,15 @@ def json_object(body: bytes) -> dict[str, Any]:
 def data_url(url: str, param: str) -> bytes:
     head, sep, payload = url.partition(",")
     if not sep or ";base64" not in head:
-        raise Refusal(400, f"{param}: a data: URL must be base64.", param=param,
-                      code="invalid_image_url")
+        raise Refusal(
+            400, f"{param}: a data: URL must be base64.", param=param, code="invalid_image_url"
+        )
     try:
         return base64.b64decode(payload, validate=True)
     except binascii.Error:
-        raise Refusal(400, f"{param}: the data: URL is not valid base64.", param=param,
-                      code="invalid_image_url") from None
+        raise Refusal(
+            400,
+            f"{param}: the data: URL is not valid base64.",
+            param=param,
+            code="invalid_image_url",
+        ) from None

@@ -34,9 +34,25 @@ from .serve_request import Part, Refusal, data_url, image_form, json_object, par
 # The image and batch pieces live in serve_images, serve_batches and serve_request; their
 # names stay importable from here, where callers and tests have always found them.
 __all__ = [
-    "MAX_BODY", "MAX_EDGE", "MAX_PIXELS", "Batches", "Files", "ImageServer", "ImageStore",
-    "LogFn", "Part", "Plan", "Refusal", "answer", "events", "make_plan", "make_server",
-    "parse_multipart", "render", "start_background", "usage",
+    "MAX_BODY",
+    "MAX_EDGE",
+    "MAX_PIXELS",
+    "Batches",
+    "Files",
+    "ImageServer",
+    "ImageStore",
+    "LogFn",
+    "Part",
+    "Plan",
+    "Refusal",
+    "answer",
+    "events",
+    "make_plan",
+    "make_server",
+    "parse_multipart",
+    "render",
+    "start_background",
+    "usage",
 ]
 
 LogFn = Callable[[str], None]
@@ -45,7 +61,8 @@ _HOST = re.compile(r"^[A-Za-z0-9.\-_:\[\]]+$")
 _OTHER_MODELS = ("gpt-4o-mini", "text-embedding-3-small", "whisper-1")
 
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-    (method, re.compile(pattern), name) for method, pattern, name in (
+    (method, re.compile(pattern), name)
+    for method, pattern, name in (
         ("POST", r"/images/generations", "generations"),
         ("POST", r"/images/edits", "edits"),
         ("POST", r"/images/variations", "variations"),
@@ -73,8 +90,12 @@ def _route(method: str, path: str) -> tuple[str | None, dict[str, str], list[str
 
 
 def _model_object(model_id: str, index: int) -> dict[str, Any]:
-    return {"id": model_id, "object": "model", "created": 1_700_000_000 + index * 86_400,
-            "owned_by": "openai"}
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": 1_700_000_000 + index * 86_400,
+        "owned_by": "openai",
+    }
 
 
 def _sleep_until(deadline: float) -> None:
@@ -130,12 +151,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.note = f"{self.note} (client went away)".strip()
         except Exception as exc:  # one bad request must not stop the server
             self.note = f"{self.note} internal error: {exc!r}".strip()
-            self._reply_error(Refusal(500, "The server had an error while processing your "
-                                      "request.", type="server_error"))
+            self._reply_error(
+                Refusal(
+                    500,
+                    "The server had an error while processing your request.",
+                    type="server_error",
+                )
+            )
         finally:
             note = f"{self.note} " if self.note else ""
-            self.app.log(f"{self.client_address[0]} {self.command} {path} {self.status} {note}"
-                         f"{time.perf_counter() - self.started:.3f}s {self.rid}")
+            self.app.log(
+                f"{self.client_address[0]} {self.command} {path} {self.status} {note}"
+                f"{time.perf_counter() - self.started:.3f}s {self.rid}"
+            )
             # Leave only after logging: whoever waits for in_flight == 0 sees every line.
             self.app.leave()
 
@@ -154,8 +182,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if name is None:
             if allowed:
-                self._reply_error(Refusal(405, f"Invalid method for URL ({self.command} "
-                                          f"{url.path})."), {"Allow": ", ".join(allowed)})
+                self._reply_error(
+                    Refusal(405, f"Invalid method for URL ({self.command} {url.path})."),
+                    {"Allow": ", ".join(allowed)},
+                )
                 return
             raise Refusal(404, f"Invalid URL ({self.command} {url.path}).")
         if name != "image_file":  # image URLs work without a key, like signed links
@@ -177,8 +207,9 @@ class _Handler(BaseHTTPRequestHandler):
             length = -1
         if not 0 <= length <= MAX_BODY:
             self.close_connection = True
-            raise Refusal(413 if length > MAX_BODY else 400,
-                          f"Invalid or too large Content-Length: {raw}.")
+            raise Refusal(
+                413 if length > MAX_BODY else 400, f"Invalid or too large Content-Length: {raw}."
+            )
         return self.rfile.read(length)
 
     def _read_chunked(self) -> bytes:
@@ -209,14 +240,20 @@ class _Handler(BaseHTTPRequestHandler):
         scheme, _, token = self.headers.get("Authorization", "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise Refusal(401, "You didn't provide an API key. Send it in the Authorization "
-                          "header as 'Bearer KEY'.", code="invalid_api_key")
+            raise Refusal(
+                401,
+                "You didn't provide an API key. Send it in the Authorization "
+                "header as 'Bearer KEY'.",
+                code="invalid_api_key",
+            )
         if not hmac.compare_digest(token.encode(), key.encode()):
-            raise Refusal(401, f"Incorrect API key provided: {_mask_key(token)}.",
-                          code="invalid_api_key")
+            raise Refusal(
+                401, f"Incorrect API key provided: {_mask_key(token)}.", code="invalid_api_key"
+            )
 
-    def _send(self, status: int, payload: bytes, content_type: str,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.status = status
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -287,8 +324,11 @@ class _Handler(BaseHTTPRequestHandler):
     def route_image_file(self, args: dict[str, str], query: Any, body: bytes) -> None:
         blob = self.app.images.get(args["name"])
         if blob is None:
-            raise Refusal(404, f"No image {args['name']!r} here (images are kept in memory, "
-                          "the newest only).", code="not_found")
+            raise Refusal(
+                404,
+                f"No image {args['name']!r} here (images are kept in memory, the newest only).",
+                code="not_found",
+            )
         fmt = args["name"].rsplit(".", 1)[-1]
         self._send(200, blob, placeholder.MIME_TYPES.get(fmt, "application/octet-stream"))
 
@@ -296,22 +336,29 @@ class _Handler(BaseHTTPRequestHandler):
 
     def route_models(self, args: dict[str, str], query: Any, body: bytes) -> None:
         ids = [*models.MODELS, *_OTHER_MODELS]
-        self._json(200, {"object": "list",
-                         "data": [_model_object(m, i) for i, m in enumerate(ids)]})
+        self._json(
+            200, {"object": "list", "data": [_model_object(m, i) for i, m in enumerate(ids)]}
+        )
 
     def route_model(self, args: dict[str, str], query: Any, body: bytes) -> None:
         ids = [*models.MODELS, *_OTHER_MODELS]
         if args["id"] not in ids:
-            raise Refusal(404, f"The model '{args['id']}' does not exist.", param="model",
-                          code="model_not_found")
+            raise Refusal(
+                404,
+                f"The model '{args['id']}' does not exist.",
+                param="model",
+                code="model_not_found",
+            )
         self._json(200, _model_object(args["id"], ids.index(args["id"])))
 
     # files and batches
 
-    def _batch_api(self, name: str, args: dict[str, str], query: dict[str, list[str]],
-                   body: bytes) -> None:
-        request = serve_batches.Request(args, query, body, self.headers.get("Content-Type", ""),
-                                        self._base_url())
+    def _batch_api(
+        self, name: str, args: dict[str, str], query: dict[str, list[str]], body: bytes
+    ) -> None:
+        request = serve_batches.Request(
+            args, query, body, self.headers.get("Content-Type", ""), self._base_url()
+        )
         out = serve_batches.handle(name, self.app.files, self.app.batches, request)
         if isinstance(out, bytes):
             self._send(200, out, "application/octet-stream")
@@ -325,8 +372,14 @@ class ImageServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default 5 drops connections when a batch runs at -j 8+
 
-    def __init__(self, address: tuple[str, int], *, latency: float = 0.0,
-                 api_key: str | None = None, log: LogFn | None = None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        latency: float = 0.0,
+        api_key: str | None = None,
+        log: LogFn | None = None,
+    ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.latency = max(0.0, latency)
         self.api_key = api_key
@@ -407,8 +460,12 @@ class ImageServer(ThreadingHTTPServer):
         """A JSON edit request: images given as data: URLs or ids of uploaded files."""
         refs = body.get("images")
         if not isinstance(refs, list) or not refs:
-            raise Refusal(400, "Missing required parameter: 'images'.", param="images",
-                          code="missing_required_parameter")
+            raise Refusal(
+                400,
+                "Missing required parameter: 'images'.",
+                param="images",
+                code="missing_required_parameter",
+            )
         images = [self._image_ref(ref, f"images[{i}]") for i, ref in enumerate(refs)]
         mask = self._image_ref(body["mask"], "mask") if body.get("mask") is not None else None
         fields = {k: v for k, v in body.items() if k not in ("images", "mask")}
@@ -420,15 +477,21 @@ class ImageServer(ThreadingHTTPServer):
         url = ref.get("image_url") if isinstance(ref, dict) else None
         if isinstance(url, str) and url.startswith("data:"):
             return data_url(url, param)
-        raise Refusal(400, f"{param}: easyimg serve takes images as data: URLs or file ids; it "
-                      "fetches nothing from the network.", param=param, code="invalid_image_url")
+        raise Refusal(
+            400,
+            f"{param}: easyimg serve takes images as data: URLs or file ids; it "
+            "fetches nothing from the network.",
+            param=param,
+            code="invalid_image_url",
+        )
 
     def run(self, endpoint: str, body: dict[str, Any], base_url: str) -> tuple[int, dict[str, Any]]:
         """Answer one batch item: (status, ImagesResponse or error body)."""
         try:
             if body.get("stream"):
-                raise Refusal(400, "stream is not available in a batch.", param="stream",
-                              code="invalid_value")
+                raise Refusal(
+                    400, "stream is not available in a batch.", param="stream", code="invalid_value"
+                )
             if endpoint.endswith("/edits"):
                 fields, images, mask = self.json_edit(body)
                 plan = make_plan("edits", fields, images, mask)
@@ -439,8 +502,14 @@ class ImageServer(ThreadingHTTPServer):
             return refusal.status, refusal.body()
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8000, *, latency: float = 0.0,
-                api_key: str | None = None, log: LogFn | None = None) -> ImageServer:
+def make_server(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    latency: float = 0.0,
+    api_key: str | None = None,
+    log: LogFn | None = None,
+) -> ImageServer:
     """Bind the server (OSError when the address is taken); call serve_forever() to run it."""
     return ImageServer((host, port), latency=latency, api_key=api_key, log=log)
 
@@ -451,6 +520,10 @@ def start_background(host: str = "127.0.0.1", port: int = 0, **kw: Any) -> Image
     # Marked before the thread runs, so close() right away still waits for the loop to end.
     server._serving = True
     # A short poll so close() returns within 50 ms instead of the default 0.5 s.
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True,
-                     name=f"easyimg-serve:{server.server_port}").start()
+    threading.Thread(
+        target=server.serve_forever,
+        args=(0.05,),
+        daemon=True,
+        name=f"easyimg-serve:{server.server_port}",
+    ).start()
     return server

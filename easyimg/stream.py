@@ -27,8 +27,15 @@ OnItem = Callable[[dict[str, Any], dict[str, Any]], None]
 OnPartial = Callable[[dict[str, Any]], None]
 # An error event carries no HTTP status; these kinds are the server's trouble (a 5xx or 429
 # had it come as a status), so they exit 5 like one. Every other error event is a refusal: 4.
-_SERVER_SIDE = ("server_error", "internal", "overloaded", "unavailable", "timeout", "rate_limit",
-                "api_error")
+_SERVER_SIDE = (
+    "server_error",
+    "internal",
+    "overloaded",
+    "unavailable",
+    "timeout",
+    "rate_limit",
+    "api_error",
+)
 
 
 def stream_error(payload: dict[str, Any], rid: str | None) -> APIError:
@@ -37,15 +44,21 @@ def stream_error(payload: dict[str, Any], rid: str | None) -> APIError:
     if err is None:
         message = payload.get("message") or payload.get("detail") or "the stream reported an error"
         code = payload.get("code")
-        err = APIError(None, str(message), code=None if code is None else str(code),
-                       request_id=rid, body=payload)
+        err = APIError(
+            None,
+            str(message),
+            code=None if code is None else str(code),
+            request_id=rid,
+            body=payload,
+        )
     kind = f"{err.type or ''} {err.code or ''}".lower()
     err.exit_code = ExitCode.NETWORK if any(k in kind for k in _SERVER_SIDE) else ExitCode.REFUSED
     return err
 
 
-def read_stream(resp: requests.Response, on_image: OnItem,
-                on_partial: OnPartial | None = None) -> dict[str, Any]:
+def read_stream(
+    resp: requests.Response, on_image: OnItem, on_partial: OnPartial | None = None
+) -> dict[str, Any]:
     """Read an SSE images answer event by event; a router that answers JSON is read as JSON.
 
     Partial images go to `on_partial`, each completed image to `on_image` (as a `data` item)
@@ -69,8 +82,7 @@ def read_stream(resp: requests.Response, on_image: OnItem,
         if not isinstance(payload, dict):
             continue
         kind = str(payload.get("type") or event)
-        if event == "error" or kind == "error" or kind.endswith(".failed") \
-                or payload.get("error"):
+        if event == "error" or kind == "error" or kind.endswith(".failed") or payload.get("error"):
             raise stream_error(payload, rid)
         if kind.endswith("partial_image"):
             if on_partial is not None:
@@ -105,8 +117,15 @@ class StreamReader:
     generation calls in the thread reading the stream.
     """
 
-    def __init__(self, reporter: Reporter, *, partials: int = 0, images: int = 1,
-                 keep: Path | None = None, overwrite: bool = False) -> None:
+    def __init__(
+        self,
+        reporter: Reporter,
+        *,
+        partials: int = 0,
+        images: int = 1,
+        keep: Path | None = None,
+        overwrite: bool = False,
+    ) -> None:
         self.reporter = reporter
         self.partials = partials
         self.images = images
@@ -147,8 +166,9 @@ class StreamReader:
         self._local.count += 1
         index = event.get("partial_image_index")
         number = index + 1 if isinstance(index, int) and index >= 0 else self._local.count
-        step = f"partial {number}/{self.partials}" if self.partials >= number else \
-            f"partial {number}"
+        step = (
+            f"partial {number}/{self.partials}" if self.partials >= number else f"partial {number}"
+        )
         if self.images > 1:
             with self._lock:
                 step = f"image {min(self._done + 1, self.images)}/{self.images}: {step}"
@@ -179,8 +199,9 @@ class StreamReader:
                     f.write(data)
             except OSError as e:
                 _remove(tmp)
-                raise OutputError(f"cannot write a partial image in {self.keep}: {_reason(e)}"
-                                  ) from None
+                raise OutputError(
+                    f"cannot write a partial image in {self.keep}: {_reason(e)}"
+                ) from None
             self._temps.add(tmp)
         return _Partial(number, tmp, FORMAT_EXT[fmt])
 

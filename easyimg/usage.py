@@ -27,8 +27,12 @@ class Tokens:
     total: int = 0
 
     def __add__(self, other: Tokens) -> Tokens:
-        return Tokens(self.input_text + other.input_text, self.input_image + other.input_image,
-                      self.output + other.output, self.total + other.total)
+        return Tokens(
+            self.input_text + other.input_text,
+            self.input_image + other.input_image,
+            self.output + other.output,
+            self.total + other.total,
+        )
 
 
 def _count(value: Any) -> int:
@@ -72,8 +76,11 @@ class Price:
     output: float = 0.0
 
     def cost(self, tokens: Tokens) -> float:
-        return (tokens.input_text * self.input_text + tokens.input_image * self.input_image
-                + tokens.output * self.output) / 1_000_000
+        return (
+            tokens.input_text * self.input_text
+            + tokens.input_image * self.input_image
+            + tokens.output * self.output
+        ) / 1_000_000
 
 
 def parse_prices(raw: Any, source: str = "config file") -> dict[str, Price]:
@@ -81,25 +88,33 @@ def parse_prices(raw: Any, source: str = "config file") -> dict[str, Price]:
     if not raw:
         return {}
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{source}: [prices] must be a table of [prices.\"MODEL\"] tables")
+        raise ConfigError(f'{source}: [prices] must be a table of [prices."MODEL"] tables')
     prices: dict[str, Price] = {}
     for model, table in raw.items():
         where = f'{source}: [prices."{model}"]'
         if not isinstance(table, Mapping):
-            raise ConfigError(f"{where} must be a table such as "
-                              "{ input_text = 5.0, input_image = 8.0, output = 30.0 }")
+            raise ConfigError(
+                f"{where} must be a table such as "
+                "{ input_text = 5.0, input_image = 8.0, output = 30.0 }"
+            )
         values: dict[str, float] = {}
         for key, value in table.items():
             if key not in (*PRICE_KEYS, "input"):
-                raise ConfigError(f"{where}: unknown key {key!r}; known keys: "
-                                  f"{', '.join(PRICE_KEYS)} (USD per 1M tokens)")
+                raise ConfigError(
+                    f"{where}: unknown key {key!r}; known keys: "
+                    f"{', '.join(PRICE_KEYS)} (USD per 1M tokens)"
+                )
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(f"{where}: {key} must be a number of USD per 1M tokens, "
-                                  f"not {value!r}")
+                raise ConfigError(
+                    f"{where}: {key} must be a number of USD per 1M tokens, not {value!r}"
+                )
             values[key] = float(value)
         both = values.pop("input", 0.0)
-        prices[str(model)] = Price(values.get("input_text", both), values.get("input_image", both),
-                                   values.get("output", 0.0))
+        prices[str(model)] = Price(
+            values.get("input_text", both),
+            values.get("input_image", both),
+            values.get("output", 0.0),
+        )
     return prices
 
 
@@ -141,8 +156,10 @@ def parse_since(text: str, today: date) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"{text!r} is not a date; use YYYY-MM-DD, today, yesterday, or a "
-                         "number of days or weeks ago such as 7d or 2w") from None
+        raise UsageError(
+            f"{text!r} is not a date; use YYYY-MM-DD, today, yesterday, or a "
+            "number of days or weeks ago such as 7d or 2w"
+        ) from None
 
 
 def newest_first(entries: Iterable[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
@@ -191,9 +208,14 @@ class Report:
     unpriced_models: list[str]
 
 
-def summarize(entries: Iterable[Mapping[str, Any]], *, by: str = "model",
-              since: date | None = None, prices: Mapping[str, Price] | None = None,
-              tz: tzinfo | None = None) -> Report:
+def summarize(
+    entries: Iterable[Mapping[str, Any]],
+    *,
+    by: str = "model",
+    since: date | None = None,
+    prices: Mapping[str, Price] | None = None,
+    tz: tzinfo | None = None,
+) -> Report:
     """Runs, images, tokens and estimated cost per model or per local day."""
     if by not in GROUPINGS:
         raise UsageError(f"cannot group by {by!r}; use one of: {', '.join(GROUPINGS)}")

@@ -188,37 +188,60 @@ def render_markdown(tree: list[Command]) -> str:
         "|---|---|",
     ]
     for cmd in tree[1:]:
-        if not cmd.hidden and not any(by_path[cmd.path[:i]].hidden
-                                      for i in range(1, len(cmd.path))):
+        if not cmd.hidden and not any(
+            by_path[cmd.path[:i]].hidden for i in range(1, len(cmd.path))
+        ):
             lines.append(f"| [{cmd.name}](#{_anchor(cmd)}) | {_esc(cmd.short_help)} |")
-    lines += ["", "**Global options** (before the command)", "", "| option | description |",
-              "|---|---|"]
+    lines += [
+        "",
+        "**Global options** (before the command)",
+        "",
+        "| option | description |",
+        "|---|---|",
+    ]
     lines += [f"| {_option_cell(p)} | {_describe(p)} |" for p in root.visible_options()]
     lines.append("")
     for cmd in tree[1:]:
         if not cmd.hidden:
             lines += _command_section(cmd, by_path)
 
-    lines += ["## Configuration", "",
-              "A TOML file: `EASYIMG_CONFIG`, else `config.toml` in the user config directory "
-              "(`easyimg config path` prints it). Top-level keys are defaults, `[profiles.NAME]` "
-              "tables override them for `--profile NAME` or `EASYIMG_PROFILE=NAME`. Precedence: "
-              "flag > `EASYIMG_*` variable > profile > top level > built-in default.", "",
-              "| key | environment | meaning |", "|---|---|---|"]
+    lines += [
+        "## Configuration",
+        "",
+        "A TOML file: `EASYIMG_CONFIG`, else `config.toml` in the user config directory "
+        "(`easyimg config path` prints it). Top-level keys are defaults, `[profiles.NAME]` "
+        "tables override them for `--profile NAME` or `EASYIMG_PROFILE=NAME`. Precedence: "
+        "flag > `EASYIMG_*` variable > profile > top level > built-in default.",
+        "",
+        "| key | environment | meaning |",
+        "|---|---|---|",
+    ]
     for key in KEYS:
         env = "—" if key == "history" else _code(f"EASYIMG_{key.upper()}")
         lines.append(f"| {_code(key)} | {env} | {_esc(KEY_NOTES.get(key, ''))} |")
-    lines += ["",
-              "`[prices.\"MODEL\"]` tables give USD per 1M tokens for `easyimg usage`: keys "
-              "`input_text`, `input_image` and `output` (`input` sets both input prices). "
-              "Quote ids that hold a dot.", "",
-              "```toml", "[prices.\"gpt-image-2\"]", "input_text = 5.0", "input_image = 8.0",
-              "output = 30.0", "```", "",
-              "Other variables: `EASYIMG_CONFIG` (config file), `EASYIMG_PROFILE`, "
-              "`EASYIMG_HISTORY` (history file), `EASYIMG_DEBUG=1` (tracebacks), "
-              "`OPENAI_API_KEY` (used only when the base URL's host is `api.openai.com`), "
-              "`NO_COLOR`.", "",
-              "## Exit codes", "", "| code | meaning |", "|---|---|"]
+    lines += [
+        "",
+        '`[prices."MODEL"]` tables give USD per 1M tokens for `easyimg usage`: keys '
+        "`input_text`, `input_image` and `output` (`input` sets both input prices). "
+        "Quote ids that hold a dot.",
+        "",
+        "```toml",
+        '[prices."gpt-image-2"]',
+        "input_text = 5.0",
+        "input_image = 8.0",
+        "output = 30.0",
+        "```",
+        "",
+        "Other variables: `EASYIMG_CONFIG` (config file), `EASYIMG_PROFILE`, "
+        "`EASYIMG_HISTORY` (history file), `EASYIMG_DEBUG=1` (tracebacks), "
+        "`OPENAI_API_KEY` (used only when the base URL's host is `api.openai.com`), "
+        "`NO_COLOR`.",
+        "",
+        "## Exit codes",
+        "",
+        "| code | meaning |",
+        "|---|---|",
+    ]
     for code in ExitCode:
         lines.append(f"| {int(code)} | {_esc(EXIT_CODES.get(int(code), code.name.lower()))} |")
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -249,8 +272,9 @@ def stale(root: Path = ROOT) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if a generated file is missing or out of date")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if a generated file is missing or out of date"
+    )
     args = parser.parse_args(argv)
     if args.check:
         old = stale()

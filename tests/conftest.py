@@ -47,8 +47,13 @@ def user_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
 def cli(user_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     """Run `easyimg ARGS` in-process with its own streams and environment."""
 
-    def invoke(*args: str, stdin: str = "", env: dict[str, str] | None = None,
-               tty: bool = False, cwd: Path | None = None) -> Result:
+    def invoke(
+        *args: str,
+        stdin: str = "",
+        env: dict[str, str] | None = None,
+        tty: bool = False,
+        cwd: Path | None = None,
+    ) -> Result:
         if cwd is not None:
             monkeypatch.chdir(cwd)
         variables = {
@@ -64,17 +69,24 @@ def cli(user_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result
     return invoke
 
 
-def make_image(fmt: str = "PNG", size: tuple[int, int] = (64, 48),
-               color: tuple[int, ...] = (200, 40, 90), mode: str = "RGB") -> bytes:
+def make_image(
+    fmt: str = "PNG",
+    size: tuple[int, int] = (64, 48),
+    color: tuple[int, ...] = (200, 40, 90),
+    mode: str = "RGB",
+) -> bytes:
     buf = io.BytesIO()
     Image.new(mode, size, color).save(buf, fmt)
     return buf.getvalue()
 
 
-def images_answer(*images: bytes, usage: dict[str, Any] | None = None,
-                  **extra: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {"created": 1700000000,
-                           "data": [{"b64_json": base64.b64encode(i).decode()} for i in images]}
+def images_answer(
+    *images: bytes, usage: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "created": 1700000000,
+        "data": [{"b64_json": base64.b64encode(i).decode()} for i in images],
+    }
     if usage is not None:
         doc["usage"] = usage
     doc.update(extra)

@@ -31,8 +31,10 @@ def base(httpserver: HTTPServer) -> str:
 
 
 def bodies(httpserver: HTTPServer) -> list[dict]:
-    return sorted((json.loads(req.get_data()) for req, _ in httpserver.log),
-                  key=lambda b: (b["prompt"], b["n"]))
+    return sorted(
+        (json.loads(req.get_data()) for req, _ in httpserver.log),
+        key=lambda b: (b["prompt"], b["n"]),
+    )
 
 
 def manifest(directory: Path) -> list[dict]:
@@ -46,9 +48,10 @@ def strip(entry: dict) -> dict:
 
 def answer_per_n(request: Request) -> Response:
     n = json.loads(request.get_data())["n"]
-    doc = images_answer(*[make_image(color=(i * 40, 0, 0)) for i in range(n)],
-                        usage={"input_tokens": 5, "output_tokens": 100 * n,
-                               "total_tokens": 5 + 100 * n})
+    doc = images_answer(
+        *[make_image(color=(i * 40, 0, 0)) for i in range(n)],
+        usage={"input_tokens": 5, "output_tokens": 100 * n, "total_tokens": 5 + 100 * n},
+    )
     return Response(json.dumps(doc), content_type="application/json")
 
 
@@ -62,57 +65,160 @@ def test_txt_defaults_reach_every_body_and_manifest_lists_files(cli, serve_image
     prompts = tmp_path / "p.txt"
     prompts.write_text("a red cat\n\n# a comment\n  a blue dog  \n")
     out = tmp_path / "out"
-    r = cli("batch", str(prompts), "-o", str(out), "--name", NAME, "-m", "gpt-image-1.5",
-            "-s", "landscape", "-q", "low", "-f", "webp", "--compression", "70",
-            "--moderation", "low", "--user", "u1", "-x", "seed=7",
-            "--base-url", base(serve_images), "--no-metadata")
+    r = cli(
+        "batch",
+        str(prompts),
+        "-o",
+        str(out),
+        "--name",
+        NAME,
+        "-m",
+        "gpt-image-1.5",
+        "-s",
+        "landscape",
+        "-q",
+        "low",
+        "-f",
+        "webp",
+        "--compression",
+        "70",
+        "--moderation",
+        "low",
+        "--user",
+        "u1",
+        "-x",
+        "seed=7",
+        "--base-url",
+        base(serve_images),
+        "--no-metadata",
+    )
     assert r.code == 0, r.err
-    common = {"model": "gpt-image-1.5", "n": 1, "size": "1536x1024", "quality": "low",
-              "output_format": "webp", "output_compression": 70, "moderation": "low",
-              "user": "u1", "seed": 7}
-    assert bodies(serve_images) == [{**common, "prompt": "a blue dog"},
-                                    {**common, "prompt": "a red cat"}]
-    assert sorted(r.out.splitlines()) == [str(out / "a-blue-dog-1.png"),
-                                          str(out / "a-red-cat-1.png")]
+    common = {
+        "model": "gpt-image-1.5",
+        "n": 1,
+        "size": "1536x1024",
+        "quality": "low",
+        "output_format": "webp",
+        "output_compression": 70,
+        "moderation": "low",
+        "user": "u1",
+        "seed": 7,
+    }
+    assert bodies(serve_images) == [
+        {**common, "prompt": "a blue dog"},
+        {**common, "prompt": "a red cat"},
+    ]
+    assert sorted(r.out.splitlines()) == [
+        str(out / "a-blue-dog-1.png"),
+        str(out / "a-red-cat-1.png"),
+    ]
     usage = {"input_tokens": 5, "output_tokens": 100, "total_tokens": 105}
     assert [strip(e) for e in manifest(out)] == [
-        {"line": 1, "key": item_key({**common, "prompt": "a red cat"}, None), "status": "ok",
-         "files": ["a-red-cat-1.png"], "usage": usage, "error": None, "exit_code": None,
-         "prompt": "a red cat"},
-        {"line": 4, "key": item_key({**common, "prompt": "a blue dog"}, None), "status": "ok",
-         "files": ["a-blue-dog-1.png"], "usage": usage, "error": None, "exit_code": None,
-         "prompt": "a blue dog"},
+        {
+            "line": 1,
+            "key": item_key({**common, "prompt": "a red cat"}, None),
+            "status": "ok",
+            "files": ["a-red-cat-1.png"],
+            "usage": usage,
+            "error": None,
+            "exit_code": None,
+            "prompt": "a red cat",
+        },
+        {
+            "line": 4,
+            "key": item_key({**common, "prompt": "a blue dog"}, None),
+            "status": "ok",
+            "files": ["a-blue-dog-1.png"],
+            "usage": usage,
+            "error": None,
+            "exit_code": None,
+            "prompt": "a blue dog",
+        },
     ]
     assert sorted(p.name for p in out.iterdir()) == [
-        "a-blue-dog-1.png", "a-red-cat-1.png", MANIFEST_NAME]
+        "a-blue-dog-1.png",
+        "a-red-cat-1.png",
+        MANIFEST_NAME,
+    ]
 
 
 def test_jsonl_overrides_and_names_reach_the_request(cli, serve_images, tmp_path):
     prompts = tmp_path / "p.jsonl"
-    prompts.write_text("\n".join([
-        json.dumps({"prompt": "plain"}),
-        json.dumps({"prompt": "big", "model": "dall-e-3", "size": "portrait", "quality": "hd",
-                    "style": "vivid", "n": 2, "name": "big-{index}"}),
-        "",
-        json.dumps({"prompt": "seeded", "seed": 99, "quality": None, "tag": None,
-                    "aspect_ratio": "16:9"}),
-    ]) + "\n")
+    prompts.write_text(
+        "\n".join(
+            [
+                json.dumps({"prompt": "plain"}),
+                json.dumps(
+                    {
+                        "prompt": "big",
+                        "model": "dall-e-3",
+                        "size": "portrait",
+                        "quality": "hd",
+                        "style": "vivid",
+                        "n": 2,
+                        "name": "big-{index}",
+                    }
+                ),
+                "",
+                json.dumps(
+                    {
+                        "prompt": "seeded",
+                        "seed": 99,
+                        "quality": None,
+                        "tag": None,
+                        "aspect_ratio": "16:9",
+                    }
+                ),
+            ]
+        )
+        + "\n"
+    )
     out = tmp_path / "out"
-    r = cli("batch", str(prompts), "-o", str(out), "--name", NAME, "-q", "high",
-            "-x", "tag=blue", "--base-url", base(serve_images), "--json")
+    r = cli(
+        "batch",
+        str(prompts),
+        "-o",
+        str(out),
+        "--name",
+        NAME,
+        "-q",
+        "high",
+        "-x",
+        "tag=blue",
+        "--base-url",
+        base(serve_images),
+        "--json",
+    )
     assert r.code == 0, r.err
     assert bodies(serve_images) == [
-        {"model": "dall-e-3", "prompt": "big", "n": 1, "size": "1024x1792", "quality": "hd",
-         "style": "vivid", "tag": "blue"},
-        {"model": "dall-e-3", "prompt": "big", "n": 1, "size": "1024x1792", "quality": "hd",
-         "style": "vivid", "tag": "blue"},
+        {
+            "model": "dall-e-3",
+            "prompt": "big",
+            "n": 1,
+            "size": "1024x1792",
+            "quality": "hd",
+            "style": "vivid",
+            "tag": "blue",
+        },
+        {
+            "model": "dall-e-3",
+            "prompt": "big",
+            "n": 1,
+            "size": "1024x1792",
+            "quality": "hd",
+            "style": "vivid",
+            "tag": "blue",
+        },
         {"model": "gpt-image-2", "prompt": "plain", "n": 1, "quality": "high", "tag": "blue"},
-        {"model": "gpt-image-2", "prompt": "seeded", "n": 1, "seed": 99,
-         "aspect_ratio": "16:9"},
+        {"model": "gpt-image-2", "prompt": "seeded", "n": 1, "seed": 99, "aspect_ratio": "16:9"},
     ]
     doc = r.json
     assert sorted(Path(p).name for p in doc["images"]) == [
-        "big-1.png", "big-2.png", "plain-1.png", "seeded-1.png"]
+        "big-1.png",
+        "big-2.png",
+        "plain-1.png",
+        "seeded-1.png",
+    ]
     assert (doc["total"], doc["ok"], doc["failed"], doc["skipped"]) == (3, 3, 0, 0)
     # dall-e-3 makes one image a request: "big" took two requests, each with its input.
     assert doc["usage"] == {"input_tokens": 20, "output_tokens": 400, "total_tokens": 420}
@@ -123,29 +229,51 @@ def test_jsonl_overrides_and_names_reach_the_request(cli, serve_images, tmp_path
 
 def test_csv_columns_cells_and_multiline_quotes(cli, serve_images, tmp_path):
     prompts = tmp_path / "p.csv"
-    prompts.write_text('\ufeffprompt,n,size,x.seed,name\n'
-                       'a cat,2,,3,cat-{index}\n'
-                       '"a dog\nover two lines",,512x512,,\n'
-                       '\n'
-                       'a bird,,, "x1" ,\n')
+    prompts.write_text(
+        "\ufeffprompt,n,size,x.seed,name\n"
+        "a cat,2,,3,cat-{index}\n"
+        '"a dog\nover two lines",,512x512,,\n'
+        "\n"
+        'a bird,,, "x1" ,\n'
+    )
     out = tmp_path / "out"
-    r = cli("batch", str(prompts), "-o", str(out), "--name", NAME, "-s", "1024x1024",
-            "--base-url", base(serve_images))
+    r = cli(
+        "batch",
+        str(prompts),
+        "-o",
+        str(out),
+        "--name",
+        NAME,
+        "-s",
+        "1024x1024",
+        "--base-url",
+        base(serve_images),
+    )
     assert r.code == 0, r.err
     assert bodies(serve_images) == [
-        {"model": "gpt-image-2", "prompt": "a bird", "n": 1, "size": "1024x1024",
-         "seed": "x1"},
+        {"model": "gpt-image-2", "prompt": "a bird", "n": 1, "size": "1024x1024", "seed": "x1"},
         {"model": "gpt-image-2", "prompt": "a cat", "n": 2, "size": "1024x1024", "seed": 3},
         {"model": "gpt-image-2", "prompt": "a dog\nover two lines", "n": 1, "size": "512x512"},
     ]
     assert [(e["line"], sorted(e["files"])) for e in manifest(out)] == [
-        (2, ["cat-1.png", "cat-2.png"]), (3, ["a-dog-over-two-lines-1.png"]),
-        (6, ["a-bird-1.png"])]
+        (2, ["cat-1.png", "cat-2.png"]),
+        (3, ["a-dog-over-two-lines-1.png"]),
+        (6, ["a-bird-1.png"]),
+    ]
 
 
 def test_stdin_is_read_as_txt(cli, serve_images, tmp_path):
-    r = cli("batch", "-", "-o", str(tmp_path), "--name", NAME,
-            "--base-url", base(serve_images), stdin="one\n#two\nthree\n")
+    r = cli(
+        "batch",
+        "-",
+        "-o",
+        str(tmp_path),
+        "--name",
+        NAME,
+        "--base-url",
+        base(serve_images),
+        stdin="one\n#two\nthree\n",
+    )
     assert r.code == 0, r.err
     assert [b["prompt"] for b in bodies(serve_images)] == ["one", "three"]
     assert [e["line"] for e in manifest(tmp_path)] == [1, 3]
@@ -153,21 +281,20 @@ def test_stdin_is_read_as_txt(cli, serve_images, tmp_path):
 
 def test_bad_lines_are_all_reported_and_nothing_is_sent(cli, httpserver, tmp_path):
     lines = [json.dumps({"prompt": f"p{i}"}) for i in range(1, 16)]
-    lines[11] = '{"prompt": "x",'                                  # line 12
-    lines[2] = json.dumps({"prompt": "  "})                        # line 3
+    lines[11] = '{"prompt": "x",'  # line 12
+    lines[2] = json.dumps({"prompt": "  "})  # line 3
     lines[4] = json.dumps({"prompt": "x", "model": "dall-e-3", "size": "512x512"})
-    lines[5] = json.dumps({"prompt": "x", "n": "two"})              # line 6
-    lines[6] = json.dumps(["x"])                                    # line 7
-    lines[7] = json.dumps({"prompt": "x", "name": "{nope}"})        # line 8
-    lines[8] = json.dumps({"prompt": "x", "stream": True})          # line 9
+    lines[5] = json.dumps({"prompt": "x", "n": "two"})  # line 6
+    lines[6] = json.dumps(["x"])  # line 7
+    lines[7] = json.dumps({"prompt": "x", "name": "{nope}"})  # line 8
+    lines[8] = json.dumps({"prompt": "x", "stream": True})  # line 9
     prompts = tmp_path / "p.jsonl"
     prompts.write_text("\n".join(lines) + "\n")
     r = cli("batch", str(prompts), "-o", str(tmp_path / "out"), "--base-url", base(httpserver))
     assert r.code == 2
     errors = [line for line in r.err.splitlines() if line.startswith("error:")]
     assert errors[0] == f"error: {prompts}:3: empty prompt"
-    assert errors[1].startswith(f"error: {prompts}:5: size '512x512' is not supported by "
-                                "dall-e-3")
+    assert errors[1].startswith(f"error: {prompts}:5: size '512x512' is not supported by dall-e-3")
     assert errors[2] == f"error: {prompts}:6: n must be a whole number of at least 1, not 'two'"
     assert errors[3] == f"error: {prompts}:7: not a JSON object (got list)"
     assert errors[4].startswith(f"error: {prompts}:8: unknown field {{nope}}")
@@ -188,7 +315,8 @@ def test_more_than_ten_problems_end_with_a_count(cli, httpserver, tmp_path):
     assert errors[-1] == f"error: {prompts}: and 3 more problems"
     doc = r.json
     assert doc["error"]["count"] == 13 and [p["line"] for p in doc["error"]["problems"]] == [
-        *range(1, 11)]
+        *range(1, 11)
+    ]
 
 
 def test_csv_unknown_column_and_bad_cell(cli, httpserver, tmp_path):
@@ -207,15 +335,25 @@ def test_csv_unknown_column_and_bad_cell(cli, httpserver, tmp_path):
 
 def test_missing_file_empty_file_and_file_out(cli, httpserver, tmp_path):
     r = cli("batch", str(tmp_path / "nope.txt"), "--base-url", base(httpserver))
-    assert (r.code, r.err.strip()) == (2, f"error: cannot read {tmp_path / 'nope.txt'}: "
-                                          "no such file")
+    assert (r.code, r.err.strip()) == (
+        2,
+        f"error: cannot read {tmp_path / 'nope.txt'}: no such file",
+    )
     (tmp_path / "empty.txt").write_text("# only a comment\n")
     r = cli("batch", str(tmp_path / "empty.txt"), "--base-url", base(httpserver))
-    assert (r.code, r.err.strip()) == (2, f"error: {tmp_path / 'empty.txt'}: no prompts in the "
-                                          "file")
+    assert (r.code, r.err.strip()) == (
+        2,
+        f"error: {tmp_path / 'empty.txt'}: no prompts in the file",
+    )
     (tmp_path / "p.txt").write_text("a\n")
-    r = cli("batch", str(tmp_path / "p.txt"), "-o", str(tmp_path / "x.png"),
-            "--base-url", base(httpserver))
+    r = cli(
+        "batch",
+        str(tmp_path / "p.txt"),
+        "-o",
+        str(tmp_path / "x.png"),
+        "--base-url",
+        base(httpserver),
+    )
     assert r.code == 2 and "give a directory" in r.err
     assert httpserver.log == []
 
@@ -223,9 +361,13 @@ def test_missing_file_empty_file_and_file_out(cli, httpserver, tmp_path):
 def fail_bad(request: Request) -> Response:
     body = json.loads(request.get_data())
     if "bad" in body["prompt"]:
-        return Response(json.dumps({"error": {"message": "Your request was rejected.",
-                                              "code": "moderation_blocked"}}), status=400,
-                        content_type="application/json")
+        return Response(
+            json.dumps(
+                {"error": {"message": "Your request was rejected.", "code": "moderation_blocked"}}
+            ),
+            status=400,
+            content_type="application/json",
+        )
     return answer_per_n(request)
 
 
@@ -238,19 +380,38 @@ def test_partial_failure_is_exit_6_with_failures_by_line(cli, httpserver, tmp_pa
     assert r.code == 6
     message = "400 Bad Request: Your request was rejected. (code: moderation_blocked)"
     assert f"error: {prompts}:2: {message}" in r.err
-    assert sorted(Path(p).name for p in r.out.splitlines()) == ["good-one-1.png",
-                                                                "good-two-1.png"]
+    assert sorted(Path(p).name for p in r.out.splitlines()) == ["good-one-1.png", "good-two-1.png"]
     bad = manifest(out)[1]
-    assert strip(bad) == {"line": 2, "key": bad["key"], "status": "error", "files": [],
-                          "usage": None, "error": message, "exit_code": 4, "prompt": "bad one"}
+    assert strip(bad) == {
+        "line": 2,
+        "key": bad["key"],
+        "status": "error",
+        "files": [],
+        "usage": None,
+        "error": message,
+        "exit_code": 4,
+        "prompt": "bad one",
+    }
     # A re-run tries only the failed item again.
     httpserver.clear_log()
-    r = cli("batch", str(prompts), "-o", str(out), "--name", NAME, "--base-url", base(httpserver),
-            "--json")
+    r = cli(
+        "batch",
+        str(prompts),
+        "-o",
+        str(out),
+        "--name",
+        NAME,
+        "--base-url",
+        base(httpserver),
+        "--json",
+    )
     assert r.code == 6  # the failure is retried and fails again; the rest was done before
     assert [b["prompt"] for b in bodies(httpserver)] == ["bad one"]
     assert (r.json["skipped"], r.json["failed"], r.json["failures"]) == (
-        2, 1, [{"line": 2, "error": message, "exit_code": 4}])
+        2,
+        1,
+        [{"line": 2, "error": message, "exit_code": 4}],
+    )
 
 
 def test_every_item_failing_takes_the_error_code(cli, httpserver, tmp_path):
@@ -264,11 +425,21 @@ def test_every_item_failing_takes_the_error_code(cli, httpserver, tmp_path):
 
 def test_auth_failure_stops_starting_items(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(
-        {"error": {"message": "Incorrect API key", "code": "invalid_api_key"}}, status=401)
+        {"error": {"message": "Incorrect API key", "code": "invalid_api_key"}}, status=401
+    )
     prompts = tmp_path / "p.txt"
     prompts.write_text("".join(f"prompt {i}\n" for i in range(6)))
-    r = cli("batch", str(prompts), "-j", "1", "-o", str(tmp_path), "--base-url", base(httpserver),
-            "--json")
+    r = cli(
+        "batch",
+        str(prompts),
+        "-j",
+        "1",
+        "-o",
+        str(tmp_path),
+        "--base-url",
+        base(httpserver),
+        "--json",
+    )
     assert r.code == 3
     assert len(httpserver.log) == 1
     assert (r.json["failed"], r.json["not_started"]) == (1, 5)
@@ -325,20 +496,38 @@ def test_keys_are_stable_across_order_and_change_with_the_request():
 def test_history_gets_one_line_per_item(cli, serve_images, tmp_path, user_dir):
     prompts = tmp_path / "p.txt"
     prompts.write_text("one\ntwo\n")
-    r = cli("batch", str(prompts), "-o", str(tmp_path / "out"), "--name", NAME,
-            "--base-url", base(serve_images))
+    r = cli(
+        "batch",
+        str(prompts),
+        "-o",
+        str(tmp_path / "out"),
+        "--name",
+        NAME,
+        "--base-url",
+        base(serve_images),
+    )
     assert r.code == 0
     entries = [json.loads(x) for x in (user_dir / "history.jsonl").read_text().splitlines()]
     assert sorted((e["command"], e["prompt"], e["status"]) for e in entries) == [
-        ("batch", "one", "ok"), ("batch", "two", "ok")]
+        ("batch", "one", "ok"),
+        ("batch", "two", "ok"),
+    ]
     assert all(Path(e["files"][0]).is_file() for e in entries)
 
 
 def test_dry_run_prints_requests_and_sends_nothing(cli, httpserver, tmp_path):
     prompts = tmp_path / "p.jsonl"
     prompts.write_text('{"prompt": "a", "n": 2, "model": "dall-e-3"}\n{"prompt": "b"}\n')
-    r = cli("batch", str(prompts), "--dry-run", "--json", "--base-url", base(httpserver),
-            "-o", str(tmp_path / "out"))
+    r = cli(
+        "batch",
+        str(prompts),
+        "--dry-run",
+        "--json",
+        "--base-url",
+        base(httpserver),
+        "-o",
+        str(tmp_path / "out"),
+    )
     assert r.code == 0, r.err
     assert [(q["line"], q["body"]) for q in r.json["requests"]] == [
         (1, {"model": "dall-e-3", "prompt": "a", "n": 1}),
@@ -354,8 +543,18 @@ def test_dry_run_prints_requests_and_sends_nothing(cli, httpserver, tmp_path):
 def test_terminal_gets_a_progress_bar_and_a_table(cli, serve_images, tmp_path):
     prompts = tmp_path / "p.txt"
     prompts.write_text("one\ntwo\n")
-    r = cli("batch", str(prompts), "-o", str(tmp_path), "--name", NAME, "--base-url",
-            base(serve_images), tty=True, env={"COLUMNS": "120"})
+    r = cli(
+        "batch",
+        str(prompts),
+        "-o",
+        str(tmp_path),
+        "--name",
+        NAME,
+        "--base-url",
+        base(serve_images),
+        tty=True,
+        env={"COLUMNS": "120"},
+    )
     assert r.code == 0, r.err
     assert "items" in r.err and "skipped" in r.err and "tokens: input 10" in r.err
     assert "[1/2]" not in r.err  # plain per-item lines are for pipes
@@ -388,8 +587,9 @@ def test_a_429_to_one_worker_holds_back_every_worker(threaded_server, tmp_path):
             first = not arrivals
             arrivals.append((time.monotonic(), prompt))
         if first:
-            return Response("{}", status=429, headers={"retry-after-ms": "300"},
-                            content_type="application/json")
+            return Response(
+                "{}", status=429, headers={"retry-after-ms": "300"}, content_type="application/json"
+            )
         # The first wave's answers wait until the gate is shut, so the next requests of
         # those workers are sure to meet it.
         gate_closed.wait(5)
@@ -441,9 +641,13 @@ def test_sigint_finishes_in_flight_items_and_a_rerun_does_the_rest(cli, tmp_path
     out = tmp_path / "out"
     args = [str(prompts), "-j", "2", "-o", str(out), "--name", NAME, "-s", "256x256"]
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "easyimg", "batch", *args, "--base-url",
-                                 server.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env={**os.environ, "NO_COLOR": "1"})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "easyimg", "batch", *args, "--base-url", server.url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
         deadline = time.monotonic() + 15
         path = out / MANIFEST_NAME
         while time.monotonic() < deadline and proc.poll() is None:
@@ -485,9 +689,24 @@ def test_second_sigint_abandons_in_flight_items_and_says_so(tmp_path):
     out = tmp_path / "out"
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "easyimg", "batch", str(prompts), "-j", "2", "-o", str(out),
-             "--base-url", server.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env={**os.environ, "NO_COLOR": "1"})
+            [
+                sys.executable,
+                "-m",
+                "easyimg",
+                "batch",
+                str(prompts),
+                "-j",
+                "2",
+                "-o",
+                str(out),
+                "--base-url",
+                server.url,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
         deadline = time.monotonic() + 15
         while server.in_flight < 2 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.01)
@@ -505,6 +724,7 @@ def test_second_sigint_abandons_in_flight_items_and_says_so(tmp_path):
     assert "interrupted: 0 items finished, 2 abandoned, 3 not started" in stderr
     entries = manifest(out)
     assert [(e["status"], e["files"], e["error"], e["exit_code"]) for e in entries] == [
-        ("error", [], "interrupted before it finished", 130)] * 2
+        ("error", [], "interrupted before it finished", 130)
+    ] * 2
     assert sorted(e["line"] for e in entries) == [1, 2]
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME]

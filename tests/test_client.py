@@ -52,11 +52,19 @@ def test_gate_holds_everyone_until_reopened():
     assert gate.wait() == 0
 
 
-@pytest.mark.parametrize(("status", "code"), [
-    (400, ExitCode.REFUSED), (401, ExitCode.AUTH), (403, ExitCode.AUTH), (404, ExitCode.REFUSED),
-    (408, ExitCode.NETWORK), (429, ExitCode.NETWORK), (500, ExitCode.NETWORK),
-    (504, ExitCode.NETWORK),
-])
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (400, ExitCode.REFUSED),
+        (401, ExitCode.AUTH),
+        (403, ExitCode.AUTH),
+        (404, ExitCode.REFUSED),
+        (408, ExitCode.NETWORK),
+        (429, ExitCode.NETWORK),
+        (500, ExitCode.NETWORK),
+        (504, ExitCode.NETWORK),
+    ],
+)
 def test_status_to_exit_code(status, code):
     assert exit_code_for_status(status) == code
 
@@ -65,7 +73,8 @@ def test_429_closes_the_shared_gate_and_honours_retry_after(httpserver: HTTPServ
     clock = FakeClock()
     gate = RateGate(clock=clock.time, sleep=clock.sleep)
     httpserver.expect_ordered_request("/v1/x").respond_with_json(
-        {"error": {"message": "slow"}}, status=429, headers={"retry-after": "7"})
+        {"error": {"message": "slow"}}, status=429, headers={"retry-after": "7"}
+    )
     httpserver.expect_ordered_request("/v1/x").respond_with_json({"ok": True})
     client = Client(httpserver.url_for("/v1"), gate=gate, sleep=clock.sleep)
     resp = client.request("POST", "x", json_body={})
@@ -78,10 +87,14 @@ def test_429_closes_the_shared_gate_and_honours_retry_after(httpserver: HTTPServ
 def test_server_delay_over_cap_falls_back_to_backoff(httpserver: HTTPServer):
     clock = FakeClock()
     httpserver.expect_ordered_request("/v1/x").respond_with_data(
-        "busy", status=503, headers={"retry-after": "3600"})
+        "busy", status=503, headers={"retry-after": "3600"}
+    )
     httpserver.expect_ordered_request("/v1/x").respond_with_json({})
-    client = Client(httpserver.url_for("/v1"), sleep=clock.sleep,
-                    gate=RateGate(clock=clock.time, sleep=clock.sleep))
+    client = Client(
+        httpserver.url_for("/v1"),
+        sleep=clock.sleep,
+        gate=RateGate(clock=clock.time, sleep=clock.sleep),
+    )
     client.request("POST", "x", json_body={})
     assert len(clock.slept) == 1 and clock.slept[0] <= 0.5
 
@@ -91,8 +104,11 @@ def test_409_and_408_are_retried_other_4xx_not(httpserver: HTTPServer):
     for status in (409, 408):
         httpserver.expect_ordered_request("/v1/x").respond_with_data("", status=status)
     httpserver.expect_ordered_request("/v1/x").respond_with_json({})
-    client = Client(httpserver.url_for("/v1"), sleep=clock.sleep,
-                    gate=RateGate(clock=clock.time, sleep=clock.sleep))
+    client = Client(
+        httpserver.url_for("/v1"),
+        sleep=clock.sleep,
+        gate=RateGate(clock=clock.time, sleep=clock.sleep),
+    )
     client.request("POST", "x", json_body={})
     assert len(httpserver.log) == 3
     httpserver.clear()
@@ -106,25 +122,34 @@ def test_retry_timeouts_retries_504(httpserver: HTTPServer):
     clock = FakeClock()
     httpserver.expect_ordered_request("/v1/x").respond_with_data("", status=504)
     httpserver.expect_ordered_request("/v1/x").respond_with_json({})
-    client = Client(httpserver.url_for("/v1"), retry_timeouts=True, sleep=clock.sleep,
-                    gate=RateGate(clock=clock.time, sleep=clock.sleep))
+    client = Client(
+        httpserver.url_for("/v1"),
+        retry_timeouts=True,
+        sleep=clock.sleep,
+        gate=RateGate(clock=clock.time, sleep=clock.sleep),
+    )
     assert client.request("POST", "x", json_body={}).status_code == 200
 
 
 def test_x_should_retry_true_retries_a_400(httpserver: HTTPServer):
     clock = FakeClock()
     httpserver.expect_ordered_request("/v1/x").respond_with_data(
-        "", status=400, headers={"x-should-retry": "true"})
+        "", status=400, headers={"x-should-retry": "true"}
+    )
     httpserver.expect_ordered_request("/v1/x").respond_with_json({})
-    client = Client(httpserver.url_for("/v1"), sleep=clock.sleep,
-                    gate=RateGate(clock=clock.time, sleep=clock.sleep))
+    client = Client(
+        httpserver.url_for("/v1"),
+        sleep=clock.sleep,
+        gate=RateGate(clock=clock.time, sleep=clock.sleep),
+    )
     assert client.request("POST", "x", json_body={}).status_code == 200
 
 
 def test_key_only_sent_to_own_host():
     client = Client("https://api.example.com/v1", "sk-secret")
     assert client.headers_for("https://api.example.com/v1/images") == {
-        "Authorization": "Bearer sk-secret"}
+        "Authorization": "Bearer sk-secret"
+    }
     assert client.headers_for("https://cdn.example.net/img.png") == {}
     assert client.headers_for("https://api.example.com:8443/v1") == {}
 
@@ -143,8 +168,11 @@ def test_multipart_files_are_rewound_for_a_retry(httpserver: HTTPServer, tmp_pat
     httpserver.expect_request("/v1/edit").respond_with_handler(handler)
     path = tmp_path / "a.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\n-data")
-    client = Client(httpserver.url_for("/v1"), sleep=clock.sleep,
-                    gate=RateGate(clock=clock.time, sleep=clock.sleep))
+    client = Client(
+        httpserver.url_for("/v1"),
+        sleep=clock.sleep,
+        gate=RateGate(clock=clock.time, sleep=clock.sleep),
+    )
     with path.open("rb") as fh:
         client.request("POST", "edit", files={"image": ("a.png", fh, "image/png")})
     assert bodies == [path.read_bytes(), path.read_bytes()]
@@ -159,8 +187,8 @@ def test_download_short_read_is_an_error(httpserver: HTTPServer):
 
 def test_error_message_kept_when_body_was_already_read(httpserver: HTTPServer):
     httpserver.expect_request("/v1/x").respond_with_json(
-        {"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}},
-        status=401)
+        {"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}}, status=401
+    )
     client = Client(httpserver.url_for("/v1"))
     with pytest.raises(APIError) as info:
         client.request("GET", "x", stream=False)

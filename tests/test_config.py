@@ -21,11 +21,12 @@ def test_login_from_stdin_writes_0600_file_in_0700_dir(cli, user_dir):
 
 
 def test_login_profile_and_base_url(cli, user_dir):
-    assert cli("login", "--profile", "work", "--base-url", "https://api.openai.com/v1",
-               stdin=KEY).code == 0
+    assert (
+        cli("login", "--profile", "work", "--base-url", "https://api.openai.com/v1", stdin=KEY).code
+        == 0
+    )
     data = tomllib.loads((user_dir / "config.toml").read_text())
-    assert data == {"profiles": {"work": {"api_key": KEY,
-                                          "base_url": "https://api.openai.com/v1"}}}
+    assert data == {"profiles": {"work": {"api_key": KEY, "base_url": "https://api.openai.com/v1"}}}
     r = cli("gen", "a cat", "--dry-run", "--profile", "work")
     assert "POST https://api.openai.com/v1/images/generations" in r.out
     assert "Bearer sk-…5678" in r.out
@@ -94,8 +95,12 @@ def test_env_beats_profile_beats_file(tmp_path):
 
 def test_loopback_needs_no_key(tmp_path):
     env = {"EASYIMG_CONFIG": str(tmp_path / "none.toml")}
-    for url in ("http://127.0.0.1:9/v1", "http://localhost:8000/v1", "http://[::1]:8000/v1",
-                "http://127.1.2.3/v1"):
+    for url in (
+        "http://127.0.0.1:9/v1",
+        "http://localhost:8000/v1",
+        "http://[::1]:8000/v1",
+        "http://127.1.2.3/v1",
+    ):
         assert not resolve({"base_url": url}, env).needs_key
     assert resolve({"base_url": "https://easyrouter.io/v1"}, env).needs_key
 

@@ -39,7 +39,8 @@ def test_generated_files_are_fresh(gen_docs):
         name = path.relative_to(ROOT)
         assert path.exists(), f"{name} is missing: run `python scripts/gen_docs.py`"
         assert path.read_text(encoding="utf-8") == text, (
-            f"{name} is stale: run `python scripts/gen_docs.py` and commit the result")
+            f"{name} is stale: run `python scripts/gen_docs.py` and commit the result"
+        )
 
 
 @pytest.mark.parametrize("shell", sorted(FILES))
@@ -106,6 +107,7 @@ def test_check_mode_reports_stale_files(gen_docs, tmp_path, capsys):
 
 # --- the scripts are valid and complete the right things ----------------------------------------
 
+
 def _syntax(shell: str, path: Path) -> None:
     exe = shutil.which(shell)
     if exe is None:
@@ -128,8 +130,11 @@ def _env(user_dir: Path) -> dict[str, str]:
 
 BASH_CASES = [
     (["easyimg", ""], {"gen", "edit", "models", "usage", "config", "completions"}, {"generate"}),
-    (["easyimg", "gen", "-m", "gpt-i"], {"gpt-image-2", "gpt-image-1", "gpt-image-1.5"},
-     {"dall-e-3"}),
+    (
+        ["easyimg", "gen", "-m", "gpt-i"],
+        {"gpt-image-2", "gpt-image-1", "gpt-image-1.5"},
+        {"dall-e-3"},
+    ),
     (["easyimg", "gen", "a cat", "--model", ""], {"dall-e-3", "gpt-image-2"}, set()),
     (["easyimg", "gen", "--model", "=", "dall"], {"dall-e-2", "dall-e-3"}, set()),
     (["easyimg", "gen", "-s", ""], {"1024x1024", "1792x1024", "auto", "landscape"}, set()),
@@ -141,8 +146,11 @@ BASH_CASES = [
     (["easyimg", "--debug", "gen", "--st"], {"--style", "--stream"}, set()),
     (["easyimg", "config", ""], {"path", "show", "set", "unset"}, set()),
     (["easyimg", "config", "set", ""], {"model", "base_url", "history"}, set()),
-    (["easyimg", "config", "set", "--profile", "x", "model", "gpt-image-2."],
-     {"gpt-image-2.5-flare", "gpt-image-2.6-sunburst"}, {"gpt-image-2"}),
+    (
+        ["easyimg", "config", "set", "--profile", "x", "model", "gpt-image-2."],
+        {"gpt-image-2.5-flare", "gpt-image-2.6-sunburst"},
+        {"gpt-image-2"},
+    ),
     (["easyimg", "completions", ""], {"bash", "zsh", "fish"}, set()),
     (["easyimg", "usage", "--by", ""], {"model", "day"}, set()),
     (["easyimg", "gen", "--profile", ""], {"work", "local"}, set()),
@@ -150,8 +158,9 @@ BASH_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("words", "wanted", "unwanted"), BASH_CASES,
-                         ids=[" ".join(c[0]) for c in BASH_CASES])
+@pytest.mark.parametrize(
+    ("words", "wanted", "unwanted"), BASH_CASES, ids=[" ".join(c[0]) for c in BASH_CASES]
+)
 def test_bash_completes(words, wanted, unwanted, user_dir):
     bash = shutil.which("bash")
     if bash is None:
@@ -161,10 +170,17 @@ def test_bash_completes(words, wanted, unwanted, user_dir):
     (user_dir / "config.toml").write_text("[profiles.work]\n[profiles.local]\n")
     words = [str(EASYIMG) if w == "easyimg" and i == 0 else w for i, w in enumerate(words)]
     quoted = " ".join("'" + w.replace("'", "'\\''") + "'" for w in words)
-    code = (f"source {SCRIPTS['bash']}\nCOMP_WORDS=({quoted})\nCOMP_CWORD={len(words) - 1}\n"
-            "_easyimg\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n")
-    r = subprocess.run([bash, "--norc", "--noprofile", "-c", code], capture_output=True,
-                       text=True, env=_env(user_dir), timeout=30)
+    code = (
+        f"source {SCRIPTS['bash']}\nCOMP_WORDS=({quoted})\nCOMP_CWORD={len(words) - 1}\n"
+        "_easyimg\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )
+    r = subprocess.run(
+        [bash, "--norc", "--noprofile", "-c", code],
+        capture_output=True,
+        text=True,
+        env=_env(user_dir),
+        timeout=30,
+    )
     assert r.returncode == 0, r.stderr
     got = set(r.stdout.split())
     assert wanted <= got, got
@@ -173,10 +189,17 @@ def test_bash_completes(words, wanted, unwanted, user_dir):
 
 def test_bash_completes_files_for_image_arguments(user_dir, tmp_path):
     (tmp_path / "photo one.png").write_bytes(b"x")
-    code = (f"source {SCRIPTS['bash']}\ncd {tmp_path}\nCOMP_WORDS=(easyimg edit ph)\n"
-            "COMP_CWORD=2\n_easyimg\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n")
-    r = subprocess.run(["bash", "--norc", "--noprofile", "-c", code], capture_output=True,
-                       text=True, env=_env(user_dir), timeout=30)
+    code = (
+        f"source {SCRIPTS['bash']}\ncd {tmp_path}\nCOMP_WORDS=(easyimg edit ph)\n"
+        "COMP_CWORD=2\n_easyimg\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )
+    r = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", code],
+        capture_output=True,
+        text=True,
+        env=_env(user_dir),
+        timeout=30,
+    )
     assert r.stdout.splitlines() == ["photo one.png"]
 
 
@@ -185,17 +208,34 @@ def test_fish_completes(user_dir):
     if fish is None:
         pytest.skip("fish is not installed")
     (user_dir / "config.toml").write_text("[profiles.work]\n")
-    lines = ["easyimg gen -m gpt-image-2.", "easyimg config set model dall",
-             "easyimg gen --profile ", "easyimg ", "easyimg config ", "easyimg usage --by "]
+    lines = [
+        "easyimg gen -m gpt-image-2.",
+        "easyimg config set model dall",
+        "easyimg gen --profile ",
+        "easyimg ",
+        "easyimg config ",
+        "easyimg usage --by ",
+    ]
     code = f"source {SCRIPTS['fish']}\n" + "\n".join(
-        f"echo '>>'; complete -C '{line}'" for line in lines)
-    r = subprocess.run([fish, "--no-config", "-c", code], capture_output=True, text=True,
-                       env=_env(user_dir), timeout=30)
+        f"echo '>>'; complete -C '{line}'" for line in lines
+    )
+    r = subprocess.run(
+        [fish, "--no-config", "-c", code],
+        capture_output=True,
+        text=True,
+        env=_env(user_dir),
+        timeout=30,
+    )
     assert r.returncode == 0, r.stderr
-    blocks = [[row.split("\t")[0] for row in b.strip().splitlines()]
-              for b in r.stdout.split(">>")[1:]]
-    assert set(blocks[0]) == {"gpt-image-2.5-flare", "gpt-image-2.5-sunburst",
-                              "gpt-image-2.6-flare", "gpt-image-2.6-sunburst"}
+    blocks = [
+        [row.split("\t")[0] for row in b.strip().splitlines()] for b in r.stdout.split(">>")[1:]
+    ]
+    assert set(blocks[0]) == {
+        "gpt-image-2.5-flare",
+        "gpt-image-2.5-sunburst",
+        "gpt-image-2.6-flare",
+        "gpt-image-2.6-sunburst",
+    }
     assert set(blocks[1]) == {"dall-e-2", "dall-e-3"}
     assert blocks[2] == ["work"]
     assert {"gen", "models", "history", "usage"} <= set(blocks[3])
@@ -208,15 +248,28 @@ def test_zsh_helpers(user_dir):
     zsh = shutil.which("zsh")
     if zsh is None:
         pytest.skip("zsh is not installed")
-    code = (f"autoload -Uz compinit && compinit -u -D\nsource {SCRIPTS['zsh']}\n"
-            "_easyimg_option_kind gen -m; _easyimg_option_kind 'config set' --profile\n"
-            "_easyimg_option_kind gen --stream || echo flag\n"
-            "_easyimg_arg_kind edit 3; _easyimg_arg_kind 'config set' 0\n"
-            "_easyimg_subcommand_specs config | head -1\n"
-            "_easyimg_words quality | tr '\\n' ' '\n")
-    r = subprocess.run([zsh, "-f", "-c", code], capture_output=True, text=True,
-                       env={**_env(user_dir), "HOME": str(user_dir)}, timeout=30)
+    code = (
+        f"autoload -Uz compinit && compinit -u -D\nsource {SCRIPTS['zsh']}\n"
+        "_easyimg_option_kind gen -m; _easyimg_option_kind 'config set' --profile\n"
+        "_easyimg_option_kind gen --stream || echo flag\n"
+        "_easyimg_arg_kind edit 3; _easyimg_arg_kind 'config set' 0\n"
+        "_easyimg_subcommand_specs config | head -1\n"
+        "_easyimg_words quality | tr '\\n' ' '\n"
+    )
+    r = subprocess.run(
+        [zsh, "-f", "-c", code],
+        capture_output=True,
+        text=True,
+        env={**_env(user_dir), "HOME": str(user_dir)},
+        timeout=30,
+    )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[:6] == ["model", "profile", "flag", "file", "config_key",
-                                         "path:Print the config file's path."]
+    assert r.stdout.splitlines()[:6] == [
+        "model",
+        "profile",
+        "flag",
+        "file",
+        "config_key",
+        "path:Print the config file's path.",
+    ]
     assert "high" in r.stdout.splitlines()[6]

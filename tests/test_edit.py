@@ -40,8 +40,9 @@ Part = tuple[str, str | None, str | None, bytes]
 def parts(req: Request) -> list[Part]:
     """(field, file name, content type, bytes) of every part, in the order sent."""
     # Parsed again from the raw body: the logged request's own files are closed by now.
-    req = Request.from_values(data=req.get_data(), content_type=req.headers["Content-Type"],
-                              method="POST")
+    req = Request.from_values(
+        data=req.get_data(), content_type=req.headers["Content-Type"], method="POST"
+    )
     out: list[Part] = [(k, None, None, v.encode()) for k, v in req.form.items(multi=True)]
     out += [(k, f.filename, f.content_type, f.read()) for k, f in req.files.items(multi=True)]
     return out
@@ -73,15 +74,37 @@ def pics(tmp_path: Path) -> dict[str, Path]:
 
 def test_one_image_is_sent_as_image_with_its_type_and_name(cli, httpserver, pics, tmp_path):
     httpserver.expect_request(EDITS, method="POST").respond_with_handler(answer_n)
-    r = cli("edit", str(pics["png"]), "-p", "add a hat", "-n", "2", "-q", "low",
-            "--input-fidelity", "high", "-m", "gpt-image-1.5", "-x", "seed=7",
-            "-o", str(tmp_path / "out"), "--base-url", base(httpserver), "--api-key", "sk-x")
+    r = cli(
+        "edit",
+        str(pics["png"]),
+        "-p",
+        "add a hat",
+        "-n",
+        "2",
+        "-q",
+        "low",
+        "--input-fidelity",
+        "high",
+        "-m",
+        "gpt-image-1.5",
+        "-x",
+        "seed=7",
+        "-o",
+        str(tmp_path / "out"),
+        "--base-url",
+        base(httpserver),
+        "--api-key",
+        "sk-x",
+    )
     assert r.code == 0, r.err
-    (req, _), = httpserver.log
+    ((req, _),) = httpserver.log
     assert parts(req) == [
-        ("model", None, None, b"gpt-image-1.5"), ("prompt", None, None, b"add a hat"),
-        ("n", None, None, b"2"), ("quality", None, None, b"low"),
-        ("input_fidelity", None, None, b"high"), ("seed", None, None, b"7"),
+        ("model", None, None, b"gpt-image-1.5"),
+        ("prompt", None, None, b"add a hat"),
+        ("n", None, None, b"2"),
+        ("quality", None, None, b"low"),
+        ("input_fidelity", None, None, b"high"),
+        ("seed", None, None, b"7"),
         ("image", "photo.png", "image/png", pics["png"].read_bytes()),
     ]
     assert req.headers["Content-Type"].startswith("multipart/form-data; boundary=")
@@ -95,21 +118,42 @@ def test_several_images_are_image_brackets_and_mask_last(cli, httpserver, pics, 
     httpserver.expect_request(EDITS).respond_with_handler(answer_n)
     # The content type comes from the bytes, not the name: this "PNG" holds a JPEG.
     liar = write(tmp_path / "liar.png", make_image("JPEG", (8, 8)))
-    r = cli("edit", str(pics["png"]), str(pics["jpg"]), str(pics["webp"]), str(liar),
-            "-p", "combine", "--mask", str(pics["mask"]), "--stream", "--partial-images", "0",
-            "-o", str(tmp_path / "out"), "--base-url", base(httpserver))
+    r = cli(
+        "edit",
+        str(pics["png"]),
+        str(pics["jpg"]),
+        str(pics["webp"]),
+        str(liar),
+        "-p",
+        "combine",
+        "--mask",
+        str(pics["mask"]),
+        "--stream",
+        "--partial-images",
+        "0",
+        "-o",
+        str(tmp_path / "out"),
+        "--base-url",
+        base(httpserver),
+    )
     assert r.code == 0, r.err  # a JSON answer to a stream request is read as well
-    (req, _), = httpserver.log
+    ((req, _),) = httpserver.log
     assert [(name, fn, ct) for name, fn, ct, _ in parts(req)] == [
-        ("model", None, None), ("prompt", None, None), ("n", None, None),
-        ("stream", None, None), ("partial_images", None, None),
-        ("image[]", "photo.png", "image/png"), ("image[]", "second.jpg", "image/jpeg"),
-        ("image[]", "third.webp", "image/webp"), ("image[]", "liar.png", "image/jpeg"),
+        ("model", None, None),
+        ("prompt", None, None),
+        ("n", None, None),
+        ("stream", None, None),
+        ("partial_images", None, None),
+        ("image[]", "photo.png", "image/png"),
+        ("image[]", "second.jpg", "image/jpeg"),
+        ("image[]", "third.webp", "image/webp"),
+        ("image[]", "liar.png", "image/jpeg"),
         ("mask", "mask.png", "image/png"),
     ]
     assert form(req)["stream"] == "true" and form(req)["partial_images"] == "0"
     assert [p[3] for p in parts(req)][5:] == [
-        p.read_bytes() for p in (pics["png"], pics["jpg"], pics["webp"], liar, pics["mask"])]
+        p.read_bytes() for p in (pics["png"], pics["jpg"], pics["webp"], liar, pics["mask"])
+    ]
 
 
 def sdk_parts(httpserver: HTTPServer, call: str, **kwargs: Any) -> list[Part]:
@@ -123,24 +167,54 @@ def sdk_parts(httpserver: HTTPServer, call: str, **kwargs: Any) -> list[Part]:
 def test_same_parts_as_the_openai_sdk(cli, httpserver, pics, tmp_path):
     pytest.importorskip("openai")
     httpserver.expect_request(EDITS).respond_with_handler(answer_n)
-    r = cli("edit", str(pics["png"]), str(pics["jpg"]), "-p", "add a hat", "-n", "2",
-            "-s", "1024x1024", "--mask", str(pics["mask"]), "-o", str(tmp_path / "out"),
-            "--base-url", base(httpserver))
+    r = cli(
+        "edit",
+        str(pics["png"]),
+        str(pics["jpg"]),
+        "-p",
+        "add a hat",
+        "-n",
+        "2",
+        "-s",
+        "1024x1024",
+        "--mask",
+        str(pics["mask"]),
+        "-o",
+        str(tmp_path / "out"),
+        "--base-url",
+        base(httpserver),
+    )
     assert r.code == 0, r.err
     ours = parts(httpserver.log[-1][0])
-    with open(pics["png"], "rb") as a, open(pics["jpg"], "rb") as b, \
-            open(pics["mask"], "rb") as m:
-        theirs = sdk_parts(httpserver, "edit", image=[a, b], mask=m, prompt="add a hat", n=2,
-                           size="1024x1024", model="gpt-image-2")
+    with open(pics["png"], "rb") as a, open(pics["jpg"], "rb") as b, open(pics["mask"], "rb") as m:
+        theirs = sdk_parts(
+            httpserver,
+            "edit",
+            image=[a, b],
+            mask=m,
+            prompt="add a hat",
+            n=2,
+            size="1024x1024",
+            model="gpt-image-2",
+        )
     assert sorted(ours) == sorted(theirs)
 
-    r = cli("edit", str(pics["png"]), "-p", "add a hat", "-o", str(tmp_path / "out"),
-            "--base-url", base(httpserver))
+    r = cli(
+        "edit",
+        str(pics["png"]),
+        "-p",
+        "add a hat",
+        "-o",
+        str(tmp_path / "out"),
+        "--base-url",
+        base(httpserver),
+    )
     assert r.code == 0, r.err
     ours = parts(httpserver.log[-1][0])
     with open(pics["png"], "rb") as a:
-        theirs = sdk_parts(httpserver, "edit", image=a, prompt="add a hat", n=1,
-                           model="gpt-image-2")
+        theirs = sdk_parts(
+            httpserver, "edit", image=a, prompt="add a hat", n=1, model="gpt-image-2"
+        )
     assert sorted(ours) == sorted(theirs)
     assert [p[0] for p in ours if p[1]] == ["image"]
 
@@ -148,29 +222,58 @@ def test_same_parts_as_the_openai_sdk(cli, httpserver, pics, tmp_path):
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the SDK marks dall-e-2 deprecated
 def test_vary_sends_what_the_sdk_sends(cli, httpserver, pics, tmp_path):
     httpserver.expect_request(VARIATIONS).respond_with_handler(answer_n)
-    r = cli("vary", str(pics["square"]), "-n", "3", "-s", "square", "-o", str(tmp_path / "v"),
-            "--base-url", base(httpserver))
+    r = cli(
+        "vary",
+        str(pics["square"]),
+        "-n",
+        "3",
+        "-s",
+        "square",
+        "-o",
+        str(tmp_path / "v"),
+        "--base-url",
+        base(httpserver),
+    )
     assert r.code == 0, r.err
     ours = parts(httpserver.log[-1][0])
-    assert ours == [("model", None, None, b"dall-e-2"), ("n", None, None, b"3"),
-                    ("size", None, None, b"1024x1024"),
-                    ("image", "logo.png", "image/png", pics["square"].read_bytes())]
+    assert ours == [
+        ("model", None, None, b"dall-e-2"),
+        ("n", None, None, b"3"),
+        ("size", None, None, b"1024x1024"),
+        ("image", "logo.png", "image/png", pics["square"].read_bytes()),
+    ]
     # No prompt to name them by: the files are named after the input image.
-    assert sorted(Path(p).name.rsplit("-", 1)[0][16:] for p in r.out.splitlines()) == [
-        "logo"] * 3
+    assert sorted(Path(p).name.rsplit("-", 1)[0][16:] for p in r.out.splitlines()) == ["logo"] * 3
     with open(pics["square"], "rb") as f:
-        theirs = sdk_parts(httpserver, "create_variation", image=f, n=3, size="1024x1024",
-                           model="dall-e-2")
+        theirs = sdk_parts(
+            httpserver, "create_variation", image=f, n=3, size="1024x1024", model="dall-e-2"
+        )
     assert sorted(ours) == sorted(theirs)
 
 
 def test_body_is_byte_for_byte_a_standard_multipart_encoding(pics):
     png, _ = open_input(str(pics["png"]))
     jpg, _ = open_input(str(pics["jpg"]))
-    fields = form_fields({"model": "m", "prompt": "naïve \"quoted\"", "n": 2, "stream": True,
-                          "svg": {"model": "x"}, "tags": ["a", "b"], "skip": None})
-    assert fields == [("model", "m"), ("prompt", 'naïve "quoted"'), ("n", "2"),
-                      ("stream", "true"), ("svg[model]", "x"), ("tags[]", "a"), ("tags[]", "b")]
+    fields = form_fields(
+        {
+            "model": "m",
+            "prompt": 'naïve "quoted"',
+            "n": 2,
+            "stream": True,
+            "svg": {"model": "x"},
+            "tags": ["a", "b"],
+            "skip": None,
+        }
+    )
+    assert fields == [
+        ("model", "m"),
+        ("prompt", 'naïve "quoted"'),
+        ("n", "2"),
+        ("stream", "true"),
+        ("svg[model]", "x"),
+        ("tags[]", "a"),
+        ("tags[]", "b"),
+    ]
     body = MultipartBody(fields, [("image[]", png), ("image[]", jpg)], boundary="b0und")
     reference = []
     for name, image in (("image[]", png), ("image[]", jpg)):
@@ -207,10 +310,21 @@ def test_a_file_that_changes_while_sent_is_an_error(pics):
 
 def test_a_retry_sends_the_whole_body_again(cli, httpserver, pics, tmp_path):
     httpserver.expect_ordered_request(EDITS).respond_with_json(
-        {"error": {"message": "busy"}}, status=503, headers={"retry-after-ms": "0"})
+        {"error": {"message": "busy"}}, status=503, headers={"retry-after-ms": "0"}
+    )
     httpserver.expect_ordered_request(EDITS).respond_with_handler(answer_n)
-    r = cli("edit", str(pics["png"]), "-p", "hat", "-o", str(tmp_path / "out"),
-            "--base-url", base(httpserver), "--retries", "1")
+    r = cli(
+        "edit",
+        str(pics["png"]),
+        "-p",
+        "hat",
+        "-o",
+        str(tmp_path / "out"),
+        "--base-url",
+        base(httpserver),
+        "--retries",
+        "1",
+    )
     assert r.code == 0, r.err
     first, second = (parts(req) for req, _ in httpserver.log)
     assert first == second
@@ -219,13 +333,26 @@ def test_a_retry_sends_the_whole_body_again(cli, httpserver, pics, tmp_path):
 
 def test_many_images_fan_out_into_concurrent_multipart_requests(cli, httpserver, pics, tmp_path):
     httpserver.expect_request(EDITS).respond_with_handler(answer_n)
-    r = cli("edit", str(pics["png"]), str(pics["jpg"]), "-p", "hat", "-n", "12",
-            "-o", str(tmp_path / "out"), "--base-url", base(httpserver))
+    r = cli(
+        "edit",
+        str(pics["png"]),
+        str(pics["jpg"]),
+        "-p",
+        "hat",
+        "-n",
+        "12",
+        "-o",
+        str(tmp_path / "out"),
+        "--base-url",
+        base(httpserver),
+    )
     assert r.code == 0, r.err
     assert sorted(int(form(req)["n"]) for req, _ in httpserver.log) == [2, 10]
     for req, _ in httpserver.log:
-        assert [p[3] for p in parts(req) if p[1]] == [pics["png"].read_bytes(),
-                                                      pics["jpg"].read_bytes()]
+        assert [p[3] for p in parts(req) if p[1]] == [
+            pics["png"].read_bytes(),
+            pics["jpg"].read_bytes(),
+        ]
     assert len(set(r.out.splitlines())) == 12
 
 
@@ -243,18 +370,28 @@ def test_prompt_from_stdin_and_from_a_file(cli, httpserver, pics, tmp_path):
     assert [form(req)["prompt"] for req, _ in httpserver.log] == ["a hat\nin red", "from a file ☃"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ((), "a prompt is needed: -p TEXT, -p - (read stdin) or --prompt-file FILE"),
-    (("-p", "a", "--prompt-file", "p.txt"), "give the prompt with -p or --prompt-file, not both"),
-    (("--prompt-file", "nope.txt"), "prompt file nope.txt: no such file"),
-    (("-p", "  "), "prompt is empty"),
-    (("-p", "x", "--partial-images", "2"), "--partial-images needs --stream"),
-    (("-p", "x", "--save-partials"), "--save-partials needs --stream"),
-    (("-p", "x", "--input-fidelity", "max"),
-     "input_fidelity 'max' is not supported by gpt-image-2; allowed: high, low"),
-    (("-p", "x", "-m", "dall-e-3"), "dall-e-3 cannot edit images; use a GPT image model or "
-                                    "dall-e-2"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "a prompt is needed: -p TEXT, -p - (read stdin) or --prompt-file FILE"),
+        (
+            ("-p", "a", "--prompt-file", "p.txt"),
+            "give the prompt with -p or --prompt-file, not both",
+        ),
+        (("--prompt-file", "nope.txt"), "prompt file nope.txt: no such file"),
+        (("-p", "  "), "prompt is empty"),
+        (("-p", "x", "--partial-images", "2"), "--partial-images needs --stream"),
+        (("-p", "x", "--save-partials"), "--save-partials needs --stream"),
+        (
+            ("-p", "x", "--input-fidelity", "max"),
+            "input_fidelity 'max' is not supported by gpt-image-2; allowed: high, low",
+        ),
+        (
+            ("-p", "x", "-m", "dall-e-3"),
+            "dall-e-3 cannot edit images; use a GPT image model or dall-e-2",
+        ),
+    ],
+)
 def test_edit_usage_errors(cli, pics, args, message):
     r = cli("edit", "photo.png", *args, "--base-url", DEAD, cwd=pics["png"].parent)
     assert (r.code, r.err) == (2, f"error: {message}\n")
@@ -311,31 +448,61 @@ EDIT_ERRORS = [
     (["page.png"], [], "page.png is not a PNG, JPEG or WebP image (it looks like HTML or XML)"),
     (["empty.png"], [], "empty.png is empty, not an image"),
     (["anim.gif"], [], "anim.gif is not a PNG, JPEG or WebP image (it looks like a GIF image)"),
-    (["photo.png", "doc.png"], [],
-     "doc.png is not a PNG, JPEG or WebP image (it looks like a PDF document)"),
+    (
+        ["photo.png", "doc.png"],
+        [],
+        "doc.png is not a PNG, JPEG or WebP image (it looks like a PDF document)",
+    ),
     (["big.png"], [], "big.png is 50.0 MB; gpt-image-2 takes images under 50 MB"),
     (["photo.png"] * 17, [], "17 images given; gpt-image-2 edits at most 16 images at a time"),
-    (["sq.png", "sq.png"], ["-m", "dall-e-2"],
-     "2 images given; dall-e-2 edits at most 1 image at a time"),
+    (
+        ["sq.png", "sq.png"],
+        ["-m", "dall-e-2"],
+        "2 images given; dall-e-2 edits at most 1 image at a time",
+    ),
     (["four.png"], ["-m", "dall-e-2"], "four.png is 4.0 MB; dall-e-2 takes images under 4 MB"),
-    (["photo.jpg"], ["-m", "dall-e-2"],
-     "photo.jpg is a JPEG image; dall-e-2 edits only square PNG images"),
-    (["photo.png"], ["-m", "dall-e-2"],
-     "photo.png is 64x48; dall-e-2 edits only square PNG images"),
+    (
+        ["photo.jpg"],
+        ["-m", "dall-e-2"],
+        "photo.jpg is a JPEG image; dall-e-2 edits only square PNG images",
+    ),
+    (
+        ["photo.png"],
+        ["-m", "dall-e-2"],
+        "photo.png is 64x48; dall-e-2 edits only square PNG images",
+    ),
     (["photo.png"], ["--mask", "nomask.png"], "nomask.png: no such file"),
-    (["photo.png"], ["--mask", "mask.jpg"],
-     "the mask mask.jpg is a JPEG image; the mask must be a PNG with an alpha channel"),
-    (["photo.png"], ["--mask", "notes.png"],
-     "the mask notes.png is not a PNG image (it looks like text)"),
-    (["photo.png"], ["--mask", "opaque.png"],
-     "the mask opaque.png has no alpha channel; its transparent pixels mark where to edit"),
-    (["photo.png"], ["--mask", "small.png"],
-     "the mask small.png is 32x32 but photo.png is 64x48; the mask must be the size of the "
-     "first image"),
-    (["photo.png"], ["--mask", "bigmask.png"],
-     "the mask bigmask.png is 4.0 MB; masks must be under 4 MB"),
-    (["photo.png"], ["--mask", "broken.png"],
-     "cannot read the image in broken.png (broken or truncated file)"),
+    (
+        ["photo.png"],
+        ["--mask", "mask.jpg"],
+        "the mask mask.jpg is a JPEG image; the mask must be a PNG with an alpha channel",
+    ),
+    (
+        ["photo.png"],
+        ["--mask", "notes.png"],
+        "the mask notes.png is not a PNG image (it looks like text)",
+    ),
+    (
+        ["photo.png"],
+        ["--mask", "opaque.png"],
+        "the mask opaque.png has no alpha channel; its transparent pixels mark where to edit",
+    ),
+    (
+        ["photo.png"],
+        ["--mask", "small.png"],
+        "the mask small.png is 32x32 but photo.png is 64x48; the mask must be the size of the "
+        "first image",
+    ),
+    (
+        ["photo.png"],
+        ["--mask", "bigmask.png"],
+        "the mask bigmask.png is 4.0 MB; masks must be under 4 MB",
+    ),
+    (
+        ["photo.png"],
+        ["--mask", "broken.png"],
+        "cannot read the image in broken.png (broken or truncated file)",
+    ),
 ]
 
 
@@ -345,8 +512,7 @@ def test_edit_input_errors(cli, bad, images, args, message):
     assert (r.code, r.err, r.out) == (2, f"error: {message}\n", "")
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="root reads any file")
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file")
 def test_unreadable_file(cli, bad):
     (bad / "photo.png").chmod(0)
     r = cli("edit", "photo.png", "-p", "x", "--base-url", DEAD, cwd=bad)
@@ -355,19 +521,46 @@ def test_unreadable_file(cli, bad):
 
 def test_palette_mask_with_transparency_counts_as_alpha(cli, httpserver, bad):
     httpserver.expect_request(EDITS).respond_with_handler(answer_n)
-    r = cli("edit", "photo.png", "-p", "x", "--mask", "pal.png", "-o", "out",
-            "--base-url", base(httpserver), cwd=bad)
+    r = cli(
+        "edit",
+        "photo.png",
+        "-p",
+        "x",
+        "--mask",
+        "pal.png",
+        "-o",
+        "out",
+        "--base-url",
+        base(httpserver),
+        cwd=bad,
+    )
     assert r.code == 0, r.err
 
 
 def test_no_validate_sends_any_readable_file(cli, httpserver, bad):
     httpserver.expect_request(EDITS).respond_with_handler(answer_n)
-    r = cli("edit", "notes.png", "-p", "x", "--mask", "mask.jpg", "-m", "router/model",
-            "--no-validate", "-o", "out", "--base-url", base(httpserver), cwd=bad)
+    r = cli(
+        "edit",
+        "notes.png",
+        "-p",
+        "x",
+        "--mask",
+        "mask.jpg",
+        "-m",
+        "router/model",
+        "--no-validate",
+        "-o",
+        "out",
+        "--base-url",
+        base(httpserver),
+        cwd=bad,
+    )
     assert r.code == 0, r.err
     files = [p[:3] for p in parts(httpserver.log[0][0]) if p[1]]
-    assert files == [("image", "notes.png", "application/octet-stream"),
-                     ("mask", "mask.jpg", "image/jpeg")]
+    assert files == [
+        ("image", "notes.png", "application/octet-stream"),
+        ("mask", "mask.jpg", "image/jpeg"),
+    ]
     r = cli("edit", "nope.png", "-p", "x", "--no-validate", "--base-url", DEAD, cwd=bad)
     assert (r.code, r.err) == (2, "error: nope.png: no such file\n")
 
@@ -390,16 +583,14 @@ def test_vary_input_errors(cli, bad, image, message):
 
 def test_vary_model_rules(cli, bad):
     r = cli("vary", "sq.png", "-m", "gpt-image-2", "--base-url", DEAD, cwd=bad)
-    assert (r.code, r.err) == (2, "error: gpt-image-2 cannot make variations; only dall-e-2 "
-                                  "can\n")
+    assert (r.code, r.err) == (2, "error: gpt-image-2 cannot make variations; only dall-e-2 can\n")
     r = cli("vary", "sq.png", "-s", "640x640", "--base-url", DEAD, cwd=bad)
     assert r.code == 2 and "size '640x640' is not supported by dall-e-2" in r.err
 
 
 def test_input_image_facts(pics):
     image, head = open_input(str(pics["webp"]))
-    assert image == InputImage(pics["webp"], str(pics["webp"]), "webp",
-                               pics["webp"].stat().st_size)
+    assert image == InputImage(pics["webp"], str(pics["webp"]), "webp", pics["webp"].stat().st_size)
     assert (image.filename, image.content_type) == ("third.webp", "image/webp")
     assert head.startswith(b"RIFF")
 
@@ -408,8 +599,19 @@ def test_input_image_facts(pics):
 
 
 def test_dry_run_shows_the_multipart_request(cli, pics):
-    r = cli("edit", "photo.png", "second.jpg", "-p", "hat", "--mask", "mask.png", "--dry-run",
-            "--api-key", "sk-abcdefghijklmnop1234", cwd=pics["png"].parent)
+    r = cli(
+        "edit",
+        "photo.png",
+        "second.jpg",
+        "-p",
+        "hat",
+        "--mask",
+        "mask.png",
+        "--dry-run",
+        "--api-key",
+        "sk-abcdefghijklmnop1234",
+        cwd=pics["png"].parent,
+    )
     assert r.code == 0, r.err
     assert r.out.splitlines() == [
         "POST https://easyrouter.io/v1/images/edits",
@@ -429,9 +631,15 @@ def test_dry_run_shows_the_multipart_request(cli, pics):
     first, second = r.json["requests"]
     assert first["fields"] == [["model", "dall-e-2"], ["n", "10"]]
     assert second["fields"] == [["model", "dall-e-2"], ["n", "2"]]
-    assert first["files"] == [{"field": "image", "filename": "logo.png",
-                               "content_type": "image/png",
-                               "bytes": pics["square"].stat().st_size, "path": "logo.png"}]
+    assert first["files"] == [
+        {
+            "field": "image",
+            "filename": "logo.png",
+            "content_type": "image/png",
+            "bytes": pics["square"].stat().st_size,
+            "path": "logo.png",
+        }
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -442,23 +650,55 @@ def server():
 
 
 def test_edit_and_vary_against_the_project_server(cli, server, pics, tmp_path):
-    r = cli("edit", str(pics["png"]), str(pics["jpg"]), "-p", "add a hat", "--mask",
-            str(pics["mask"]), "-s", "256x256", "-o", str(tmp_path / "hat.png"), "--json",
-            "--base-url", server.url)
+    r = cli(
+        "edit",
+        str(pics["png"]),
+        str(pics["jpg"]),
+        "-p",
+        "add a hat",
+        "--mask",
+        str(pics["mask"]),
+        "-s",
+        "256x256",
+        "-o",
+        str(tmp_path / "hat.png"),
+        "--json",
+        "--base-url",
+        server.url,
+    )
     assert r.code == 0, r.err
-    image, = r.json["images"]
+    (image,) = r.json["images"]
     assert (Path(image["path"]).name, image["width"], image["height"]) == ("hat.png", 256, 256)
     assert r.json["usage"]["input_tokens_details"]["image_tokens"] > 0
 
-    r = cli("vary", str(pics["square"]), "-n", "2", "-s", "256x256", "-o", str(tmp_path / "v"),
-            "--base-url", server.url)
+    r = cli(
+        "vary",
+        str(pics["square"]),
+        "-n",
+        "2",
+        "-s",
+        "256x256",
+        "-o",
+        str(tmp_path / "v"),
+        "--base-url",
+        server.url,
+    )
     assert r.code == 0, r.err
     assert len(r.out.splitlines()) == 2  # url answers, downloaded
     assert sorted(p.suffix for p in (tmp_path / "v").iterdir()) == [".png", ".png"]
 
 
 def test_offline_edit(cli, pics, tmp_path):
-    r = cli("edit", str(pics["webp"]), "-p", "x", "-s", "256x256", "-o", str(tmp_path / "o"),
-            "--offline")
+    r = cli(
+        "edit",
+        str(pics["webp"]),
+        "-p",
+        "x",
+        "-s",
+        "256x256",
+        "-o",
+        str(tmp_path / "o"),
+        "--offline",
+    )
     assert r.code == 0, r.err
     assert "placeholder images from the offline server" in r.err

@@ -31,8 +31,17 @@ def sent(httpserver: HTTPServer) -> list[dict]:
 def test_gen_writes_served_bytes_and_prints_paths(cli, httpserver, tmp_path):
     png = make_image("PNG", (64, 48))
     httpserver.expect_request(GEN, method="POST").respond_with_json(images_answer(png))
-    r = cli("gen", "a red cat", "-o", str(tmp_path / "out"), "--base-url", base(httpserver),
-            "--no-metadata", "--api-key", KEY)
+    r = cli(
+        "gen",
+        "a red cat",
+        "-o",
+        str(tmp_path / "out"),
+        "--base-url",
+        base(httpserver),
+        "--no-metadata",
+        "--api-key",
+        KEY,
+    )
     assert r.code == 0, r.err
     paths = r.out.splitlines()
     assert len(paths) == 1
@@ -45,18 +54,54 @@ def test_gen_writes_served_bytes_and_prints_paths(cli, httpserver, tmp_path):
 
 def test_exact_body_and_headers(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(images_answer(make_image()))
-    r = cli("gen", "a cat", "-m", "gpt-image-1.5", "-s", "1536x1024", "-q", "high",
-            "--background", "transparent", "--moderation", "low", "-f", "webp",
-            "--compression", "80", "--user", "u-1", "-x", "seed=42", "-x", "tag=blue",
-            "-x", 'opts={"a": [1, 2]}', "-o", str(tmp_path), "--base-url", base(httpserver),
-            "--api-key", KEY)
+    r = cli(
+        "gen",
+        "a cat",
+        "-m",
+        "gpt-image-1.5",
+        "-s",
+        "1536x1024",
+        "-q",
+        "high",
+        "--background",
+        "transparent",
+        "--moderation",
+        "low",
+        "-f",
+        "webp",
+        "--compression",
+        "80",
+        "--user",
+        "u-1",
+        "-x",
+        "seed=42",
+        "-x",
+        "tag=blue",
+        "-x",
+        'opts={"a": [1, 2]}',
+        "-o",
+        str(tmp_path),
+        "--base-url",
+        base(httpserver),
+        "--api-key",
+        KEY,
+    )
     assert r.code == 0, r.err
-    (req, _), = httpserver.log
+    ((req, _),) = httpserver.log
     assert json.loads(req.get_data()) == {
-        "model": "gpt-image-1.5", "prompt": "a cat", "n": 1, "size": "1536x1024",
-        "quality": "high", "background": "transparent", "moderation": "low",
-        "output_format": "webp", "output_compression": 80, "user": "u-1", "seed": 42,
-        "tag": "blue", "opts": {"a": [1, 2]},
+        "model": "gpt-image-1.5",
+        "prompt": "a cat",
+        "n": 1,
+        "size": "1536x1024",
+        "quality": "high",
+        "background": "transparent",
+        "moderation": "low",
+        "output_format": "webp",
+        "output_compression": 80,
+        "user": "u-1",
+        "seed": 42,
+        "tag": "blue",
+        "opts": {"a": [1, 2]},
     }
     assert req.headers["Authorization"] == f"Bearer {KEY}"
     assert req.headers["User-Agent"] == "easyimg/0.1.0"
@@ -74,27 +119,61 @@ def test_unset_fields_are_not_sent(cli, httpserver, tmp_path):
 
 def test_legacy_fields_for_dalle3(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(images_answer(make_image()))
-    r = cli("gen", "a cat", "-m", "dall-e-3", "--style", "natural", "-q", "hd",
-            "--response-format", "b64_json", "-s", "landscape", "-o", str(tmp_path),
-            "--base-url", base(httpserver))
+    r = cli(
+        "gen",
+        "a cat",
+        "-m",
+        "dall-e-3",
+        "--style",
+        "natural",
+        "-q",
+        "hd",
+        "--response-format",
+        "b64_json",
+        "-s",
+        "landscape",
+        "-o",
+        str(tmp_path),
+        "--base-url",
+        base(httpserver),
+    )
     assert r.code == 0, r.err
-    assert sent(httpserver) == [{"model": "dall-e-3", "prompt": "a cat", "n": 1,
-                                 "size": "1792x1024", "quality": "hd", "style": "natural",
-                                 "response_format": "b64_json"}]
+    assert sent(httpserver) == [
+        {
+            "model": "dall-e-3",
+            "prompt": "a cat",
+            "n": 1,
+            "size": "1792x1024",
+            "quality": "hd",
+            "style": "natural",
+            "response_format": "b64_json",
+        }
+    ]
 
 
 def test_prompt_from_stdin(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(images_answer(make_image()))
-    r = cli("gen", "-", "-o", str(tmp_path), "--base-url", base(httpserver),
-            stdin="a cat\nfrom stdin\n")
+    r = cli(
+        "gen", "-", "-o", str(tmp_path), "--base-url", base(httpserver), stdin="a cat\nfrom stdin\n"
+    )
     assert r.code == 0, r.err
     assert sent(httpserver)[0]["prompt"] == "a cat\nfrom stdin"
 
 
 def test_fan_out_dalle3_sends_one_request_per_image(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(images_answer(make_image()))
-    r = cli("gen", "a cat", "-m", "dall-e-3", "-n", "4", "-o", str(tmp_path),
-            "--base-url", base(httpserver))
+    r = cli(
+        "gen",
+        "a cat",
+        "-m",
+        "dall-e-3",
+        "-n",
+        "4",
+        "-o",
+        str(tmp_path),
+        "--base-url",
+        base(httpserver),
+    )
     assert r.code == 0, r.err
     assert [b["n"] for b in sent(httpserver)] == [1, 1, 1, 1]
     assert len(r.out.splitlines()) == 4
@@ -108,8 +187,17 @@ def test_fan_out_25_is_10_10_5(cli, httpserver, tmp_path):
         return Response(json.dumps(doc), content_type="application/json")
 
     httpserver.expect_request(GEN).respond_with_handler(handler)
-    r = cli("gen", "a cat", "-n", "25", "-o", str(tmp_path), "--base-url", base(httpserver),
-            "--no-metadata")
+    r = cli(
+        "gen",
+        "a cat",
+        "-n",
+        "25",
+        "-o",
+        str(tmp_path),
+        "--base-url",
+        base(httpserver),
+        "--no-metadata",
+    )
     assert r.code == 0, r.err
     assert sorted(b["n"] for b in sent(httpserver)) == [5, 10, 10]
     assert len(set(r.out.splitlines())) == 25
@@ -135,8 +223,16 @@ def test_empty_data_is_exit_5(cli, httpserver, tmp_path):
 def test_png_metadata_chunks_and_pixels_unchanged(cli, httpserver, tmp_path):
     png = make_image("PNG", (40, 30), (10, 200, 30))
     httpserver.expect_request(GEN).respond_with_json(
-        {"created": 1700000123, "data": [{"b64_json": base64.b64encode(png).decode(),
-                                          "revised_prompt": "a small cat, revised"}]})
+        {
+            "created": 1700000123,
+            "data": [
+                {
+                    "b64_json": base64.b64encode(png).decode(),
+                    "revised_prompt": "a small cat, revised",
+                }
+            ],
+        }
+    )
     r = cli("gen", "a cat ☃", "-o", str(tmp_path), "--base-url", base(httpserver), "-s", "auto")
     assert r.code == 0, r.err
     with Image.open(r.out.strip()) as im:
@@ -144,8 +240,12 @@ def test_png_metadata_chunks_and_pixels_unchanged(cli, httpserver, tmp_path):
         assert im.tobytes() == Image.open(io.BytesIO(png)).tobytes()
     assert text["prompt"] == "a cat ☃"
     assert text["model"] == "gpt-image-2"
-    assert json.loads(text["parameters"]) == {"model": "gpt-image-2", "prompt": "a cat ☃",
-                                              "n": 1, "size": "auto"}
+    assert json.loads(text["parameters"]) == {
+        "model": "gpt-image-2",
+        "prompt": "a cat ☃",
+        "n": 1,
+        "size": "auto",
+    }
     assert text["revised_prompt"] == "a small cat, revised"
     assert text["created"] == "1700000123"
     assert text["software"] == "easyimg 0.1.0"
@@ -154,8 +254,9 @@ def test_png_metadata_chunks_and_pixels_unchanged(cli, httpserver, tmp_path):
 def test_extension_comes_from_bytes(cli, httpserver, tmp_path):
     jpeg = make_image("JPEG")
     httpserver.expect_request(GEN).respond_with_json(images_answer(jpeg))
-    r = cli("gen", "a cat", "-f", "png", "-o", str(tmp_path / "cat.png"),
-            "--base-url", base(httpserver))
+    r = cli(
+        "gen", "a cat", "-f", "png", "-o", str(tmp_path / "cat.png"), "--base-url", base(httpserver)
+    )
     assert r.code == 0, r.err
     assert r.out.strip() == str(tmp_path / "cat.jpg")
     assert (tmp_path / "cat.jpg").read_bytes() == jpeg
@@ -164,8 +265,9 @@ def test_extension_comes_from_bytes(cli, httpserver, tmp_path):
 def test_out_file_with_n_adds_index_and_never_overwrites(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(images_answer(make_image(), make_image()))
     (tmp_path / "cat-1.png").write_bytes(b"precious")
-    r = cli("gen", "a cat", "-n", "2", "-o", str(tmp_path / "cat.png"),
-            "--base-url", base(httpserver))
+    r = cli(
+        "gen", "a cat", "-n", "2", "-o", str(tmp_path / "cat.png"), "--base-url", base(httpserver)
+    )
     assert r.code == 0, r.err
     assert (tmp_path / "cat-1.png").read_bytes() == b"precious"
     names = sorted(Path(p).name for p in r.out.splitlines())
@@ -176,8 +278,16 @@ def test_overwrite_replaces(cli, httpserver, tmp_path):
     png = make_image()
     httpserver.expect_request(GEN).respond_with_json(images_answer(png))
     (tmp_path / "cat.png").write_bytes(b"old")
-    r = cli("gen", "a cat", "-o", str(tmp_path / "cat.png"), "--overwrite", "--no-metadata",
-            "--base-url", base(httpserver))
+    r = cli(
+        "gen",
+        "a cat",
+        "-o",
+        str(tmp_path / "cat.png"),
+        "--overwrite",
+        "--no-metadata",
+        "--base-url",
+        base(httpserver),
+    )
     assert r.code == 0, r.err
     assert (tmp_path / "cat.png").read_bytes() == png
 
@@ -186,8 +296,19 @@ def test_overwrite_replaces(cli, httpserver, tmp_path):
 def test_hostile_prompts_and_templates_stay_inside_out_dir(cli, httpserver, tmp_path, prompt):
     httpserver.expect_request(GEN).respond_with_json(images_answer(make_image()))
     out = tmp_path / "out"
-    r = cli("gen", prompt or " x ", "-o", str(out), "--name", "{model}/{slug}/../{index}",
-            "-m", "org/../model", "--no-validate", "--base-url", base(httpserver))
+    r = cli(
+        "gen",
+        prompt or " x ",
+        "-o",
+        str(out),
+        "--name",
+        "{model}/{slug}/../{index}",
+        "-m",
+        "org/../model",
+        "--no-validate",
+        "--base-url",
+        base(httpserver),
+    )
     assert r.code == 0, r.err
     (written,) = [Path(p) for p in r.out.splitlines()]
     assert written.resolve().parent == out.resolve()
@@ -196,11 +317,22 @@ def test_hostile_prompts_and_templates_stay_inside_out_dir(cli, httpserver, tmp_
 
 def test_sidecar_has_request_and_response_without_image_data(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(
-        images_answer(make_image(), usage={"total_tokens": 5, "input_tokens": 2,
-                                           "output_tokens": 3}),
-        headers={"x-request-id": "req_123"})
-    r = cli("gen", "a cat", "-o", str(tmp_path / "c.png"), "--sidecar",
-            "--base-url", base(httpserver), "--api-key", KEY)
+        images_answer(
+            make_image(), usage={"total_tokens": 5, "input_tokens": 2, "output_tokens": 3}
+        ),
+        headers={"x-request-id": "req_123"},
+    )
+    r = cli(
+        "gen",
+        "a cat",
+        "-o",
+        str(tmp_path / "c.png"),
+        "--sidecar",
+        "--base-url",
+        base(httpserver),
+        "--api-key",
+        KEY,
+    )
     assert r.code == 0, r.err
     side = json.loads((tmp_path / "c.json").read_text())
     assert side["request"]["body"] == {"model": "gpt-image-2", "prompt": "a cat", "n": 1}
@@ -211,11 +343,15 @@ def test_sidecar_has_request_and_response_without_image_data(cli, httpserver, tm
 
 
 def test_json_output(cli, httpserver, tmp_path):
-    usage = {"total_tokens": 300, "input_tokens": 10, "output_tokens": 290,
-             "input_tokens_details": {"text_tokens": 10, "image_tokens": 0}}
+    usage = {
+        "total_tokens": 300,
+        "input_tokens": 10,
+        "output_tokens": 290,
+        "input_tokens_details": {"text_tokens": 10, "image_tokens": 0},
+    }
     httpserver.expect_request(GEN).respond_with_json(
-        images_answer(make_image("PNG", (32, 16)), usage=usage),
-        headers={"x-request-id": "req_9"})
+        images_answer(make_image("PNG", (32, 16)), usage=usage), headers={"x-request-id": "req_9"}
+    )
     r = cli("gen", "a cat", "--json", "-o", str(tmp_path), "--base-url", base(httpserver))
     assert r.code == 0, r.err
     doc = r.json
@@ -238,11 +374,20 @@ def test_url_answer_is_downloaded_without_key_to_other_hosts(cli, httpserver, tm
         other.expect_request("/img/1.png").respond_with_data(png, content_type="image/png")
         url = other.url_for("/img/1.png").replace("127.0.0.1", "localhost")
         httpserver.expect_request(GEN).respond_with_json({"created": 1, "data": [{"url": url}]})
-        r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url", base(httpserver),
-                "--api-key", KEY, "--no-metadata")
+        r = cli(
+            "gen",
+            "a cat",
+            "-o",
+            str(tmp_path),
+            "--base-url",
+            base(httpserver),
+            "--api-key",
+            KEY,
+            "--no-metadata",
+        )
         assert r.code == 0, r.err
         assert Path(r.out.strip()).read_bytes() == png
-        (req, _), = other.log
+        ((req, _),) = other.log
         assert "Authorization" not in req.headers
         assert httpserver.log[0][0].headers["Authorization"] == f"Bearer {KEY}"
     finally:
@@ -253,7 +398,8 @@ def test_data_url_and_empty_b64_counts_as_absent(cli, httpserver, tmp_path):
     png = make_image()
     data_url = "data:image/png;base64," + base64.b64encode(png).decode()
     httpserver.expect_request(GEN).respond_with_json(
-        {"created": 1, "data": [{"b64_json": "", "url": data_url}]})
+        {"created": 1, "data": [{"b64_json": "", "url": data_url}]}
+    )
     r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url", base(httpserver), "--no-metadata")
     assert r.code == 0, r.err
     assert Path(r.out.strip()).read_bytes() == png
@@ -261,7 +407,8 @@ def test_data_url_and_empty_b64_counts_as_absent(cli, httpserver, tmp_path):
 
 def test_chat_style_usage_is_read(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(
-        images_answer(make_image(), usage={"prompt_tokens": 7, "completion_tokens": 100}))
+        images_answer(make_image(), usage={"prompt_tokens": 7, "completion_tokens": 100})
+    )
     r = cli("gen", "a cat", "--json", "-o", str(tmp_path), "--base-url", base(httpserver))
     assert r.code == 0, r.err
     assert r.json["usage"] == {"input_tokens": 7, "output_tokens": 100, "total_tokens": 107}
@@ -277,7 +424,8 @@ def test_size_mismatch_is_written_and_warned(cli, httpserver, tmp_path):
 
 def test_history_line_written_without_key(cli, httpserver, tmp_path, user_dir):
     httpserver.expect_request(GEN).respond_with_json(
-        images_answer(make_image(), usage={"total_tokens": 3}), headers={"x-request-id": "r1"})
+        images_answer(make_image(), usage={"total_tokens": 3}), headers={"x-request-id": "r1"}
+    )
     r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url", base(httpserver), "--api-key", KEY)
     assert r.code == 0, r.err
     text = (user_dir / "history.jsonl").read_text()
@@ -301,14 +449,23 @@ def test_history_off_in_config(cli, httpserver, tmp_path, user_dir):
 
 def test_api_error_line_with_message_code_and_request_id(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(
-        {"error": {"message": "Your request was rejected by the safety system.",
-                   "type": "invalid_request_error", "param": None,
-                   "code": "moderation_blocked"}},
-        status=400, headers={"x-request-id": "req_abc"})
+        {
+            "error": {
+                "message": "Your request was rejected by the safety system.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "moderation_blocked",
+            }
+        },
+        status=400,
+        headers={"x-request-id": "req_abc"},
+    )
     r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url", base(httpserver), "--api-key", KEY)
     assert r.code == 4
-    assert r.err.strip() == ("error: 400 Bad Request: Your request was rejected by the safety "
-                             "system. (code: moderation_blocked, request id: req_abc)")
+    assert r.err.strip() == (
+        "error: 400 Bad Request: Your request was rejected by the safety "
+        "system. (code: moderation_blocked, request id: req_abc)"
+    )
     assert len(httpserver.log) == 1  # a 400 is never retried
 
 
@@ -323,7 +480,8 @@ def test_status_exit_codes(cli, httpserver, tmp_path, status, code):
 
 def test_error_inside_200_is_an_api_error(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(
-        {"error": {"message": "upstream model unavailable", "code": "model_not_found"}})
+        {"error": {"message": "upstream model unavailable", "code": "model_not_found"}}
+    )
     r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url", base(httpserver))
     assert r.code == 4
     assert "upstream model unavailable (code: model_not_found)" in r.err
@@ -331,9 +489,11 @@ def test_error_inside_200_is_an_api_error(cli, httpserver, tmp_path):
 
 def test_429_with_retry_after_then_success(cli, httpserver, tmp_path):
     httpserver.expect_ordered_request(GEN).respond_with_json(
-        {"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "0"})
+        {"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "0"}
+    )
     httpserver.expect_ordered_request(GEN).respond_with_json(
-        {"error": {"message": "busy"}}, status=503, headers={"retry-after-ms": "1"})
+        {"error": {"message": "busy"}}, status=503, headers={"retry-after-ms": "1"}
+    )
     httpserver.expect_ordered_request(GEN).respond_with_json(images_answer(make_image()))
     r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url", base(httpserver))
     assert r.code == 0, r.err
@@ -343,7 +503,8 @@ def test_429_with_retry_after_then_success(cli, httpserver, tmp_path):
 
 def test_retries_exhausted_is_exit_5(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(
-        {"error": {"message": "overloaded"}}, status=503, headers={"retry-after-ms": "0"})
+        {"error": {"message": "overloaded"}}, status=503, headers={"retry-after-ms": "0"}
+    )
     r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url", base(httpserver), "--retries", "2")
     assert r.code == 5
     assert len(httpserver.log) == 3
@@ -360,14 +521,16 @@ def test_504_is_not_retried_and_says_why(cli, httpserver, tmp_path):
 
 def test_x_should_retry_false_wins(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(
-        {"error": {"message": "no"}}, status=500, headers={"x-should-retry": "false"})
+        {"error": {"message": "no"}}, status=500, headers={"x-should-retry": "false"}
+    )
     r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url", base(httpserver))
     assert r.code == 5 and len(httpserver.log) == 1
 
 
 def test_html_answer_is_exit_5_and_writes_nothing(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_data(
-        "<html><body>Bad gateway</body></html>", content_type="text/html")
+        "<html><body>Bad gateway</body></html>", content_type="text/html"
+    )
     r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url", base(httpserver))
     assert r.code == 5
     assert "HTML" in r.err and r.err.count("\n") == 1
@@ -376,8 +539,9 @@ def test_html_answer_is_exit_5_and_writes_nothing(cli, httpserver, tmp_path):
 
 def test_truncated_json_is_exit_5(cli, httpserver, tmp_path):
     doc = json.dumps(images_answer(make_image()))
-    httpserver.expect_request(GEN).respond_with_data(doc[: len(doc) // 2],
-                                                     content_type="application/json")
+    httpserver.expect_request(GEN).respond_with_data(
+        doc[: len(doc) // 2], content_type="application/json"
+    )
     r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url", base(httpserver))
     assert r.code == 5
     assert "cut off" in r.err
@@ -397,7 +561,8 @@ def test_partial_success_is_exit_6_and_keeps_images(cli, httpserver, tmp_path):
     bad = base64.b64encode(b"garbage!" * 4).decode()
     good = base64.b64encode(make_image()).decode()
     httpserver.expect_request(GEN).respond_with_json(
-        {"created": 1, "data": [{"b64_json": good}, {"b64_json": bad}]})
+        {"created": 1, "data": [{"b64_json": good}, {"b64_json": bad}]}
+    )
     r = cli("gen", "a cat", "-n", "2", "-o", str(tmp_path), "--base-url", base(httpserver))
     assert r.code == 6
     assert len(r.out.splitlines()) == 1
@@ -407,7 +572,8 @@ def test_partial_success_is_exit_6_and_keeps_images(cli, httpserver, tmp_path):
 
 def test_url_404_is_exit_5(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(
-        {"created": 1, "data": [{"url": httpserver.url_for("/missing.png")}]})
+        {"created": 1, "data": [{"url": httpserver.url_for("/missing.png")}]}
+    )
     httpserver.expect_request("/missing.png").respond_with_data("no", status=404)
     r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url", base(httpserver))
     assert r.code == 5
@@ -420,8 +586,16 @@ def test_connection_refused_is_retried_then_exit_5(cli, tmp_path):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url", f"http://127.0.0.1:{port}/v1",
-            "--retries", "0")
+    r = cli(
+        "gen",
+        "a cat",
+        "-o",
+        str(tmp_path),
+        "--base-url",
+        f"http://127.0.0.1:{port}/v1",
+        "--retries",
+        "0",
+    )
     assert r.code == 5
     assert r.err.startswith("error: cannot connect to 127.0.0.1")
 
@@ -447,8 +621,16 @@ def test_read_timeout_is_not_retried(cli, tmp_path):
     t = threading.Thread(target=accept, daemon=True)
     t.start()
     try:
-        r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url",
-                f"http://127.0.0.1:{port}/v1", "--timeout", "0.3")
+        r = cli(
+            "gen",
+            "a cat",
+            "-o",
+            str(tmp_path),
+            "--base-url",
+            f"http://127.0.0.1:{port}/v1",
+            "--timeout",
+            "0.3",
+        )
     finally:
         stop.set()
         t.join()
@@ -463,22 +645,27 @@ def test_read_timeout_is_not_retried(cli, tmp_path):
 # --- validation, config and key handling ---------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["-m", "dall-e-3", "-s", "512x512"], "size '512x512' is not supported by dall-e-3; allowed: "
-                                          "1024x1024, 1792x1024, 1024x1792"),
-    (["-s", "1000x1000"], "divisible by 16"),
-    (["-s", "3840x960"], "aspect ratio"),
-    (["-s", "4096x2304"], "at most 3840x2160"),
-    (["-m", "dall-e-2", "-q", "hd"], "quality 'hd' is not supported by dall-e-2"),
-    (["-m", "dall-e-3", "--background", "transparent"], "background is not supported"),
-    (["--background", "transparent", "-f", "jpeg"], "needs output_format png or webp"),
-    (["-f", "png", "--compression", "50"], "needs output_format jpeg or webp"),
-    (["--compression", "101", "-f", "webp"], "0-100"),
-    (["--response-format", "url"], "GPT image models always return b64_json"),
-    (["-m", "dall-e-2", "-s", "landscape"], "size 'landscape' is not available for dall-e-2"),
-    (["-x", "novalue"], "--extra 'novalue' is not KEY=VALUE"),
-    (["--partial-images", "2"], "--partial-images needs --stream"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-m", "dall-e-3", "-s", "512x512"],
+            "size '512x512' is not supported by dall-e-3; allowed: 1024x1024, 1792x1024, 1024x1792",
+        ),
+        (["-s", "1000x1000"], "divisible by 16"),
+        (["-s", "3840x960"], "aspect ratio"),
+        (["-s", "4096x2304"], "at most 3840x2160"),
+        (["-m", "dall-e-2", "-q", "hd"], "quality 'hd' is not supported by dall-e-2"),
+        (["-m", "dall-e-3", "--background", "transparent"], "background is not supported"),
+        (["--background", "transparent", "-f", "jpeg"], "needs output_format png or webp"),
+        (["-f", "png", "--compression", "50"], "needs output_format jpeg or webp"),
+        (["--compression", "101", "-f", "webp"], "0-100"),
+        (["--response-format", "url"], "GPT image models always return b64_json"),
+        (["-m", "dall-e-2", "-s", "landscape"], "size 'landscape' is not available for dall-e-2"),
+        (["-x", "novalue"], "--extra 'novalue' is not KEY=VALUE"),
+        (["--partial-images", "2"], "--partial-images needs --stream"),
+    ],
+)
 def test_validation_fails_before_sending(cli, httpserver, tmp_path, args, message):
     r = cli("gen", "a cat", *args, "-o", str(tmp_path), "--base-url", base(httpserver))
     assert r.code == 2, r.err
@@ -497,17 +684,45 @@ def test_prompt_length_per_model(cli, httpserver, tmp_path):
 
 def test_unknown_model_gets_generic_checks_only(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(images_answer(make_image()))
-    r = cli("gen", "a cat", "-m", "flux-1.1-pro", "-s", "1000x700", "-q", "ultra",
-            "-o", str(tmp_path), "--base-url", base(httpserver))
+    r = cli(
+        "gen",
+        "a cat",
+        "-m",
+        "flux-1.1-pro",
+        "-s",
+        "1000x700",
+        "-q",
+        "ultra",
+        "-o",
+        str(tmp_path),
+        "--base-url",
+        base(httpserver),
+    )
     assert r.code == 0, r.err
-    assert sent(httpserver)[0] == {"model": "flux-1.1-pro", "prompt": "a cat", "n": 1,
-                                   "size": "1000x700", "quality": "ultra"}
+    assert sent(httpserver)[0] == {
+        "model": "flux-1.1-pro",
+        "prompt": "a cat",
+        "n": 1,
+        "size": "1000x700",
+        "quality": "ultra",
+    }
 
 
 def test_no_validate_sends_as_given(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(images_answer(make_image()))
-    r = cli("gen", "a cat", "-m", "dall-e-3", "-s", "64x64", "--no-validate",
-            "-o", str(tmp_path), "--base-url", base(httpserver))
+    r = cli(
+        "gen",
+        "a cat",
+        "-m",
+        "dall-e-3",
+        "-s",
+        "64x64",
+        "--no-validate",
+        "-o",
+        str(tmp_path),
+        "--base-url",
+        base(httpserver),
+    )
     assert r.code == 0, r.err
     assert sent(httpserver)[0]["size"] == "64x64"
 
@@ -531,17 +746,39 @@ def test_openai_key_only_for_openai(cli):
 def test_config_precedence(cli, httpserver, tmp_path, user_dir):
     (user_dir / "config.toml").write_text(
         'model = "dall-e-2"\nsize = "512x512"\n'
-        '[profiles.work]\nmodel = "dall-e-3"\nsize = "1024x1024"\nquality = "hd"\n')
+        '[profiles.work]\nmodel = "dall-e-3"\nsize = "1024x1024"\nquality = "hd"\n'
+    )
     r = cli("gen", "a", "--dry-run", "--json")
-    assert r.json["requests"][0]["body"] == {"model": "dall-e-2", "prompt": "a", "n": 1,
-                                             "size": "512x512"}
+    assert r.json["requests"][0]["body"] == {
+        "model": "dall-e-2",
+        "prompt": "a",
+        "n": 1,
+        "size": "512x512",
+    }
     r = cli("gen", "a", "--dry-run", "--json", "--profile", "work")
     assert r.json["requests"][0]["body"]["model"] == "dall-e-3"
-    r = cli("gen", "a", "--dry-run", "--json", env={"EASYIMG_PROFILE": "work",
-                                                    "EASYIMG_QUALITY": "standard"})
+    r = cli(
+        "gen",
+        "a",
+        "--dry-run",
+        "--json",
+        env={"EASYIMG_PROFILE": "work", "EASYIMG_QUALITY": "standard"},
+    )
     assert r.json["requests"][0]["body"]["quality"] == "standard"
-    r = cli("gen", "a", "--dry-run", "--json", "--profile", "work", "-m", "dall-e-2",
-            "-s", "256x256", "-q", "standard")
+    r = cli(
+        "gen",
+        "a",
+        "--dry-run",
+        "--json",
+        "--profile",
+        "work",
+        "-m",
+        "dall-e-2",
+        "-s",
+        "256x256",
+        "-q",
+        "standard",
+    )
     assert r.json["requests"][0]["body"]["model"] == "dall-e-2"
     r = cli("gen", "a", "--dry-run", "--profile", "nope")
     assert r.code == 3 and "no profile 'nope'" in r.err
@@ -557,10 +794,20 @@ def test_dry_run_masks_key(cli):
 
 def test_key_never_in_output_of_failures(cli, httpserver, tmp_path, user_dir):
     httpserver.expect_request(GEN).respond_with_json(
-        {"error": {"message": f"Incorrect API key provided: {KEY[:6]}****"}}, status=401)
+        {"error": {"message": f"Incorrect API key provided: {KEY[:6]}****"}}, status=401
+    )
     for extra in ([], ["--json"], ["--quiet"]):
-        r = cli("gen", "a cat", "-o", str(tmp_path), "--base-url", base(httpserver),
-                "--api-key", KEY, *extra)
+        r = cli(
+            "gen",
+            "a cat",
+            "-o",
+            str(tmp_path),
+            "--base-url",
+            base(httpserver),
+            "--api-key",
+            KEY,
+            *extra,
+        )
         assert r.code == 3
         assert KEY not in r.out + r.err
     assert not (user_dir / "history.jsonl").exists()
@@ -568,11 +815,19 @@ def test_key_never_in_output_of_failures(cli, httpserver, tmp_path, user_dir):
 
 def test_json_error_document(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(
-        {"error": {"message": "bad", "code": "x"}}, status=400, headers={"x-request-id": "q"})
+        {"error": {"message": "bad", "code": "x"}}, status=400, headers={"x-request-id": "q"}
+    )
     r = cli("gen", "a cat", "--json", "-o", str(tmp_path), "--base-url", base(httpserver))
     assert r.code == 4
-    assert r.json == {"error": {"message": "400 Bad Request: bad (code: x, request id: q)",
-                                "exit_code": 4, "status": 400, "code": "x", "request_id": "q"}}
+    assert r.json == {
+        "error": {
+            "message": "400 Bad Request: bad (code: x, request id: q)",
+            "exit_code": 4,
+            "status": 400,
+            "code": "x",
+            "request_id": "q",
+        }
+    }
 
 
 def test_quiet_prints_only_paths_and_errors(cli, httpserver, tmp_path):
@@ -607,17 +862,35 @@ def test_request_bodies_match_openai_schema(cli, httpserver, tmp_path):
     """What gen sends validates against OpenAI's CreateImageRequest schema."""
     import jsonschema
 
-    doc = json.loads((Path(__file__).parent / "data" /
-                      "openai-images-batches-files.json").read_text())
-    schema = {"$ref": "#/components/schemas/CreateImageRequest",
-              "components": doc["components"]}
+    doc = json.loads(
+        (Path(__file__).parent / "data" / "openai-images-batches-files.json").read_text()
+    )
+    schema = {"$ref": "#/components/schemas/CreateImageRequest", "components": doc["components"]}
     httpserver.expect_request(GEN).respond_with_json(images_answer(make_image()))
-    for args in (["-s", "1024x1536", "-q", "high", "-f", "webp", "--compression", "50",
-                  "--background", "opaque", "--moderation", "low", "--user", "u"],
-                 ["-m", "dall-e-3", "--style", "vivid", "--response-format", "b64_json"],
-                 ["-m", "gpt-image-1", "-n", "3", "-s", "auto"]):
-        assert cli("gen", "a cat", *args, "-o", str(tmp_path),
-                   "--base-url", base(httpserver)).code == 0
+    for args in (
+        [
+            "-s",
+            "1024x1536",
+            "-q",
+            "high",
+            "-f",
+            "webp",
+            "--compression",
+            "50",
+            "--background",
+            "opaque",
+            "--moderation",
+            "low",
+            "--user",
+            "u",
+        ],
+        ["-m", "dall-e-3", "--style", "vivid", "--response-format", "b64_json"],
+        ["-m", "gpt-image-1", "-n", "3", "-s", "auto"],
+    ):
+        assert (
+            cli("gen", "a cat", *args, "-o", str(tmp_path), "--base-url", base(httpserver)).code
+            == 0
+        )
     bodies = sent(httpserver)
     assert len(bodies) >= 3
     for b in bodies:

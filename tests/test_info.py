@@ -29,9 +29,12 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def usage_of(text: int, image: int, output: int) -> dict[str, Any]:
-    return {"input_tokens": text + image,
-            "input_tokens_details": {"text_tokens": text, "image_tokens": image},
-            "output_tokens": output, "total_tokens": text + image + output}
+    return {
+        "input_tokens": text + image,
+        "input_tokens_details": {"text_tokens": text, "image_tokens": image},
+        "output_tokens": output,
+        "total_tokens": text + image + output,
+    }
 
 
 def write_history(path: Path, *specs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -39,11 +42,17 @@ def write_history(path: Path, *specs: dict[str, Any]) -> list[dict[str, Any]]:
     entries = []
     for spec in specs:
         entry = history.record(
-            spec.get("command", "gen"), model=spec.get("model", "gpt-image-2"),
-            prompt=spec.get("prompt", "a cat"), parameters={"n": len(spec.get("files", ["a"]))},
-            files=spec.get("files", ["/out/a.png"]), usage=spec.get("usage"),
-            request_id=None, base_url="http://127.0.0.1:1/v1",
-            status=spec.get("status", "ok"), now=spec.get("now", NOW))
+            spec.get("command", "gen"),
+            model=spec.get("model", "gpt-image-2"),
+            prompt=spec.get("prompt", "a cat"),
+            parameters={"n": len(spec.get("files", ["a"]))},
+            files=spec.get("files", ["/out/a.png"]),
+            usage=spec.get("usage"),
+            request_id=None,
+            base_url="http://127.0.0.1:1/v1",
+            status=spec.get("status", "ok"),
+            now=spec.get("now", NOW),
+        )
         history.append(path, entry)
         entries.append(entry)
     return entries
@@ -60,6 +69,7 @@ def hist(user_dir: Path) -> Path:
 
 # --- history ------------------------------------------------------------------------------------
 
+
 def test_history_missing_file_is_not_an_error(cli, hist):
     r = cli("history")
     assert (r.code, r.out, r.err) == (0, "", "")
@@ -71,13 +81,21 @@ def test_history_missing_file_is_not_an_error(cli, hist):
 
 
 def test_history_tsv_newest_first_with_limit(cli, hist):
-    write_history(hist, *({"prompt": f"prompt {i}", "now": NOW + timedelta(minutes=i),
-                           "usage": usage_of(10, 0, 100 * i)} for i in range(1, 26)))
+    write_history(
+        hist,
+        *(
+            {
+                "prompt": f"prompt {i}",
+                "now": NOW + timedelta(minutes=i),
+                "usage": usage_of(10, 0, 100 * i),
+            }
+            for i in range(1, 26)
+        ),
+    )
     r = cli("history")
     assert r.code == 0, r.err
     rows = tsv(r.out)
-    assert rows[0] == ["time", "command", "model", "images", "status", "tokens", "prompt",
-                       "files"]
+    assert rows[0] == ["time", "command", "model", "images", "status", "tokens", "prompt", "files"]
     assert len(rows) == 1 + 20  # the default limit
     assert [row[6] for row in rows[1:4]] == ["prompt 25", "prompt 24", "prompt 23"]
     assert rows[1][5] == str(10 + 2500)
@@ -97,8 +115,10 @@ def test_history_json_is_the_stored_entries(cli, hist):
 
 
 def test_history_cells_stay_on_one_line(cli, hist):
-    write_history(hist, {"prompt": "tab\there\nand a new line", "files": ["/o/a b.png", "/o/c.png"],
-                         "usage": None})
+    write_history(
+        hist,
+        {"prompt": "tab\there\nand a new line", "files": ["/o/a b.png", "/o/c.png"], "usage": None},
+    )
     rows = tsv(cli("history").out)
     assert rows[1][6] == "tab here and a new line"
     assert rows[1][7] == "/o/a b.png /o/c.png"
@@ -107,9 +127,16 @@ def test_history_cells_stay_on_one_line(cli, hist):
 
 
 def test_history_table_on_a_terminal(cli, hist):
-    write_history(hist, {"prompt": "a lighthouse at dusk", "model": "dall-e-3",
-                         "files": ["/out/x-1.png", "/out/x-2.png"], "status": "partial",
-                         "usage": usage_of(5, 0, 50)})
+    write_history(
+        hist,
+        {
+            "prompt": "a lighthouse at dusk",
+            "model": "dall-e-3",
+            "files": ["/out/x-1.png", "/out/x-2.png"],
+            "status": "partial",
+            "usage": usage_of(5, 0, 50),
+        },
+    )
     r = cli("history", tty=True, env={"COLUMNS": "140"})
     assert r.code == 0, r.err
     out = ANSI.sub("", r.out)
@@ -125,8 +152,15 @@ def test_history_table_on_a_terminal(cli, hist):
 
 def test_narrow_terminal_cuts_prompt_and_files_not_the_model(cli, hist):
     long = "a very long prompt about a lighthouse on a cliff at dusk, painted in oils " * 3
-    write_history(hist, {"prompt": long, "model": "gpt-image-2.5-sunburst",
-                         "files": ["/out/" + "x" * 80 + ".png"], "usage": usage_of(5, 0, 50)})
+    write_history(
+        hist,
+        {
+            "prompt": long,
+            "model": "gpt-image-2.5-sunburst",
+            "files": ["/out/" + "x" * 80 + ".png"],
+            "usage": usage_of(5, 0, 50),
+        },
+    )
     r = cli("history", tty=True, env={"COLUMNS": "80"})
     lines = ANSI.sub("", r.out).splitlines()
     assert all(len(line.rstrip()) <= 80 for line in lines)
@@ -155,11 +189,13 @@ output = 30.0
 
 
 def test_usage_by_model_tsv_with_totals(cli, hist):
-    write_history(hist,
-                  {"model": "gpt-image-2", "usage": usage_of(100, 0, 1000), "files": ["a", "b"]},
-                  {"model": "gpt-image-2", "usage": usage_of(50, 200, 2000)},
-                  {"model": "dall-e-3", "usage": None},
-                  {"model": "flux-dev", "usage": {"prompt_tokens": 7, "completion_tokens": 3}})
+    write_history(
+        hist,
+        {"model": "gpt-image-2", "usage": usage_of(100, 0, 1000), "files": ["a", "b"]},
+        {"model": "gpt-image-2", "usage": usage_of(50, 200, 2000)},
+        {"model": "dall-e-3", "usage": None},
+        {"model": "flux-dev", "usage": {"prompt_tokens": 7, "completion_tokens": 3}},
+    )
     r = cli("usage")
     assert r.code == 0, r.err
     assert tsv(r.out) == [
@@ -173,8 +209,11 @@ def test_usage_by_model_tsv_with_totals(cli, hist):
 
 def test_usage_cost_where_a_price_is_configured(cli, hist, user_dir):
     (user_dir / "config.toml").write_text(PRICES)
-    write_history(hist, {"model": "gpt-image-2", "usage": usage_of(1000, 2000, 10000)},
-                  {"model": "dall-e-3", "usage": usage_of(10, 0, 0)})
+    write_history(
+        hist,
+        {"model": "gpt-image-2", "usage": usage_of(1000, 2000, 10000)},
+        {"model": "dall-e-3", "usage": usage_of(10, 0, 0)},
+    )
     r = cli("usage")
     assert r.code == 0, r.err
     rows = tsv(r.out)
@@ -188,10 +227,17 @@ def test_usage_cost_where_a_price_is_configured(cli, hist, user_dir):
     assert doc["total"]["cost_usd"] == pytest.approx(0.321)
     assert doc["total"]["unpriced_runs"] == 1
     assert doc["unpriced_models"] == ["dall-e-3"]
-    assert doc["rows"][1] == {"model": "gpt-image-2", "runs": 1, "images": 1,
-                              "input_text_tokens": 1000, "input_image_tokens": 2000,
-                              "output_tokens": 10000, "total_tokens": 13000, "cost_usd": 0.321,
-                              "unpriced_runs": 0}
+    assert doc["rows"][1] == {
+        "model": "gpt-image-2",
+        "runs": 1,
+        "images": 1,
+        "input_text_tokens": 1000,
+        "input_image_tokens": 2000,
+        "output_tokens": 10000,
+        "total_tokens": 13000,
+        "cost_usd": 0.321,
+        "unpriced_runs": 0,
+    }
     t = cli("usage", tty=True, env={"COLUMNS": "120"})
     out = ANSI.sub("", t.out)
     assert "cost USD" in out and "0.3210*" in out
@@ -199,17 +245,26 @@ def test_usage_cost_where_a_price_is_configured(cli, hist, user_dir):
 
 
 def test_usage_by_day_and_since(cli, hist):
-    write_history(hist,
-                  {"now": NOW - timedelta(days=30), "usage": usage_of(1, 0, 10)},
-                  {"now": NOW - timedelta(days=3), "usage": usage_of(2, 0, 20)},
-                  {"now": NOW, "usage": usage_of(3, 0, 30)})
+    write_history(
+        hist,
+        {"now": NOW - timedelta(days=30), "usage": usage_of(1, 0, 10)},
+        {"now": NOW - timedelta(days=3), "usage": usage_of(2, 0, 20)},
+        {"now": NOW, "usage": usage_of(3, 0, 30)},
+    )
     rows = tsv(cli("usage", "--by", "day").out)
     assert rows[0][0] == "day"
     days = [row[0] for row in rows[1:-1]]
     assert days == sorted(days) and len(days) == 3
     assert rows[-1][:2] == ["total", "3"]
-    assert tsv(cli("usage", "--since", "7d").out)[-1][:7] == ["total", "2", "2", "5", "0", "50",
-                                                              "55"]
+    assert tsv(cli("usage", "--since", "7d").out)[-1][:7] == [
+        "total",
+        "2",
+        "2",
+        "5",
+        "0",
+        "50",
+        "55",
+    ]
     assert tsv(cli("usage", "--since", "2w").out)[-1][1] == "2"
     old = (NOW - timedelta(days=30)).astimezone().date().isoformat()
     assert tsv(cli("usage", "--since", old).out)[-1][1] == "3"
@@ -244,6 +299,7 @@ def test_usage_empty_history(cli, hist):
 
 # --- the usage core -----------------------------------------------------------------------------
 
+
 def test_parse_since_forms():
     today = date(2025, 3, 10)
     assert parse_since("2025-01-31", today) == date(2025, 1, 31)
@@ -262,16 +318,17 @@ def test_tokens_of_reads_every_shape():
     assert tokens_of(usage_of(3, 4, 5)) == Tokens(3, 4, 5, 12)
     # No split: all input counts as text; no total: input + output.
     assert tokens_of({"input_tokens": 9, "output_tokens": 1}) == Tokens(9, 0, 1, 10)
-    assert tokens_of({"prompt_tokens": 2, "completion_tokens": 8, "total_tokens": 10}) == \
-        Tokens(2, 0, 8, 10)
-    assert tokens_of({"input_tokens": 10, "input_tokens_details": {"image_tokens": 4},
-                      "output_tokens": "6"}) == Tokens(6, 4, 6, 16)
+    assert tokens_of({"prompt_tokens": 2, "completion_tokens": 8, "total_tokens": 10}) == Tokens(
+        2, 0, 8, 10
+    )
+    assert tokens_of(
+        {"input_tokens": 10, "input_tokens_details": {"image_tokens": 4}, "output_tokens": "6"}
+    ) == Tokens(6, 4, 6, 16)
     assert tokens_of({"input_tokens": None, "output_tokens": True}) == Tokens(0, 0, 0, 0)
 
 
 def test_parse_prices_and_input_shorthand():
-    prices = parse_prices({"gpt-image-2": {"input": 2, "output": 40},
-                           "x": {"input_image": 1.5}})
+    prices = parse_prices({"gpt-image-2": {"input": 2, "output": 40}, "x": {"input_image": 1.5}})
     assert prices == {"gpt-image-2": Price(2.0, 2.0, 40.0), "x": Price(0.0, 1.5, 0.0)}
     for bad in ({"m": {"output": "30"}}, {"m": {"output": -1}}, {"m": 3}, [1]):
         with pytest.raises(ConfigError):
@@ -279,9 +336,18 @@ def test_parse_prices_and_input_shorthand():
 
 
 def test_summarize_prices_snapshots_by_their_base_id():
-    report = summarize([{"model": "gpt-image-2-2026-01-01", "time": "2026-01-01T12:00:00Z",
-                         "usage": usage_of(0, 0, 1_000_000), "files": ["a"]}],
-                       prices={"gpt-image-2": Price(output=30.0)}, tz=UTC)
+    report = summarize(
+        [
+            {
+                "model": "gpt-image-2-2026-01-01",
+                "time": "2026-01-01T12:00:00Z",
+                "usage": usage_of(0, 0, 1_000_000),
+                "files": ["a"],
+            }
+        ],
+        prices={"gpt-image-2": Price(output=30.0)},
+        tz=UTC,
+    )
     assert report.total.cost == pytest.approx(30.0)
     assert report.unpriced_models == []
 
@@ -292,6 +358,7 @@ def test_newest_first_bounded():
 
 
 # --- models -------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def server():
@@ -333,21 +400,29 @@ def test_models_offline(cli):
 
 
 def test_models_router_with_unknown_ids(cli, httpserver: HTTPServer):
-    listing = {"object": "list", "data": [
-        {"id": "flux-1.1-pro", "owned_by": "bfl"},
-        {"id": "doubao-seedream-4-0", "owned_by": "volcengine"},
-        {"id": "qwen-image", "owned_by": "alibaba"},
-        {"id": "gpt-image-1-2025-04-15", "owned_by": "openai"},
-        {"id": "claude-sonnet-4", "owned_by": "anthropic"},
-        {"id": "text-embedding-3-small", "owned_by": "openai"},
-        {"id": "stable-diffusion-xl", "owned_by": "stability"},
-    ]}
+    listing = {
+        "object": "list",
+        "data": [
+            {"id": "flux-1.1-pro", "owned_by": "bfl"},
+            {"id": "doubao-seedream-4-0", "owned_by": "volcengine"},
+            {"id": "qwen-image", "owned_by": "alibaba"},
+            {"id": "gpt-image-1-2025-04-15", "owned_by": "openai"},
+            {"id": "claude-sonnet-4", "owned_by": "anthropic"},
+            {"id": "text-embedding-3-small", "owned_by": "openai"},
+            {"id": "stable-diffusion-xl", "owned_by": "stability"},
+        ],
+    }
     httpserver.expect_request("/v1/models", method="GET").respond_with_json(listing)
     r = cli("models", "--base-url", httpserver.url_for("/v1"), "--api-key", KEY)
     assert r.code == 0, r.err
     rows = {row[0]: row for row in tsv(r.out)[1:]}
-    assert set(rows) == {"flux-1.1-pro", "doubao-seedream-4-0", "qwen-image",
-                         "gpt-image-1-2025-04-15", "stable-diffusion-xl"}
+    assert set(rows) == {
+        "flux-1.1-pro",
+        "doubao-seedream-4-0",
+        "qwen-image",
+        "gpt-image-1-2025-04-15",
+        "stable-diffusion-xl",
+    }
     assert rows["flux-1.1-pro"] == ["flux-1.1-pro", "no", "", "", "", "bfl"]
     assert rows["gpt-image-1-2025-04-15"][1] == "yes"  # a dated snapshot of a known model
     req, _ = httpserver.log[0]
@@ -357,10 +432,12 @@ def test_models_router_with_unknown_ids(cli, httpserver: HTTPServer):
 
 def test_models_bare_list_and_bad_answers(cli, httpserver: HTTPServer):
     httpserver.expect_request("/a/models").respond_with_json(["flux-dev", "gpt-4o"])
-    httpserver.expect_request("/b/models").respond_with_data("<html>oops</html>",
-                                                             content_type="text/html")
+    httpserver.expect_request("/b/models").respond_with_data(
+        "<html>oops</html>", content_type="text/html"
+    )
     httpserver.expect_request("/c/models").respond_with_json(
-        {"error": {"message": "bad key", "type": "auth"}}, status=401)
+        {"error": {"message": "bad key", "type": "auth"}}, status=401
+    )
     httpserver.expect_request("/d/models").respond_with_json({"object": "list"})
     r = cli("models", "--base-url", httpserver.url_for("/a"))
     assert (r.code, tsv(r.out)[1][0]) == (0, "flux-dev")
@@ -376,8 +453,14 @@ def test_models_terminal_table_and_note(cli, server):
     r = cli("models", "--base-url", server.url, tty=True, env={"COLUMNS": "150"})
     assert r.code == 0, r.err
     out = ANSI.sub("", r.out)
-    assert out.splitlines()[0].split() == ["id", "known", "sizes", "qualities", "formats",
-                                           "owned_by"]
+    assert out.splitlines()[0].split() == [
+        "id",
+        "known",
+        "sizes",
+        "qualities",
+        "formats",
+        "owned_by",
+    ]
     assert "gpt-image-2" in out and "whisper-1" not in out
     assert "image models of" in r.err and "--all" in r.err
 
@@ -389,6 +472,7 @@ def test_models_needs_a_key_for_a_remote_host(cli):
 
 # --- completions --------------------------------------------------------------------------------
 
+
 def test_completions_needs_a_known_shell(cli):
     r = cli("completions")
     assert r.code == 2 and "name a shell" in r.err
@@ -399,6 +483,7 @@ def test_completions_needs_a_known_shell(cli):
 def test_completions_lists_profiles_from_the_config(cli, user_dir):
     assert cli("completions", "--list-profiles").out == ""
     (user_dir / "config.toml").write_text(
-        '[profiles.work]\nmodel = "dall-e-3"\n[profiles.local]\nbase_url = "http://x"\n')
+        '[profiles.work]\nmodel = "dall-e-3"\n[profiles.local]\nbase_url = "http://x"\n'
+    )
     r = cli("completions", "--list-profiles")
     assert (r.code, r.out) == (0, "local\nwork\n")

@@ -24,16 +24,23 @@ def test_snapshot_ids_use_their_base_rules():
     assert lookup("flux-pro") is None
 
 
-@pytest.mark.parametrize("size", ["1024x1024", "3840x2160", "2160x3840", "1536x864", "auto",
-                                  "1024x3072"])
+@pytest.mark.parametrize(
+    "size", ["1024x1024", "3840x2160", "2160x3840", "1536x864", "auto", "1024x3072"]
+)
 def test_gpt_image_2_arbitrary_sizes_ok(size):
     validate(body(size=size))
 
 
-@pytest.mark.parametrize(("size", "why"), [
-    ("1000x1000", "divisible by 16"), ("1024x3088", "aspect ratio"),
-    ("3840x2176", "at most 3840x2160"), ("4000x16", "aspect"), ("big", "is not WxH"),
-])
+@pytest.mark.parametrize(
+    ("size", "why"),
+    [
+        ("1000x1000", "divisible by 16"),
+        ("1024x3088", "aspect ratio"),
+        ("3840x2176", "at most 3840x2160"),
+        ("4000x16", "aspect"),
+        ("big", "is not WxH"),
+    ],
+)
 def test_gpt_image_2_bad_sizes(size, why):
     with pytest.raises(ValidationError, match=why) as info:
         validate(body(size=size))
@@ -76,7 +83,15 @@ def test_edits_and_variations_per_model():
 
 
 def test_unknown_model_generic_checks():
-    validate({"model": "seedream-4", "prompt": "x", "n": 4, "size": "2000x3000",
-              "quality": "ultra", "output_format": "avif"})
+    validate(
+        {
+            "model": "seedream-4",
+            "prompt": "x",
+            "n": 4,
+            "size": "2000x3000",
+            "quality": "ultra",
+            "output_format": "avif",
+        }
+    )
     with pytest.raises(ValidationError, match="empty"):
         validate({"model": "seedream-4", "prompt": " ", "n": 1})

@@ -74,16 +74,30 @@ def listing(directory: Path) -> list[str]:
 # -- sniffing and dimensions
 
 
-@pytest.mark.parametrize("fmt,expected", [
-    ("PNG", "png"), ("JPEG", "jpeg"), ("WEBP", "webp"), ("GIF", "gif"),
-])
+@pytest.mark.parametrize(
+    "fmt,expected",
+    [
+        ("PNG", "png"),
+        ("JPEG", "jpeg"),
+        ("WEBP", "webp"),
+        ("GIF", "gif"),
+    ],
+)
 def test_sniff_format(fmt: str, expected: str) -> None:
     assert sniff_format(make_image(fmt)[:12]) == expected
 
 
-@pytest.mark.parametrize("head", [
-    b"", b"<html><body>", b'{"error": 1}', b"RIFF\0\0\0\0WAVE", b"GIF90a", b"\x89PNX",
-])
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"",
+        b"<html><body>",
+        b'{"error": 1}',
+        b"RIFF\0\0\0\0WAVE",
+        b"GIF90a",
+        b"\x89PNX",
+    ],
+)
 def test_sniff_format_rejects_garbage(head: bytes) -> None:
     assert sniff_format(head) is None
 
@@ -105,16 +119,19 @@ def test_image_dimensions_unreadable(tmp_path: Path) -> None:
 # -- slugs and names
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("A Cat, in SPACE!", "a-cat-in-space"),
-    ("Crème brûlée à la façon", "creme-brulee-a-la-facon"),
-    ("Straße in Øresund", "strasse-in-oresund"),
-    ("don't stop", "dont-stop"),
-    ("", "image"),
-    ("猫の絵 !!!", "image"),
-    ("../../etc/passwd", "etc-passwd"),
-    ("  --multiple   spaces--  ", "multiple-spaces"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("A Cat, in SPACE!", "a-cat-in-space"),
+        ("Crème brûlée à la façon", "creme-brulee-a-la-facon"),
+        ("Straße in Øresund", "strasse-in-oresund"),
+        ("don't stop", "dont-stop"),
+        ("", "image"),
+        ("猫の絵 !!!", "image"),
+        ("../../etc/passwd", "etc-passwd"),
+        ("  --multiple   spaces--  ", "multiple-spaces"),
+    ],
+)
 def test_slugify(text: str, expected: str) -> None:
     assert slugify(text) == expected
 
@@ -127,22 +144,37 @@ def test_slugify_long_prompt_cuts_at_word_boundary() -> None:
 
 
 def test_render_default_template() -> None:
-    name = render_name(DEFAULT_TEMPLATE, prompt="A cat", index=3, model="gpt-image-2",
-                       ext="png", now=NOW)
+    name = render_name(
+        DEFAULT_TEMPLATE, prompt="A cat", index=3, model="gpt-image-2", ext="png", now=NOW
+    )
     assert name == "20240506-070809-a-cat-3.png"
 
 
 def test_render_appends_extension_and_format_specs() -> None:
     assert render_name("{slug}", prompt="cat", index=1, model="m", ext="jpg", now=NOW) == "cat.jpg"
-    name = render_name("{model}_{index:03d}.{ext}", prompt="", index=7, model="org/flux.1",
-                       ext="webp", now=NOW)
+    name = render_name(
+        "{model}_{index:03d}.{ext}", prompt="", index=7, model="org/flux.1", ext="webp", now=NOW
+    )
     assert name == "org-flux.1_007.webp"
 
 
 HOSTILE_TEMPLATES = [
-    DEFAULT_TEMPLATE, "{slug}", "../{slug}.{ext}", "/etc/{model}", "{model}/{slug}/../x",
-    "..\\..\\{model}", ".{slug}", "..", "...{ext}", "a\x00b\nc{slug}", "{model}", "{model}.{ext}",
-    "CON", "x" * 400 + "{slug}", "é" * 300, " . -{slug}. .",
+    DEFAULT_TEMPLATE,
+    "{slug}",
+    "../{slug}.{ext}",
+    "/etc/{model}",
+    "{model}/{slug}/../x",
+    "..\\..\\{model}",
+    ".{slug}",
+    "..",
+    "...{ext}",
+    "a\x00b\nc{slug}",
+    "{model}",
+    "{model}.{ext}",
+    "CON",
+    "x" * 400 + "{slug}",
+    "é" * 300,
+    " . -{slug}. .",
 ]
 HOSTILE_MODELS = ["org/model", "../../..", "..", "a\\b", "/", "\x00", "x/" * 100, "ok"]
 
@@ -166,9 +198,21 @@ def test_render_name_truncates_stem_by_utf8_bytes() -> None:
     assert set(name.removesuffix(".webp")) == {"é"}
 
 
-@pytest.mark.parametrize("template", ["{foo}", "{slug}-{}", "{0}", "{index.__class__}",
-                                      "{slug[0]}", "{slug", "{slug}}", "{index:{foo}}",
-                                      "{slug:03d}", "{slug!x}"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{foo}",
+        "{slug}-{}",
+        "{0}",
+        "{index.__class__}",
+        "{slug[0]}",
+        "{slug",
+        "{slug}}",
+        "{index:{foo}}",
+        "{slug:03d}",
+        "{slug!x}",
+    ],
+)
 def test_bad_templates_raise_usage_error(template: str) -> None:
     with pytest.raises(UsageError):
         check_template(template)
@@ -243,8 +287,7 @@ def test_plan_existing_regular_file_is_an_error(tmp_path: Path) -> None:
 def test_plan_path_under_a_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match="not a directory") as info:
-        plan_output(tmp_path / "file" / "sub" / "cat.png", template=None, count=1,
-                    overwrite=False)
+        plan_output(tmp_path / "file" / "sub" / "cat.png", template=None, count=1, overwrite=False)
     assert str(tmp_path / "file") in str(info.value)
     assert "\n" not in str(info.value)
 
@@ -323,8 +366,7 @@ def test_save_non_png_is_byte_identical(fmt: str, ext: str, tmp_path: Path) -> N
     saved = save(plan(tmp_path, out=tmp_path / "cat.png"), data, png_text={"prompt": "x"})
     assert saved.path == tmp_path / f"cat.{ext}"
     assert saved.path.read_bytes() == data
-    assert (saved.format, saved.width, saved.height, saved.bytes) == (
-        fmt.lower(), 12, 9, len(data))
+    assert (saved.format, saved.width, saved.height, saved.bytes) == (fmt.lower(), 12, 9, len(data))
     assert FORMAT_EXT[saved.format] == ext
 
 
@@ -350,8 +392,9 @@ def test_no_final_name_until_complete(tmp_path: Path) -> None:
         seen.append(listing(tmp_path))
         yield data[50:]
 
-    saved = save_image(download(), plan(tmp_path, out=tmp_path / "cat.png"), index=1,
-                       prompt="", model="m", now=NOW)
+    saved = save_image(
+        download(), plan(tmp_path, out=tmp_path / "cat.png"), index=1, prompt="", model="m", now=NOW
+    )
     assert len(seen) == 1 and len(seen[0]) == 1
     assert seen[0][0].startswith(".easyimg-") and seen[0][0].endswith(".part")
     assert listing(tmp_path) == ["cat.png"] and saved.path.read_bytes() == data
@@ -377,7 +420,10 @@ def test_save_never_overwrites_template_names(tmp_path: Path) -> None:
     p = plan(tmp_path, template="{slug}")
     first, second, third = (save(p, make_image("PNG", color=i)) for i in range(3))
     assert [first.path.name, second.path.name, third.path.name] == [
-        "a-cat.png", "a-cat-2.png", "a-cat-3.png"]
+        "a-cat.png",
+        "a-cat-2.png",
+        "a-cat-3.png",
+    ]
     assert first.path.read_bytes() != second.path.read_bytes()
 
 
@@ -390,11 +436,14 @@ def test_save_overwrite_replaces(tmp_path: Path) -> None:
     assert listing(tmp_path) == ["cat.png"]
 
 
-@pytest.mark.parametrize("body", [
-    b"<html><head><title>502 Bad Gateway</title></head></html>",
-    b'{"error": {"message": "nope"}}',
-    b"\x89PN",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><head><title>502 Bad Gateway</title></head></html>",
+        b'{"error": {"message": "nope"}}',
+        b"\x89PN",
+    ],
+)
 def test_save_non_image_raises_and_leaves_nothing(body: bytes, tmp_path: Path) -> None:
     (tmp_path / "keep.png").write_bytes(b"x")
     with pytest.raises(ResponseError) as info:

@@ -45,8 +45,9 @@ def two_by_two(pixels: list[tuple[int, ...]]) -> Image.Image:
 def test_half_block_cells_have_the_exact_colours():
     # Top row red, green; bottom row blue, white: each cell is one column of two pixels.
     im = two_by_two([(*RED, 255), (*GREEN, 255), (*BLUE, 255), (255, 255, 255, 255)])
-    assert render(im) == ("\x1b[38;2;255;0;0;48;2;0;0;255m▀\x1b[0m"
-                          "\x1b[38;2;0;255;0;48;2;255;255;255m▀\x1b[0m\n")
+    assert render(im) == (
+        "\x1b[38;2;255;0;0;48;2;0;0;255m▀\x1b[0m\x1b[38;2;0;255;0;48;2;255;255;255m▀\x1b[0m\n"
+    )
 
 
 def test_transparent_pixels_show_the_terminal_background():
@@ -60,8 +61,7 @@ def test_transparent_pixels_show_the_terminal_background():
 
 def test_odd_height_leaves_the_last_lower_half_empty():
     im = Image.new("RGB", (1, 3), RED)
-    assert render(im) == ("\x1b[38;2;255;0;0;48;2;255;0;0m▀\x1b[0m\n"
-                          "\x1b[38;2;255;0;0m▀\x1b[0m\n")
+    assert render(im) == ("\x1b[38;2;255;0;0;48;2;255;0;0m▀\x1b[0m\n\x1b[38;2;255;0;0m▀\x1b[0m\n")
 
 
 def test_width_capped_by_the_console_and_48_cells_keeping_aspect():
@@ -82,16 +82,19 @@ def test_fit_never_enlarges():
     assert fit((3840, 2160), 48, 48) == (48, 27)
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({}, "blocks"),
-    ({"TERM": "xterm-256color"}, "blocks"),
-    ({"TERM": "xterm-kitty"}, "kitty"),
-    ({"TERM": "xterm-256color", "KITTY_WINDOW_ID": "3"}, "kitty"),
-    ({"TERM_PROGRAM": "iTerm.app"}, "iterm"),
-    ({"TERM_PROGRAM": "WezTerm"}, "iterm"),
-    ({"TERM": "tmux-256color", "TERM_PROGRAM": "tmux", "KITTY_WINDOW_ID": "3"}, "blocks"),
-    ({"TERM": "xterm-kitty", "TMUX": "/tmp/tmux-0/default,1,0"}, "blocks"),
-])
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "blocks"),
+        ({"TERM": "xterm-256color"}, "blocks"),
+        ({"TERM": "xterm-kitty"}, "kitty"),
+        ({"TERM": "xterm-256color", "KITTY_WINDOW_ID": "3"}, "kitty"),
+        ({"TERM_PROGRAM": "iTerm.app"}, "iterm"),
+        ({"TERM_PROGRAM": "WezTerm"}, "iterm"),
+        ({"TERM": "tmux-256color", "TERM_PROGRAM": "tmux", "KITTY_WINDOW_ID": "3"}, "blocks"),
+        ({"TERM": "xterm-kitty", "TMUX": "/tmp/tmux-0/default,1,0"}, "blocks"),
+    ],
+)
 def test_protocol_from_the_environment(env, expected):
     assert protocol(env) == expected
 
@@ -110,8 +113,10 @@ def test_iterm_sequence():
     png = make_image("PNG", (4, 4))
     seq = iterm_sequence(png, 48, "cat.png")
     head, _, data = seq.partition(":")
-    assert head == (f"\x1b]1337;File=name={base64.b64encode(b'cat.png').decode()};inline=1;"
-                    f"size={len(png)};width=48;preserveAspectRatio=1")
+    assert head == (
+        f"\x1b]1337;File=name={base64.b64encode(b'cat.png').decode()};inline=1;"
+        f"size={len(png)};width=48;preserveAspectRatio=1"
+    )
     assert data.endswith("\x07\n")
     assert base64.b64decode(data[:-2]) == png
 
@@ -119,15 +124,23 @@ def test_iterm_sequence():
 # --- show_images -----------------------------------------------------------------------------
 
 
-def console_for(tty: bool = True, stdout_tty: bool | None = None, quiet: bool = False,
-                **env: str) -> tuple[Console, io.StringIO]:
+def console_for(
+    tty: bool = True, stdout_tty: bool | None = None, quiet: bool = False, **env: str
+) -> tuple[Console, io.StringIO]:
     err = io.StringIO()
-    environment = Environment(io.StringIO(), io.StringIO(), err, tty,
-                              tty if stdout_tty is None else stdout_tty, tty, env)
+    environment = Environment(
+        io.StringIO(), io.StringIO(), err, tty, tty if stdout_tty is None else stdout_tty, tty, env
+    )
     console = Console(environment, quiet=quiet)
     # As Console.err makes it, with a fixed width and colours.
-    console._err = RichConsole(file=err, force_terminal=True, width=60, highlight=False,
-                               soft_wrap=True, color_system="truecolor")
+    console._err = RichConsole(
+        file=err,
+        force_terminal=True,
+        width=60,
+        highlight=False,
+        soft_wrap=True,
+        color_system="truecolor",
+    )
     return console, err
 
 

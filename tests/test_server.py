@@ -59,8 +59,9 @@ def decode(item: dict[str, Any]) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(item["b64_json"])))
 
 
-def png(size: tuple[int, int] = (64, 64), color: tuple[int, ...] = (200, 40, 90),
-        mode: str = "RGB") -> bytes:
+def png(
+    size: tuple[int, int] = (64, 64), color: tuple[int, ...] = (200, 40, 90), mode: str = "RGB"
+) -> bytes:
     return make_image("PNG", size, color, mode)
 
 
@@ -87,8 +88,9 @@ def wait_for(fn: Any, deadline: float = 5.0) -> Any:
 
 
 def test_generation_matches_schema_and_size(srv, openapi):
-    r = gen(srv, prompt="a lighthouse at dusk", model="gpt-image-2", size="1536x1024",
-            quality="medium")
+    r = gen(
+        srv, prompt="a lighthouse at dusk", model="gpt-image-2", size="1536x1024", quality="medium"
+    )
     assert r.status_code == 200
     assert r.headers["x-request-id"].startswith("req_")
     doc = r.json()
@@ -103,8 +105,10 @@ def test_generation_matches_schema_and_size(srv, openapi):
     assert "revised_prompt" not in doc["data"][0]
 
 
-@pytest.mark.parametrize(("fmt", "compression", "pil"), [
-    ("jpeg", 60, "JPEG"), ("webp", 80, "WEBP"), ("png", None, "PNG")])
+@pytest.mark.parametrize(
+    ("fmt", "compression", "pil"),
+    [("jpeg", 60, "JPEG"), ("webp", 80, "WEBP"), ("png", None, "PNG")],
+)
 def test_output_format_and_arbitrary_size(srv, fmt, compression, pil):
     body: dict[str, Any] = {"prompt": "x", "size": "2048x1152", "output_format": fmt}
     if compression is not None:
@@ -160,17 +164,22 @@ def test_url_mode_serves_the_same_bytes(srv, openapi):
 
 def test_paths_work_without_v1(srv):
     root = srv.url.removesuffix("/v1")
-    assert requests.post(f"{root}/images/generations", json={"prompt": "x"},
-                         timeout=10).status_code == 200
+    assert (
+        requests.post(f"{root}/images/generations", json={"prompt": "x"}, timeout=10).status_code
+        == 200
+    )
 
 
 # --- edits and variations --------------------------------------------------------------------
 
 
 def test_edit_one_image(srv, openapi):
-    r = requests.post(f"{srv.url}/images/edits", timeout=10,
-                      files={"image": ("cat.png", png((96, 64)), "image/png")},
-                      data={"prompt": "add a hat", "model": "gpt-image-1.5", "n": "2"})
+    r = requests.post(
+        f"{srv.url}/images/edits",
+        timeout=10,
+        files={"image": ("cat.png", png((96, 64)), "image/png")},
+        data={"prompt": "add a hat", "model": "gpt-image-1.5", "n": "2"},
+    )
     assert r.status_code == 200, r.text
     doc = r.json()
     check(openapi, "ImagesResponse", doc)
@@ -184,11 +193,17 @@ def test_edit_many_images_with_mask(srv):
     mask.paste((0, 0, 0, 0), (0, 0, 32, 64))  # left half transparent: edit there only
     buf = io.BytesIO()
     mask.save(buf, "PNG")
-    files = [("image[]", ("a.png", png(color=(255, 0, 0)), "image/png")),
-             ("image[]", ("b.jpg", make_image("JPEG", (50, 80), (0, 0, 255)), "image/jpeg")),
-             ("mask", ("mask.png", buf.getvalue(), "image/png"))]
-    r = requests.post(f"{srv.url}/images/edits", files=files, timeout=10,
-                      data={"prompt": "paint the left side", "size": "1024x1024"})
+    files = [
+        ("image[]", ("a.png", png(color=(255, 0, 0)), "image/png")),
+        ("image[]", ("b.jpg", make_image("JPEG", (50, 80), (0, 0, 255)), "image/jpeg")),
+        ("mask", ("mask.png", buf.getvalue(), "image/png")),
+    ]
+    r = requests.post(
+        f"{srv.url}/images/edits",
+        files=files,
+        timeout=10,
+        data={"prompt": "paint the left side", "size": "1024x1024"},
+    )
     assert r.status_code == 200, r.text
     img = decode(r.json()["data"][0]).convert("RGB")
     assert img.size == (1024, 1024)
@@ -197,8 +212,10 @@ def test_edit_many_images_with_mask(srv):
 
 
 def test_edit_rejects_mask_of_another_size(srv, openapi):
-    files = {"image": ("a.png", png((64, 64)), "image/png"),
-             "mask": ("m.png", png((32, 32), mode="RGBA", color=(0, 0, 0, 0)), "image/png")}
+    files = {
+        "image": ("a.png", png((64, 64)), "image/png"),
+        "mask": ("m.png", png((32, 32), mode="RGBA", color=(0, 0, 0, 0)), "image/png"),
+    }
     r = requests.post(f"{srv.url}/images/edits", files=files, data={"prompt": "x"}, timeout=10)
     assert r.status_code == 400
     check(openapi, "ErrorResponse", r.json())
@@ -207,39 +224,54 @@ def test_edit_rejects_mask_of_another_size(srv, openapi):
 
 def test_edit_json_body_with_data_url(srv):
     url = "data:image/png;base64," + base64.b64encode(png()).decode()
-    r = requests.post(f"{srv.url}/images/edits", timeout=10,
-                      json={"prompt": "x", "images": [{"image_url": url}], "size": "1024x1024"})
+    r = requests.post(
+        f"{srv.url}/images/edits",
+        timeout=10,
+        json={"prompt": "x", "images": [{"image_url": url}], "size": "1024x1024"},
+    )
     assert r.status_code == 200, r.text
     assert decode(r.json()["data"][0]).size == (1024, 1024)
 
 
 def test_variations(srv, openapi):
-    r = requests.post(f"{srv.url}/images/variations", timeout=10,
-                      files={"image": ("a.png", png((128, 128)), "image/png")},
-                      data={"n": "2", "size": "256x256", "response_format": "b64_json"})
+    r = requests.post(
+        f"{srv.url}/images/variations",
+        timeout=10,
+        files={"image": ("a.png", png((128, 128)), "image/png")},
+        data={"n": "2", "size": "256x256", "response_format": "b64_json"},
+    )
     assert r.status_code == 200, r.text
     doc = r.json()
     check(openapi, "ImagesResponse", doc)
     images = [decode(item) for item in doc["data"]]
     assert [i.size for i in images] == [(256, 256), (256, 256)]
     assert doc["data"][0] != doc["data"][1]
-    bad = requests.post(f"{srv.url}/images/variations", timeout=10,
-                        files={"image": ("a.png", png((128, 64)), "image/png")})
+    bad = requests.post(
+        f"{srv.url}/images/variations",
+        timeout=10,
+        files={"image": ("a.png", png((128, 64)), "image/png")},
+    )
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "image"
 
 
 # --- errors ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("body", "param", "code"), [
-    ({"prompt": "x", "model": "dall-e-3", "size": "512x512"}, "size", "invalid_size"),
-    ({"prompt": "x", "model": "dall-e-3", "n": 2}, "n", "invalid_n"),
-    ({"prompt": "  "}, "prompt", "empty_prompt"),
-    ({"model": "gpt-image-2"}, "prompt", "missing_required_parameter"),
-    ({"prompt": "x", "size": "1000x1000"}, "size", "invalid_size"),
-    ({"prompt": "x", "response_format": "url"}, "response_format",
-     "unsupported_response_format"),
-])
+@pytest.mark.parametrize(
+    ("body", "param", "code"),
+    [
+        ({"prompt": "x", "model": "dall-e-3", "size": "512x512"}, "size", "invalid_size"),
+        ({"prompt": "x", "model": "dall-e-3", "n": 2}, "n", "invalid_n"),
+        ({"prompt": "  "}, "prompt", "empty_prompt"),
+        ({"model": "gpt-image-2"}, "prompt", "missing_required_parameter"),
+        ({"prompt": "x", "size": "1000x1000"}, "size", "invalid_size"),
+        (
+            {"prompt": "x", "response_format": "url"},
+            "response_format",
+            "unsupported_response_format",
+        ),
+    ],
+)
 def test_rule_errors(srv, openapi, body, param, code):
     r = gen(srv, **body)
     assert r.status_code == 400
@@ -250,8 +282,12 @@ def test_rule_errors(srv, openapi, body, param, code):
 
 
 def test_invalid_json(srv, openapi):
-    r = requests.post(f"{srv.url}/images/generations", data=b"{not json", timeout=10,
-                      headers={"Content-Type": "application/json"})
+    r = requests.post(
+        f"{srv.url}/images/generations",
+        data=b"{not json",
+        timeout=10,
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 400
     check(openapi, "ErrorResponse", r.json())
     assert r.json()["error"]["code"] == "invalid_json"
@@ -260,10 +296,15 @@ def test_invalid_json(srv, openapi):
 def test_api_key_is_required(keyed, openapi):
     url = f"{keyed.url}/images/generations"
     missing = requests.post(url, json={"prompt": "x"}, timeout=10)
-    wrong = requests.post(url, json={"prompt": "x"}, timeout=10,
-                          headers={"Authorization": "Bearer sk-wrong-key-000000000000"})
-    right = requests.post(url, json={"prompt": "x"}, timeout=10,
-                          headers={"Authorization": f"Bearer {KEY}"})
+    wrong = requests.post(
+        url,
+        json={"prompt": "x"},
+        timeout=10,
+        headers={"Authorization": "Bearer sk-wrong-key-000000000000"},
+    )
+    right = requests.post(
+        url, json={"prompt": "x"}, timeout=10, headers={"Authorization": f"Bearer {KEY}"}
+    )
     for r in (missing, wrong):
         assert r.status_code == 401
         check(openapi, "ErrorResponse", r.json())
@@ -294,8 +335,12 @@ def test_log_has_one_line_per_request_and_no_key():
     logs: list[str] = []
     s = start_background(port=0, api_key=KEY, log=logs.append)
     try:
-        requests.post(f"{s.url}/images/generations", json={"prompt": "x", "size": "512x512"},
-                      headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
+        requests.post(
+            f"{s.url}/images/generations",
+            json={"prompt": "x", "size": "512x512"},
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=10,
+        )
     finally:
         s.close()
     [line] = logs
@@ -314,12 +359,18 @@ def test_stream_generation_events(srv, openapi):
     assert "[DONE]" not in r.text
     events = sse(r.text)
     names = [name for name, _ in events]
-    assert names == ["image_generation.partial_image"] * 2 + ["image_generation.completed"] + \
-        ["image_generation.partial_image"] * 2 + ["image_generation.completed"]
+    assert names == ["image_generation.partial_image"] * 2 + ["image_generation.completed"] + [
+        "image_generation.partial_image"
+    ] * 2 + ["image_generation.completed"]
     for name, event in events:
         assert event["type"] == name
-        check(openapi, "ImageGenPartialImageEvent" if name.endswith("partial_image")
-              else "ImageGenCompletedEvent", event)
+        check(
+            openapi,
+            "ImageGenPartialImageEvent"
+            if name.endswith("partial_image")
+            else "ImageGenCompletedEvent",
+            event,
+        )
         assert decode(event).size == (1024, 1536)
     assert [e["partial_image_index"] for _, e in events[:2]] == [0, 1]
     # The final image is the one a non-streaming request gets.
@@ -329,9 +380,12 @@ def test_stream_generation_events(srv, openapi):
 
 
 def test_stream_edit_events(srv, openapi):
-    r = requests.post(f"{srv.url}/images/edits", timeout=10,
-                      files={"image": ("a.png", png(), "image/png")},
-                      data={"prompt": "x", "stream": "true", "partial_images": "1"})
+    r = requests.post(
+        f"{srv.url}/images/edits",
+        timeout=10,
+        files={"image": ("a.png", png(), "image/png")},
+        data={"prompt": "x", "stream": "true", "partial_images": "1"},
+    )
     events = sse(r.text)
     assert [name for name, _ in events] == ["image_edit.partial_image", "image_edit.completed"]
     check(openapi, "ImageEditPartialImageEvent", events[0][1])
@@ -370,21 +424,31 @@ def test_requests_overlap_under_latency():
 
 def upload(s: ImageServer, lines: list[dict[str, Any]]) -> dict[str, Any]:
     data = "".join(json.dumps(line) + "\n" for line in lines).encode()
-    r = requests.post(f"{s.url}/files", data={"purpose": "batch"}, timeout=10,
-                      files={"file": ("in.jsonl", data, "application/jsonl")})
+    r = requests.post(
+        f"{s.url}/files",
+        data={"purpose": "batch"},
+        timeout=10,
+        files={"file": ("in.jsonl", data, "application/jsonl")},
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
 
 def line(custom_id: str, **body: Any) -> dict[str, Any]:
-    return {"custom_id": custom_id, "method": "POST", "url": "/v1/images/generations",
-            "body": body}
+    return {"custom_id": custom_id, "method": "POST", "url": "/v1/images/generations", "body": body}
 
 
 def create_batch(s: ImageServer, file_id: str) -> dict[str, Any]:
-    r = requests.post(f"{s.url}/batches", timeout=10, json={
-        "input_file_id": file_id, "endpoint": "/v1/images/generations",
-        "completion_window": "24h", "metadata": {"run": "test"}})
+    r = requests.post(
+        f"{s.url}/batches",
+        timeout=10,
+        json={
+            "input_file_id": file_id,
+            "endpoint": "/v1/images/generations",
+            "completion_window": "24h",
+            "metadata": {"run": "test"},
+        },
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -394,9 +458,14 @@ def get_batch(s: ImageServer, batch_id: str) -> dict[str, Any]:
 
 
 def test_files_and_batch_run(srv, openapi):
-    meta = upload(srv, [line("a", prompt="one", quality="low"),
-                        line("b", prompt="two", model="dall-e-3", n=2),
-                        line("c", prompt="three", size="1536x1024", model="gpt-image-1-mini")])
+    meta = upload(
+        srv,
+        [
+            line("a", prompt="one", quality="low"),
+            line("b", prompt="two", model="dall-e-3", n=2),
+            line("c", prompt="three", size="1536x1024", model="gpt-image-1-mini"),
+        ],
+    )
     check(openapi, "OpenAIFile", meta)
     assert meta["purpose"] == "batch" and meta["status"] == "processed"
     assert requests.get(f"{srv.url}/files/{meta['id']}", timeout=10).json() == meta
@@ -454,9 +523,15 @@ def test_batch_cancel_stops_between_items(openapi):
 
 
 def test_batch_needs_a_known_batch_file(srv):
-    r = requests.post(f"{srv.url}/batches", timeout=10, json={
-        "input_file_id": "file-nope", "endpoint": "/v1/images/generations",
-        "completion_window": "24h"})
+    r = requests.post(
+        f"{srv.url}/batches",
+        timeout=10,
+        json={
+            "input_file_id": "file-nope",
+            "endpoint": "/v1/images/generations",
+            "completion_window": "24h",
+        },
+    )
     assert r.status_code == 404 and r.json()["error"]["param"] == "input_file_id"
 
 
@@ -466,8 +541,11 @@ def test_batch_needs_a_known_batch_file(srv):
 def test_multipart_parser_keeps_binary_data():
     payload = b"\r\n--not-the-boundary\r\n\x00\xff"
     prepared = requests.Request(
-        "POST", "http://x/", files=[("image[]", ("café.png", payload, "image/png"))],
-        data={"prompt": "héllo"}).prepare()
+        "POST",
+        "http://x/",
+        files=[("image[]", ("café.png", payload, "image/png"))],
+        data={"prompt": "héllo"},
+    ).prepare()
     body, content_type = prepared.body, prepared.headers["Content-Type"]
     assert isinstance(body, bytes)
     parts = parse_multipart(body, content_type)
@@ -481,8 +559,12 @@ def test_multipart_parser_keeps_binary_data():
 
 def test_plan_and_render_without_http():
     plan = server.make_plan("generations", {"prompt": "a b c", "quality": "low"}, [], None)
-    assert (plan.size, plan.quality, plan.fmt, plan.response_format) == \
-        ("1024x1024", "low", "png", "b64_json")
+    assert (plan.size, plan.quality, plan.fmt, plan.response_format) == (
+        "1024x1024",
+        "low",
+        "png",
+        "b64_json",
+    )
     assert server.usage(plan)["output_tokens"] == 272
     assert server.render(plan, 0).size == (1024, 1024)
     variation = server.make_plan("variations", {}, [png((64, 64))], None)

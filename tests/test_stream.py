@@ -21,8 +21,12 @@ from .conftest import images_answer, make_image
 
 GEN = "/v1/images/generations"
 EDITS = "/v1/images/edits"
-USAGE = {"input_tokens": 10, "input_tokens_details": {"text_tokens": 10, "image_tokens": 0},
-         "output_tokens": 272, "total_tokens": 282}
+USAGE = {
+    "input_tokens": 10,
+    "input_tokens_details": {"text_tokens": 10, "image_tokens": 0},
+    "output_tokens": 272,
+    "total_tokens": 282,
+}
 FINAL = make_image("PNG", (64, 48), (10, 200, 30))
 ROUGH = [make_image("PNG", (64, 48), (k * 60, 0, 0)) for k in range(3)]
 
@@ -32,16 +36,31 @@ def b64(data: bytes) -> str:
 
 
 def partial(data: bytes, index: int, kind: str = "image_generation") -> dict[str, Any]:
-    return {"type": f"{kind}.partial_image", "b64_json": b64(data), "created_at": 1700000001,
-            "size": "1024x1024", "quality": "low", "background": "opaque",
-            "output_format": "png", "partial_image_index": index}
+    return {
+        "type": f"{kind}.partial_image",
+        "b64_json": b64(data),
+        "created_at": 1700000001,
+        "size": "1024x1024",
+        "quality": "low",
+        "background": "opaque",
+        "output_format": "png",
+        "partial_image_index": index,
+    }
 
 
-def completed(data: bytes, usage: dict[str, Any] | None = None,
-              kind: str = "image_generation") -> dict[str, Any]:
-    return {"type": f"{kind}.completed", "b64_json": b64(data), "created_at": 1700000002,
-            "size": "1024x1024", "quality": "low", "background": "opaque",
-            "output_format": "png", "usage": usage or USAGE}
+def completed(
+    data: bytes, usage: dict[str, Any] | None = None, kind: str = "image_generation"
+) -> dict[str, Any]:
+    return {
+        "type": f"{kind}.completed",
+        "b64_json": b64(data),
+        "created_at": 1700000002,
+        "size": "1024x1024",
+        "quality": "low",
+        "background": "opaque",
+        "output_format": "png",
+        "usage": usage or USAGE,
+    }
 
 
 def sse(*events: dict[str, Any] | str, named: bool = True) -> str:
@@ -58,12 +77,22 @@ def sse(*events: dict[str, Any] | str, named: bool = True) -> str:
 
 def serve_stream(httpserver: HTTPServer, body: str, path: str = GEN) -> None:
     httpserver.expect_request(path, method="POST").respond_with_data(
-        body, content_type="text/event-stream")
+        body, content_type="text/event-stream"
+    )
 
 
 def run_gen(cli, httpserver: HTTPServer, out: Path, *args: str):
-    return cli("gen", "a fox", "--stream", "-o", str(out), "--base-url",
-               httpserver.url_for("/v1"), "--no-metadata", *args)
+    return cli(
+        "gen",
+        "a fox",
+        "--stream",
+        "-o",
+        str(out),
+        "--base-url",
+        httpserver.url_for("/v1"),
+        "--no-metadata",
+        *args,
+    )
 
 
 def listing(path: Path) -> list[str]:
@@ -74,15 +103,21 @@ def listing(path: Path) -> list[str]:
 
 
 def test_partials_completed_done_write_the_final_image_and_usage(cli, httpserver, tmp_path):
-    serve_stream(httpserver, sse(partial(ROUGH[0], 0), partial(ROUGH[1], 1), completed(FINAL),
-                                 "[DONE]"))
+    serve_stream(
+        httpserver, sse(partial(ROUGH[0], 0), partial(ROUGH[1], 1), completed(FINAL), "[DONE]")
+    )
     r = run_gen(cli, httpserver, tmp_path / "out", "--partial-images", "2", "--json")
     assert r.code == 0, r.err
-    (req, _), = httpserver.log
-    assert json.loads(req.get_data()) == {"model": "gpt-image-2", "prompt": "a fox", "n": 1,
-                                          "stream": True, "partial_images": 2}
+    ((req, _),) = httpserver.log
+    assert json.loads(req.get_data()) == {
+        "model": "gpt-image-2",
+        "prompt": "a fox",
+        "n": 1,
+        "stream": True,
+        "partial_images": 2,
+    }
     doc = r.json
-    image, = doc["images"]
+    (image,) = doc["images"]
     assert Path(image["path"]).read_bytes() == FINAL
     assert (image["width"], image["height"], image["format"]) == (64, 48, "png")
     assert doc["usage"] == USAGE
@@ -91,10 +126,12 @@ def test_partials_completed_done_write_the_final_image_and_usage(cli, httpserver
     assert listing(tmp_path / "out") == [Path(image["path"]).name]
 
 
-def test_stream_without_event_names_and_with_comments_and_unknown_events(cli, httpserver,
-                                                                           tmp_path):
-    body = (": keep-alive\n\n" + sse({"type": "image_generation.started"}, named=False)
-            + sse(partial(ROUGH[0], 0), completed(FINAL), named=False))
+def test_stream_without_event_names_and_with_comments_and_unknown_events(cli, httpserver, tmp_path):
+    body = (
+        ": keep-alive\n\n"
+        + sse({"type": "image_generation.started"}, named=False)
+        + sse(partial(ROUGH[0], 0), completed(FINAL), named=False)
+    )
     serve_stream(httpserver, body)
     r = run_gen(cli, httpserver, tmp_path)
     assert r.code == 0, r.err
@@ -102,14 +139,34 @@ def test_stream_without_event_names_and_with_comments_and_unknown_events(cli, ht
 
 
 def test_save_partials_are_named_after_the_final_image(cli, httpserver, tmp_path):
-    serve_stream(httpserver, sse(partial(ROUGH[0], 0), partial(ROUGH[1], 1), partial(ROUGH[2], 2),
-                                 completed(FINAL), "[DONE]"))
-    r = run_gen(cli, httpserver, tmp_path, "--partial-images", "3", "--save-partials",
-                "-o", str(tmp_path / "fox.png"))
+    serve_stream(
+        httpserver,
+        sse(
+            partial(ROUGH[0], 0),
+            partial(ROUGH[1], 1),
+            partial(ROUGH[2], 2),
+            completed(FINAL),
+            "[DONE]",
+        ),
+    )
+    r = run_gen(
+        cli,
+        httpserver,
+        tmp_path,
+        "--partial-images",
+        "3",
+        "--save-partials",
+        "-o",
+        str(tmp_path / "fox.png"),
+    )
     assert r.code == 0, r.err
     assert r.out.splitlines() == [str(tmp_path / "fox.png")]
-    assert listing(tmp_path) == ["fox.partial-1.png", "fox.partial-2.png", "fox.partial-3.png",
-                                 "fox.png"]
+    assert listing(tmp_path) == [
+        "fox.partial-1.png",
+        "fox.partial-2.png",
+        "fox.partial-3.png",
+        "fox.png",
+    ]
     for k in range(3):
         assert (tmp_path / f"fox.partial-{k + 1}.png").read_bytes() == ROUGH[k]
 
@@ -118,23 +175,50 @@ def test_partial_names_follow_a_final_name_that_was_taken(cli, httpserver, tmp_p
     (tmp_path / "fox.png").write_bytes(b"old")
     (tmp_path / "fox-2.partial-1.png").write_bytes(b"older")
     serve_stream(httpserver, sse(partial(ROUGH[0], 0), completed(FINAL)))
-    r = run_gen(cli, httpserver, tmp_path, "--partial-images", "1", "--save-partials",
-                "-o", str(tmp_path / "fox.png"))
+    r = run_gen(
+        cli,
+        httpserver,
+        tmp_path,
+        "--partial-images",
+        "1",
+        "--save-partials",
+        "-o",
+        str(tmp_path / "fox.png"),
+    )
     assert r.code == 0, r.err
     assert r.out.splitlines() == [str(tmp_path / "fox-2.png")]
     # Never overwrite: the partial's own name was taken too.
-    assert listing(tmp_path) == ["fox-2.partial-1-2.png", "fox-2.partial-1.png", "fox-2.png",
-                                 "fox.png"]
+    assert listing(tmp_path) == [
+        "fox-2.partial-1-2.png",
+        "fox-2.partial-1.png",
+        "fox-2.png",
+        "fox.png",
+    ]
     assert (tmp_path / "fox-2.partial-1.png").read_bytes() == b"older"
     assert (tmp_path / "fox-2.partial-1-2.png").read_bytes() == ROUGH[0]
 
 
 def test_two_images_in_one_stream_each_keep_their_partials(cli, httpserver, tmp_path):
     other = make_image("PNG", (64, 48), (1, 2, 3))
-    serve_stream(httpserver, sse(partial(ROUGH[0], 0), completed(FINAL), partial(ROUGH[1], 0),
-                                 completed(other), "[DONE]"))
-    r = run_gen(cli, httpserver, tmp_path, "-n", "2", "--partial-images", "1", "--save-partials",
-                "-o", str(tmp_path / "fox.png"), "--json")
+    serve_stream(
+        httpserver,
+        sse(
+            partial(ROUGH[0], 0), completed(FINAL), partial(ROUGH[1], 0), completed(other), "[DONE]"
+        ),
+    )
+    r = run_gen(
+        cli,
+        httpserver,
+        tmp_path,
+        "-n",
+        "2",
+        "--partial-images",
+        "1",
+        "--save-partials",
+        "-o",
+        str(tmp_path / "fox.png"),
+        "--json",
+    )
     assert r.code == 0, r.err
     assert [Path(i["path"]).name for i in r.json["images"]] == ["fox-1.png", "fox-2.png"]
     assert (tmp_path / "fox-1.partial-1.png").read_bytes() == ROUGH[0]
@@ -145,13 +229,22 @@ def test_two_images_in_one_stream_each_keep_their_partials(cli, httpserver, tmp_
 
 def test_error_event_is_an_api_refusal(cli, httpserver, tmp_path):
     message = "Your request was rejected by the safety system."
-    error = {"type": "error", "error": {"type": "invalid_request_error", "param": None,
-                                        "code": "moderation_blocked", "message": message}}
+    error = {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "moderation_blocked",
+            "message": message,
+        },
+    }
     serve_stream(httpserver, sse(partial(ROUGH[0], 0), error))
     r = run_gen(cli, httpserver, tmp_path / "out", "--partial-images", "1", "--save-partials")
     assert r.code == ExitCode.REFUSED
-    assert r.err == ("error: API error: Your request was rejected by the safety system. "
-                     "(code: moderation_blocked)\n")
+    assert r.err == (
+        "error: API error: Your request was rejected by the safety system. "
+        "(code: moderation_blocked)\n"
+    )
     assert r.out == ""
     assert listing(tmp_path / "out") == []
 
@@ -166,8 +259,9 @@ def test_server_error_event_exits_5(cli, httpserver, tmp_path):
 
 
 def test_flat_error_event_and_plain_text_error_event(httpserver):
-    serve_stream(httpserver, sse({"type": "error", "code": "rate_limit_exceeded",
-                                  "message": "slow down"}))
+    serve_stream(
+        httpserver, sse({"type": "error", "code": "rate_limit_exceeded", "message": "slow down"})
+    )
     with pytest.raises(APIError) as info:
         read_url(httpserver)
     assert info.value.api_message == "slow down"
@@ -192,8 +286,10 @@ def test_json_answer_to_a_stream_request(cli, httpserver, tmp_path):
 
 def test_stream_cut_off_mid_event_exits_5_and_leaves_no_file(cli, httpserver, tmp_path):
     # The completed event never gets its terminating blank line: the connection ended there.
-    body = sse(partial(ROUGH[0], 0), partial(ROUGH[1], 1)) + \
-        f"event: image_generation.completed\ndata: {json.dumps(completed(FINAL))}\n"
+    body = (
+        sse(partial(ROUGH[0], 0), partial(ROUGH[1], 1))
+        + f"event: image_generation.completed\ndata: {json.dumps(completed(FINAL))}\n"
+    )
     serve_stream(httpserver, body)
     out = tmp_path / "out"
     r = run_gen(cli, httpserver, out, "--partial-images", "2", "--save-partials")
@@ -258,8 +354,16 @@ def read_url(httpserver: HTTPServer, reader: Any = None, on_image: Any = None) -
 
 
 def test_each_partial_is_a_progress_step_and_saved_names_them(httpserver, tmp_path):
-    serve_stream(httpserver, sse(partial(ROUGH[0], 0), partial(ROUGH[1], 1), completed(FINAL),
-                                 partial(ROUGH[2], 0), completed(FINAL)))
+    serve_stream(
+        httpserver,
+        sse(
+            partial(ROUGH[0], 0),
+            partial(ROUGH[1], 1),
+            completed(FINAL),
+            partial(ROUGH[2], 0),
+            completed(FINAL),
+        ),
+    )
     rec = Recorder()
     reader = StreamReader(rec, partials=2, images=2, keep=tmp_path)
     items: list[dict[str, Any]] = []
@@ -272,19 +376,35 @@ def test_each_partial_is_a_progress_step_and_saved_names_them(httpserver, tmp_pa
         reader.saved(GenImage(SavedImage(path, "png", 64, 48, len(FINAL))))
 
     meta = read_url(httpserver, reader, on_image)
-    assert rec.steps == ["image 1/2: partial 1/2", "image 1/2: partial 2/2",
-                         "image 2/2: partial 1/2"]
+    assert rec.steps == [
+        "image 1/2: partial 1/2",
+        "image 1/2: partial 2/2",
+        "image 2/2: partial 1/2",
+    ]
     assert rec.saved_paths == [tmp_path / "img1.png", tmp_path / "img2.png"]
-    assert meta == {"created": 1700000002, "usage": {**USAGE, "input_tokens": 20,
-                                                     "input_tokens_details": {
-                                                         "text_tokens": 20, "image_tokens": 0},
-                                                     "output_tokens": 544,
-                                                     "total_tokens": 564}}
+    assert meta == {
+        "created": 1700000002,
+        "usage": {
+            **USAGE,
+            "input_tokens": 20,
+            "input_tokens_details": {"text_tokens": 20, "image_tokens": 0},
+            "output_tokens": 544,
+            "total_tokens": 564,
+        },
+    }
     assert "type" not in items[0] and "usage" not in items[0]
-    assert listing(tmp_path) == ["img1.partial-1.png", "img1.partial-2.png", "img1.png",
-                                 "img2.partial-1.png", "img2.png"]
-    assert reader.kept == [tmp_path / "img1.partial-1.png", tmp_path / "img1.partial-2.png",
-                           tmp_path / "img2.partial-1.png"]
+    assert listing(tmp_path) == [
+        "img1.partial-1.png",
+        "img1.partial-2.png",
+        "img1.png",
+        "img2.partial-1.png",
+        "img2.png",
+    ]
+    assert reader.kept == [
+        tmp_path / "img1.partial-1.png",
+        tmp_path / "img1.partial-2.png",
+        tmp_path / "img2.partial-1.png",
+    ]
 
 
 def test_partials_of_an_image_that_never_completes_are_removed(httpserver, tmp_path):
@@ -312,12 +432,33 @@ def server():
 
 
 def test_stream_from_the_project_server(cli, server, tmp_path):
-    r = cli("gen", "a fox", "--stream", "--partial-images", "2", "--save-partials", "-n", "2",
-            "-s", "256x256", "-o", str(tmp_path / "fox.png"), "--base-url", server.url, "--json")
+    r = cli(
+        "gen",
+        "a fox",
+        "--stream",
+        "--partial-images",
+        "2",
+        "--save-partials",
+        "-n",
+        "2",
+        "-s",
+        "256x256",
+        "-o",
+        str(tmp_path / "fox.png"),
+        "--base-url",
+        server.url,
+        "--json",
+    )
     assert r.code == 0, r.err
     assert [Path(i["path"]).name for i in r.json["images"]] == ["fox-1.png", "fox-2.png"]
-    assert listing(tmp_path) == ["fox-1.partial-1.png", "fox-1.partial-2.png", "fox-1.png",
-                                 "fox-2.partial-1.png", "fox-2.partial-2.png", "fox-2.png"]
+    assert listing(tmp_path) == [
+        "fox-1.partial-1.png",
+        "fox-1.partial-2.png",
+        "fox-1.png",
+        "fox-2.partial-1.png",
+        "fox-2.partial-2.png",
+        "fox-2.png",
+    ]
     usage = r.json["usage"]
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 0
 
@@ -325,16 +466,31 @@ def test_stream_from_the_project_server(cli, server, tmp_path):
 def test_edit_stream_from_the_project_server(cli, server, tmp_path):
     src = tmp_path / "in.png"
     src.write_bytes(make_image("PNG", (64, 64)))
-    r = cli("edit", str(src), "-p", "add a hat", "--stream", "--partial-images", "1",
-            "--save-partials", "-s", "256x256", "-o", str(tmp_path / "hat.png"),
-            "--base-url", server.url)
+    r = cli(
+        "edit",
+        str(src),
+        "-p",
+        "add a hat",
+        "--stream",
+        "--partial-images",
+        "1",
+        "--save-partials",
+        "-s",
+        "256x256",
+        "-o",
+        str(tmp_path / "hat.png"),
+        "--base-url",
+        server.url,
+    )
     assert r.code == 0, r.err
     assert listing(tmp_path) == ["hat.partial-1.png", "hat.png", "in.png"]
 
 
 def test_close_removes_partials_still_waiting_and_keeps_no_more(httpserver, tmp_path):
-    serve_stream(httpserver, sse(partial(ROUGH[0], 0), completed(FINAL), partial(ROUGH[1], 0),
-                                 completed(FINAL)))
+    serve_stream(
+        httpserver,
+        sse(partial(ROUGH[0], 0), completed(FINAL), partial(ROUGH[1], 0), completed(FINAL)),
+    )
     reader = StreamReader(Recorder(), partials=1, images=2, keep=tmp_path)
     finals: list[Path] = []
 

@@ -39,13 +39,26 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="print the version and exit")] = False,
-    debug: Annotated[bool, typer.Option(
-        "--debug", help="show a traceback for unexpected errors")] = False,
-    show_help: Annotated[bool, typer.Option(
-        "-h", "--help", callback=_help, is_eager=True, expose_value=False,
-        help="Show this message and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show a traceback for unexpected errors")
+    ] = False,
+    show_help: Annotated[
+        bool,
+        typer.Option(
+            "-h",
+            "--help",
+            callback=_help,
+            is_eager=True,
+            expose_value=False,
+            help="Show this message and exit.",
+        ),
+    ] = False,
 ) -> None:
     state.debug = state.debug or debug
 
@@ -104,8 +117,11 @@ def run(args: list[str], env: Optional["Environment"] = None) -> int:
     except Exception as exc:
         if state.debug:
             raise
-        return _fail(f"unexpected internal error: {exc!r}", "run with --debug for a traceback",
-                     int(ExitCode.ERROR))
+        return _fail(
+            f"unexpected internal error: {exc!r}",
+            "run with --debug for a traceback",
+            int(ExitCode.ERROR),
+        )
     return rv if isinstance(rv, int) else 0
 
 
@@ -139,4 +155,3 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
-

@@ -14,8 +14,9 @@ MAX_LISTED = 50
 class View:
     """Progress for a batch: one rich bar on a terminal, one line per item in a pipe."""
 
-    def __init__(self, console: "Console", source: str, *, json_out: bool,
-                 fetching: bool = False) -> None:
+    def __init__(
+        self, console: "Console", source: str, *, json_out: bool, fetching: bool = False
+    ) -> None:
         import time
 
         self.console = console
@@ -33,14 +34,18 @@ class View:
         self._to_run = to_run
         self._start = self._clock()
         if summary.skipped and not to_run and self.fetching:
-            self.console.info(f"nothing new: all {summary.total} items of the batch are "
-                              "already in the manifest")
+            self.console.info(
+                f"nothing new: all {summary.total} items of the batch are already in the manifest"
+            )
         elif summary.skipped and not to_run:
-            self.console.info(f"nothing to do: all {summary.total} items are already done "
-                              "(--no-resume to redo them)")
+            self.console.info(
+                f"nothing to do: all {summary.total} items are already done "
+                "(--no-resume to redo them)"
+            )
         elif summary.skipped:
-            self.console.info(f"{summary.skipped} of {summary.total} items already done; "
-                              f"{to_run} to go")
+            self.console.info(
+                f"{summary.skipped} of {summary.total} items already done; {to_run} to go"
+            )
         if not self.console.interactive or not to_run:
             return
         from rich.progress import (
@@ -52,14 +57,20 @@ class View:
         )
 
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(bar_width=30), MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]}"), TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(), TextColumn("{task.fields[tokens]}"),
-            console=self.console.err, transient=True, redirect_stdout=False,
-            redirect_stderr=False)
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=30),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[tokens]}"),
+            console=self.console.err,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
         self._progress.start()
-        self._task = self._progress.add_task("batch", total=to_run, failed="", rate="",
-                                             tokens="")
+        self._task = self._progress.add_task("batch", total=to_run, failed="", rate="", tokens="")
 
     def finished(self, outcome: "Outcome", summary: "Summary") -> None:
         self._shown += 1
@@ -74,25 +85,31 @@ class View:
             elapsed = max(1e-6, self._clock() - self._start)
             total = (summary.usage or {}).get("total_tokens")
             self._progress.update(
-                self._task, completed=done,
+                self._task,
+                completed=done,
                 failed=f"[red]{summary.failed} failed[/]" if summary.failed else "",
-                rate=f"{done / elapsed:.1f}/s", tokens=f"{total:,} tokens" if total else "")
+                rate=f"{done / elapsed:.1f}/s",
+                tokens=f"{total:,} tokens" if total else "",
+            )
             return
         if self.console.quiet:
             return
         where = f"line {outcome.line}" if outcome.line is not None else outcome.key[:12]
         head = f"[{done}/{self._to_run}] {where}:"
         if outcome.status == "ok":
-            self.console.info(f"{head} ok, {len(outcome.paths)} "
-                              f"image{'s' if len(outcome.paths) != 1 else ''}")
+            self.console.info(
+                f"{head} ok, {len(outcome.paths)} image{'s' if len(outcome.paths) != 1 else ''}"
+            )
         else:
             error = outcome.error.message if outcome.error else "failed"
             self.console.info(f"{head} {outcome.status}: {error}")
 
     def stopping(self, in_flight: int, reason: str) -> None:
         if reason == "interrupted":
-            text = (f"interrupted: finishing {in_flight} item{'s' if in_flight != 1 else ''} "
-                    "in flight (Ctrl-C again to abandon them)")
+            text = (
+                f"interrupted: finishing {in_flight} item{'s' if in_flight != 1 else ''} "
+                "in flight (Ctrl-C again to abandon them)"
+            )
         else:
             text = f"{reason}; finishing {in_flight} in flight, starting no more"
         if self._progress is not None:
@@ -106,8 +123,15 @@ class View:
             self._progress = None
 
 
-def finish(console: "Console", s: "Summary", source: str, *, json_out: bool, offline: bool,
-           batch_id: str | None = None) -> None:
+def finish(
+    console: "Console",
+    s: "Summary",
+    source: str,
+    *,
+    json_out: bool,
+    offline: bool,
+    batch_id: str | None = None,
+) -> None:
     """Report a finished run or fetch; a non-zero exit code ends the command here."""
     import contextlib
 
@@ -116,12 +140,20 @@ def finish(console: "Console", s: "Summary", source: str, *, json_out: bool, off
     failures = sorted(s.failures, key=lambda f: (f.line is None, f.line or 0))
     if json_out:
         doc: dict[str, Any] = {
-            "total": s.total, "ok": s.ok, "failed": s.failed, "skipped": s.skipped,
-            "not_started": s.not_started, "interrupted": s.interrupted,
-            "images": [str(p) for p in s.images], "usage": s.usage,
-            "failures": [{"line": f.line, "error": f.message, "exit_code": f.exit_code}
-                         for f in failures],
-            "manifest": str(s.manifest), "elapsed": round(s.elapsed, 3)}
+            "total": s.total,
+            "ok": s.ok,
+            "failed": s.failed,
+            "skipped": s.skipped,
+            "not_started": s.not_started,
+            "interrupted": s.interrupted,
+            "images": [str(p) for p in s.images],
+            "usage": s.usage,
+            "failures": [
+                {"line": f.line, "error": f.message, "exit_code": f.exit_code} for f in failures
+            ],
+            "manifest": str(s.manifest),
+            "elapsed": round(s.elapsed, 3),
+        }
         if batch_id:
             doc["batch"] = batch_id
         console.out_json(doc)
@@ -135,12 +167,20 @@ def finish(console: "Console", s: "Summary", source: str, *, json_out: bool, off
         if console.env.stderr_isatty:
             from rich.table import Table
 
-            table = Table(title=f"{source}{' (placeholder images)' if offline else ''}",
-                          title_justify="left")
-            cells = {"items": s.total, "ok": s.ok, "failed": s.failed, "skipped": s.skipped,
-                     "not started": s.not_started, "images": len(s.images),
-                     "size": human_bytes(size), "time": f"{s.elapsed:.1f}s",
-                     "rate": f"{rate:.2f}/s"}
+            table = Table(
+                title=f"{source}{' (placeholder images)' if offline else ''}", title_justify="left"
+            )
+            cells = {
+                "items": s.total,
+                "ok": s.ok,
+                "failed": s.failed,
+                "skipped": s.skipped,
+                "not started": s.not_started,
+                "images": len(s.images),
+                "size": human_bytes(size),
+                "time": f"{s.elapsed:.1f}s",
+                "rate": f"{rate:.2f}/s",
+            }
             if not s.not_started:
                 del cells["not started"]
             for col in cells:
@@ -148,10 +188,12 @@ def finish(console: "Console", s: "Summary", source: str, *, json_out: bool, off
             table.add_row(*(str(v) for v in cells.values()))
             console.err.print(table)
         else:
-            console.info(f"{s.total} items: {s.ok} ok, {s.failed} failed, {s.skipped} skipped, "
-                         f"{s.not_started} not started; {len(s.images)} images, "
-                         f"{human_bytes(size)}, {s.elapsed:.1f}s, {rate:.2f} items/s"
-                         + (" (placeholder images from the offline server)" if offline else ""))
+            console.info(
+                f"{s.total} items: {s.ok} ok, {s.failed} failed, {s.skipped} skipped, "
+                f"{s.not_started} not started; {len(s.images)} images, "
+                f"{human_bytes(size)}, {s.elapsed:.1f}s, {rate:.2f} items/s"
+                + (" (placeholder images from the offline server)" if offline else "")
+            )
         if tokens:
             console.info(tokens)
         console.info(f"manifest: {s.manifest}")
@@ -163,9 +205,10 @@ def finish(console: "Console", s: "Summary", source: str, *, json_out: bool, off
     if s.stopped_by is not None and not s.interrupted:
         console.error(f"stopped early: {s.stopped_by.message}", s.stopped_by.hint)
     if s.interrupted:
-        console.error(f"interrupted: {s.ok + s.failed} items finished, {s.abandoned} abandoned, "
-                      f"{s.not_started} not started; run the same command again to continue")
+        console.error(
+            f"interrupted: {s.ok + s.failed} items finished, {s.abandoned} abandoned, "
+            f"{s.not_started} not started; run the same command again to continue"
+        )
     code = s.exit_code()
     if code:
         raise typer.Exit(code)
-

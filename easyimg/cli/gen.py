@@ -48,8 +48,12 @@ if TYPE_CHECKING:
 
 
 def gen(
-    prompt: Annotated[str, typer.Argument(help="what to draw; - reads it from stdin",
-                                          metavar="PROMPT", show_default=False)],
+    prompt: Annotated[
+        str,
+        typer.Argument(
+            help="what to draw; - reads it from stdin", metavar="PROMPT", show_default=False
+        ),
+    ],
     model: Model = None,
     count: Count = 1,
     size: Size = None,
@@ -60,16 +64,32 @@ def gen(
     fmt: Format = None,
     compression: Compression = None,
     response_format: ResponseFormat = None,
-    stream: Annotated[bool, typer.Option(
-        "--stream", help="stream the answer (SSE) with partial images",
-        rich_help_panel="Generation")] = False,
-    partial_images: Annotated[int | None, typer.Option(
-        "--partial-images", metavar="0-3", help="partial images to stream",
-        rich_help_panel="Generation",
-        show_default=False)] = None,
-    save_partials: Annotated[bool, typer.Option(
-        "--save-partials", help="keep streamed partials as NAME.partial-K.EXT",
-        rich_help_panel="Output")] = False,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream",
+            help="stream the answer (SSE) with partial images",
+            rich_help_panel="Generation",
+        ),
+    ] = False,
+    partial_images: Annotated[
+        int | None,
+        typer.Option(
+            "--partial-images",
+            metavar="0-3",
+            help="partial images to stream",
+            rich_help_panel="Generation",
+            show_default=False,
+        ),
+    ] = None,
+    save_partials: Annotated[
+        bool,
+        typer.Option(
+            "--save-partials",
+            help="keep streamed partials as NAME.partial-K.EXT",
+            rich_help_panel="Output",
+        ),
+    ] = False,
     user: User = None,
     extra: Extra = None,
     no_validate: NoValidate = False,
@@ -101,21 +121,39 @@ def gen(
 
     console = make_console(quiet=quiet, json_mode=json_out)
     text = read_prompt(prompt)
-    settings = settings_for(base_url=base_url, api_key=api_key, profile=profile,
-                            timeout=timeout, retries=retries, model=model, size=size,
-                            quality=quality, format=fmt, out_dir=out, name=name)
+    settings = settings_for(
+        base_url=base_url,
+        api_key=api_key,
+        profile=profile,
+        timeout=timeout,
+        retries=retries,
+        model=model,
+        size=size,
+        quality=quality,
+        format=fmt,
+        out_dir=out,
+        name=name,
+    )
     model_id = settings.model or DEFAULT_MODEL
     if partial_images is not None and not stream:
         raise UsageError("--partial-images needs --stream")
     options: dict[str, Any] = {
-        "size": settings.size, "quality": settings.quality, "background": background,
-        "moderation": moderation, "style": style, "output_format": settings.format,
-        "output_compression": compression, "response_format": response_format,
-        "stream": stream, "partial_images": partial_images, "user": user,
+        "size": settings.size,
+        "quality": settings.quality,
+        "background": background,
+        "moderation": moderation,
+        "style": style,
+        "output_format": settings.format,
+        "output_compression": compression,
+        "response_format": response_format,
+        "stream": stream,
+        "partial_images": partial_images,
+        "user": user,
     }
     rules = rules_for(model_id)
-    body = build_body(text, model=model_id, n=min(count, rules.max_n), options=options,
-                      extras=extra)
+    body = build_body(
+        text, model=model_id, n=min(count, rules.max_n), options=options, extras=extra
+    )
     if no_validate:
         if not text.strip():
             raise UsageError("prompt is empty")
@@ -125,15 +163,36 @@ def gen(
     if dry_run:
         show_dry_run(console, settings, body, count, rules.max_n, json_out)
         return
-    run_generation(console, settings, body, count=count, max_n=rules.max_n, offline=offline,
-                   retry_timeouts=retry_timeouts, out=settings.out_dir, name=settings.name,
-                   overwrite=overwrite, metadata=not no_metadata, sidecar=sidecar,
-                   json_out=json_out, save_partials=save_partials, open_files=open_files,
-                   preview=preview, command="gen")
+    run_generation(
+        console,
+        settings,
+        body,
+        count=count,
+        max_n=rules.max_n,
+        offline=offline,
+        retry_timeouts=retry_timeouts,
+        out=settings.out_dir,
+        name=settings.name,
+        overwrite=overwrite,
+        metadata=not no_metadata,
+        sidecar=sidecar,
+        json_out=json_out,
+        save_partials=save_partials,
+        open_files=open_files,
+        preview=preview,
+        command="gen",
+    )
 
 
-def show_dry_run(console: "Console", settings: "Settings", body: dict[str, Any], count: int,
-                 max_n: int, json_out: bool, path: str = "images/generations") -> None:
+def show_dry_run(
+    console: "Console",
+    settings: "Settings",
+    body: dict[str, Any],
+    count: int,
+    max_n: int,
+    json_out: bool,
+    path: str = "images/generations",
+) -> None:
     import json
 
     from ..client import USER_AGENT
@@ -146,7 +205,8 @@ def show_dry_run(console: "Console", settings: "Settings", body: dict[str, Any],
         headers["Authorization"] = f"Bearer {mask_key(settings.api_key)}"
     requests: list[dict[str, Any]] = [
         {"method": "POST", "url": url, "headers": headers, "body": {**body, "n": k}}
-        for k in plan_counts(count, max_n)]
+        for k in plan_counts(count, max_n)
+    ]
     if json_out:
         console.out_json({"requests": requests})
         return
@@ -156,21 +216,41 @@ def show_dry_run(console: "Console", settings: "Settings", body: dict[str, Any],
         times = sum(1 for r in requests if r["body"] == req["body"])
         if any(b[0] == req["body"] for b in blocks):
             continue
-        lines = [f"POST {url}", *(f"{k}: {v}" for k, v in headers.items()), "",
-                 json.dumps(req["body"], indent=2, ensure_ascii=False)]
+        lines = [
+            f"POST {url}",
+            *(f"{k}: {v}" for k, v in headers.items()),
+            "",
+            json.dumps(req["body"], indent=2, ensure_ascii=False),
+        ]
         if times > 1:
             lines.insert(0, f"# sent {times} times")
         blocks.append((req["body"], "\n".join(lines)))
     console.out("\n\n".join(text for _, text in blocks))
 
 
-def run_generation(console: "Console", settings: "Settings", body: dict[str, Any], *,
-                   count: int, max_n: int, offline: bool, retry_timeouts: bool,
-                   out: str | None, name: str | None, overwrite: bool, metadata: bool,
-                   sidecar: bool, json_out: bool, save_partials: bool = False,
-                   open_files: bool = False, preview: bool = False, command: str = "gen",
-                   endpoint: str = "images/generations", send: Any = None,
-                   label: str | None = None) -> None:
+def run_generation(
+    console: "Console",
+    settings: "Settings",
+    body: dict[str, Any],
+    *,
+    count: int,
+    max_n: int,
+    offline: bool,
+    retry_timeouts: bool,
+    out: str | None,
+    name: str | None,
+    overwrite: bool,
+    metadata: bool,
+    sidecar: bool,
+    json_out: bool,
+    save_partials: bool = False,
+    open_files: bool = False,
+    preview: bool = False,
+    command: str = "gen",
+    endpoint: str = "images/generations",
+    send: Any = None,
+    label: str | None = None,
+) -> None:
     """Run a generation-like request (gen, edit, vary) and render its result."""
     from ..errors import UsageError
     from ..generate import Generation
@@ -190,27 +270,57 @@ def run_generation(console: "Console", settings: "Settings", body: dict[str, Any
 
             # The reader is also the generation's reporter: it learns each final name from
             # `saved` and names the kept partials after it.
-            reader = StreamReader(reporter, partials=int(body.get("partial_images") or 0),
-                                  images=count, keep=plan.directory if save_partials else None,
-                                  overwrite=overwrite)
+            reader = StreamReader(
+                reporter,
+                partials=int(body.get("partial_images") or 0),
+                images=count,
+                keep=plan.directory if save_partials else None,
+                overwrite=overwrite,
+            )
             streaming = {"read": reader, "reporter": reader}
-        job = Generation(conn.client, body, plan, max_n=max_n, metadata=metadata,
-                         sidecar=sidecar, endpoint=endpoint, label=label,
-                         send=send(conn.client) if send else None,
-                         **{"reporter": reporter, **streaming})
+        job = Generation(
+            conn.client,
+            body,
+            plan,
+            max_n=max_n,
+            metadata=metadata,
+            sidecar=sidecar,
+            endpoint=endpoint,
+            label=label,
+            send=send(conn.client) if send else None,
+            **{"reporter": reporter, **streaming},
+        )
         with reporter:
             result = job.run()
     finally:
         if reader is not None:
             reader.close()
         conn.close()
-    render_result(console, settings, body, result, offline=offline, json_out=json_out,
-                  command=command, open_files=open_files, preview=preview)
+    render_result(
+        console,
+        settings,
+        body,
+        result,
+        offline=offline,
+        json_out=json_out,
+        command=command,
+        open_files=open_files,
+        preview=preview,
+    )
 
 
-def render_result(console: "Console", settings: "Settings", body: dict[str, Any],
-                  result: "GenResult", *, offline: bool, json_out: bool, command: str,
-                  open_files: bool = False, preview: bool = False) -> None:
+def render_result(
+    console: "Console",
+    settings: "Settings",
+    body: dict[str, Any],
+    result: "GenResult",
+    *,
+    offline: bool,
+    json_out: bool,
+    command: str,
+    open_files: bool = False,
+    preview: bool = False,
+) -> None:
     from .. import history
     from ..errors import ExitCode
     from ..models import parse_size
@@ -219,16 +329,24 @@ def render_result(console: "Console", settings: "Settings", body: dict[str, Any]
     for image in result.images:
         saved = image.saved
         if wanted and saved.width and (saved.width, saved.height) != wanted:
-            console.warn(f"asked for {body['size']}, got {saved.width}x{saved.height}: "
-                         f"{saved.path}")
+            console.warn(
+                f"asked for {body['size']}, got {saved.width}x{saved.height}: {saved.path}"
+            )
     if json_out:
         doc: dict[str, Any] = {
             "created": result.created,
             "model": result.model,
-            "images": [{"path": str(i.saved.path), "format": i.saved.format,
-                        "width": i.saved.width, "height": i.saved.height,
-                        "bytes": i.saved.bytes, "revised_prompt": i.revised_prompt}
-                       for i in result.images],
+            "images": [
+                {
+                    "path": str(i.saved.path),
+                    "format": i.saved.format,
+                    "width": i.saved.width,
+                    "height": i.saved.height,
+                    "bytes": i.saved.bytes,
+                    "revised_prompt": i.revised_prompt,
+                }
+                for i in result.images
+            ],
             "usage": result.usage,
             "request_id": result.request_ids[0] if result.request_ids else None,
         }
@@ -243,11 +361,16 @@ def render_result(console: "Console", settings: "Settings", body: dict[str, Any]
     console.summary(result, placeholders=offline)
     if settings.history:
         entry = history.record(
-            command, model=result.model, prompt=body.get("prompt"),
+            command,
+            model=result.model,
+            prompt=body.get("prompt"),
             parameters={k: v for k, v in body.items() if k != "prompt"},
-            files=[str(i.saved.path.resolve()) for i in result.images], usage=result.usage,
+            files=[str(i.saved.path.resolve()) for i in result.images],
+            usage=result.usage,
             request_id=result.request_ids[0] if result.request_ids else None,
-            base_url=settings.base_url, status="ok" if result.complete else "partial")
+            base_url=settings.base_url,
+            status="ok" if result.complete else "partial",
+        )
         try:
             history.append(settings.history_file, entry)
         except Exception as exc:
@@ -256,7 +379,8 @@ def render_result(console: "Console", settings: "Settings", body: dict[str, Any]
     if preview or open_files:
         from ..preview import show_images
 
-        show_images(console, [i.saved.path for i in result.images], preview=preview,
-                    open_files=open_files)
+        show_images(
+            console, [i.saved.path for i in result.images], preview=preview, open_files=open_files
+        )
     if not result.complete:
         raise typer.Exit(ExitCode.PARTIAL)
