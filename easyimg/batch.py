@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import queue
 import threading
@@ -18,7 +17,7 @@ from .batchfile import Item
 from .client import Client
 from .errors import APIError, EasyImgError, ExitCode, Interrupted, OutputError
 from .generate import Generation, GenImage, add_usage
-from .history import read_jsonl
+from .history import append_jsonl, read_jsonl
 from .output import OutputPlan
 
 MANIFEST_NAME = "easyimg-manifest.jsonl"
@@ -59,17 +58,8 @@ class Manifest:
         return state
 
     def append(self, entry: Mapping[str, Any]) -> None:
-        # One write on an O_APPEND descriptor: lines stay whole even with several writers.
-        line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         with self._lock:
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-                try:
-                    os.write(fd, line)
-                finally:
-                    os.close(fd)
-            except OSError as exc:
-                raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+            append_jsonl(self.path, entry, OutputError)
 
 
 def now_iso() -> str:

@@ -43,18 +43,34 @@ def record(
     }
 
 
-def append(path: Path, entry: Mapping[str, Any]) -> None:
-    """Append one line; O_APPEND keeps lines whole when several processes write at once."""
+def append_jsonl(
+    path: Path,
+    entry: Mapping[str, Any],
+    error: type[EasyImgError],
+    *,
+    mode: int = 0o666,
+    what: str | None = None,
+) -> None:
+    """Append one JSON line in one write on an O_APPEND descriptor: lines stay whole even
+    when several threads or processes write at once."""
     line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
         try:
             os.write(fd, line)
         finally:
             os.close(fd)
     except OSError as exc:
+        raise error(f"cannot write {what or path}: {exc.strerror or exc}") from None
+
+
+def append(path: Path, entry: Mapping[str, Any]) -> None:
+    """Append one history line; the file is private (0600) in a private directory."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
         raise ConfigError(f"cannot write history file {path}: {exc.strerror or exc}") from None
+    append_jsonl(path, entry, ConfigError, mode=0o600, what=f"history file {path}")
 
 
 def read(path: Path) -> Iterator[dict[str, Any]]:
