@@ -895,3 +895,52 @@ def test_request_bodies_match_openai_schema(cli, httpserver, tmp_path):
     assert len(bodies) >= 3
     for b in bodies:
         jsonschema.Draft202012Validator(schema).validate(b)
+
+
+def test_ctrl_c_exits_130_and_leaves_no_files(tmp_path):
+    """SIGINT while the request is in flight: exit 130, nothing half-written."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from easyimg.server import start_background
+
+    server = start_background(latency=30)
+    out = tmp_path / "out"
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "easyimg",
+                "gen",
+                "a cat",
+                "-n",
+                "3",
+                "-m",
+                "dall-e-3",
+                "-o",
+                str(out),
+                "--base-url",
+                server.url,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "EASYIMG_HISTORY": str(tmp_path / "h.jsonl")},
+        )
+        deadline = time.monotonic() + 15
+        while server.in_flight < 3 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.01)
+        assert server.in_flight == 3
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=15)
+    finally:
+        server.close()
+    assert proc.returncode == 130
+    assert stdout == ""
+    assert stderr.strip() == "error: interrupted"
+    assert list(out.iterdir()) == []
+    assert not (tmp_path / "h.jsonl").exists()
