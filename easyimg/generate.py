@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import requests
 
 from . import __version__
-from .client import Client, read_images, request_id
+from .api.client import Client, read_images, request_id
 from .errors import EasyImgError, Interrupted, NoImagesError, ResponseError, UsageError
 from .models import plan_counts, resolve_size
 from .output import OutputPlan, SavedImage, save_image, sidecar_path, write_json_atomic

@@ -16,7 +16,7 @@ from .output import image_dimensions, sniff_format
 if TYPE_CHECKING:
     import requests
 
-    from .client import Client
+    from .api.client import Client
 
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 EDIT_FORMATS = ("png", "jpeg", "webp")

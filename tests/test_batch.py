@@ -15,10 +15,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from easyimg.batch import MANIFEST_NAME, BatchRun
-from easyimg.batchfile import Defaults, FileErrors, item_key, parse
-from easyimg.client import Client
-from easyimg.server import ImageServer, start_background
+from easyimg.api.client import Client
+from easyimg.batch.prompts import Defaults, FileErrors, item_key, parse
+from easyimg.batch.run import MANIFEST_NAME, BatchRun
+from easyimg.serve.http import ImageServer, start_background
 
 from .conftest import images_answer, make_image
 

@@ -7,7 +7,7 @@ import email.utils
 import pytest
 from pytest_httpserver import HTTPServer
 
-from easyimg.client import Client, RateGate, backoff, retry_after
+from easyimg.api.client import Client, RateGate, backoff, retry_after
 from easyimg.errors import APIError, ExitCode, NetworkError, exit_code_for_status
 
 

@@ -16,7 +16,7 @@ from werkzeug import Request, Response
 from easyimg.errors import UsageError
 from easyimg.inputs import InputImage, MultipartBody, form_fields, open_input
 from easyimg.models import MB
-from easyimg.server import start_background
+from easyimg.serve.http import start_background
 
 from .conftest import images_answer, make_image
 

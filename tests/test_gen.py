@@ -905,7 +905,7 @@ def test_ctrl_c_exits_130_and_leaves_no_files(tmp_path):
     import sys
     import time
 
-    from easyimg.server import start_background
+    from easyimg.serve.http import start_background
 
     server = start_background(latency=30)
     out = tmp_path / "out"

@@ -12,7 +12,7 @@ from pytest_httpserver import HTTPServer
 
 from easyimg import history
 from easyimg.errors import ConfigError, UsageError
-from easyimg.server import start_background
+from easyimg.serve.http import start_background
 from easyimg.usage import (
     Price,
     Tokens,

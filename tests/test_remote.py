@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from easyimg.batch import MANIFEST_NAME
-from easyimg.batchfile import item_key
-from easyimg.client import Client
-from easyimg.remote import get_batch, wait
-from easyimg.server import ImageServer, start_background
+from easyimg.api.client import Client
+from easyimg.batch.prompts import item_key
+from easyimg.batch.remote import get_batch, wait
+from easyimg.batch.run import MANIFEST_NAME
+from easyimg.serve.http import ImageServer, start_background
 
 
 @pytest.fixture

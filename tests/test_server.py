@@ -17,8 +17,9 @@ import pytest
 import requests
 from PIL import Image
 
-from easyimg import models, server
-from easyimg.server import ImageServer, Refusal, parse_multipart, start_background
+from easyimg import models
+from easyimg.serve import http as server
+from easyimg.serve.http import ImageServer, Refusal, parse_multipart, start_background
 
 from .conftest import make_image
 

@@ -11,11 +11,11 @@ import pytest
 import requests
 from pytest_httpserver import HTTPServer
 
+from easyimg.api.stream import StreamReader, read_stream
 from easyimg.errors import APIError, ExitCode, NetworkError, ResponseError
 from easyimg.generate import GenImage
 from easyimg.output import SavedImage
-from easyimg.server import start_background
-from easyimg.stream import StreamReader, read_stream
+from easyimg.serve.http import start_background
 
 from .conftest import images_answer, make_image
 

@@ -40,8 +40,8 @@ from .common import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ..batch import Outcome
-    from ..batchfile import Item
+    from ..batch.prompts import Item
+    from ..batch.run import Outcome
     from ..config import Settings
     from ..console import Console
 
@@ -151,7 +151,7 @@ def batch(
     """
     from pathlib import Path
 
-    from ..batchfile import Defaults
+    from ..batch.prompts import Defaults
     from ..errors import UsageError
     from ..models import DEFAULT_MODEL
     from ..output import DEFAULT_TEMPLATE, IMAGE_SUFFIXES, check_template
@@ -245,7 +245,7 @@ def batch(
 
 
 def _read_items(console: "Console", file: str, defaults: Any) -> "list[Item]":
-    from ..batchfile import FileErrors, kind_of, parse
+    from ..batch.prompts import FileErrors, kind_of, parse
     from ..errors import UsageError
 
     try:
@@ -298,11 +298,11 @@ def _dry_run(
 ) -> None:
     import json
 
-    from ..batch import Manifest
-    from ..client import USER_AGENT
+    from ..api.client import USER_AGENT
+    from ..batch.remote import request_lines
+    from ..batch.run import Manifest
     from ..config import mask_key
     from ..models import plan_counts
-    from ..remote import request_lines
 
     done = Manifest(directory).read().ok if resume else set()
     todo = [i for i in items if i.key not in done]
@@ -400,7 +400,7 @@ def _run_local(
     sidecar: bool,
     json_out: bool,
 ) -> None:
-    from ..batch import BatchRun
+    from ..batch.run import BatchRun
     from ..output import plan_output
     from .batch_progress import View, finish
 
@@ -454,8 +454,8 @@ def _submit(
     sidecar: bool,
     json_out: bool,
 ) -> None:
+    from ..batch.remote import submit
     from ..output import plan_output
-    from ..remote import submit
 
     plan_output(directory, template=template, count=1, overwrite=overwrite)
     if offline and not wait:
@@ -547,7 +547,7 @@ def fetch_results(
     offline: bool = False,
 ) -> None:
     """Write a provider batch's results as a local run would; `batch --remote --wait` ends here."""
-    from .. import remote
+    from ..batch import remote
     from .batch_progress import View, finish
 
     if wait:

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from ..batch import Outcome, Summary
+    from ..batch.run import Outcome, Summary
     from ..console import Console
 
 MAX_LISTED = 50

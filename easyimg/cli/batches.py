@@ -23,7 +23,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..api.client import Client
     from ..config import Settings
     from ..console import Console
 
@@ -81,7 +81,7 @@ def list_cmd(
     """List recent batches with their progress."""
     from datetime import datetime
 
-    from ..remote import list_batches
+    from ..batch.remote import list_batches
 
     console = make_console(json_mode=json_out)
     with _connected(console, base_url, api_key, profile, timeout, retries) as client:
@@ -137,7 +137,7 @@ def show_cmd(
     """Show one batch: status, request counts, times and result files."""
     from datetime import datetime
 
-    from ..remote import get_batch
+    from ..batch.remote import get_batch
 
     console = make_console(json_mode=json_out)
     with _connected(console, base_url, api_key, profile, timeout, retries) as client:
@@ -239,7 +239,7 @@ def cancel_cmd(
     retries: Retries = None,
 ) -> None:
     """Cancel a batch; what finished before can still be fetched."""
-    from ..remote import cancel_batch
+    from ..batch.remote import cancel_batch
 
     console = make_console(json_mode=json_out)
     with _connected(console, base_url, api_key, profile, timeout, retries) as client:

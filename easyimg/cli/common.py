@@ -10,7 +10,7 @@ import typer
 from ..console import Console, Environment
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..api.client import Client
     from ..config import Settings
 
 CONN = "Connection"
@@ -311,12 +311,12 @@ def connect(
     need_key: bool = True,
 ) -> Connection:
     """A client for the resolved settings; with `offline`, against an in-process server."""
-    from ..client import Client
+    from ..api.client import Client
     from ..config import require_key
 
     stack = ExitStack()
     if offline:
-        from ..server import start_background
+        from ..serve.http import start_background
 
         server = start_background()
         stack.callback(server.close)

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     import requests
 
-    from ..client import Client
+    from ..api.client import Client
     from ..config import Settings
     from ..console import Console
     from ..inputs import InputImage
@@ -407,7 +407,7 @@ def show_multipart(
     json_out: bool,
 ) -> None:
     """--dry-run: the multipart requests that would be sent, files by name, type and size."""
-    from ..client import USER_AGENT
+    from ..api.client import USER_AGENT
     from ..config import mask_key
     from ..console import human_bytes
     from ..inputs import MultipartBody, form_fields

@@ -195,7 +195,7 @@ def show_dry_run(
 ) -> None:
     import json
 
-    from ..client import USER_AGENT
+    from ..api.client import USER_AGENT
     from ..config import mask_key
     from ..models import plan_counts
 
@@ -266,7 +266,7 @@ def run_generation(
         reporter = console.reporter(f"waiting for {body.get('model')}")
         streaming: dict[str, Any] = {}
         if body.get("stream"):
-            from ..stream import StreamReader
+            from ..api.stream import StreamReader
 
             # The reader is also the generation's reporter: it learns each final name from
             # `saved` and names the kept partials after it.

@@ -40,7 +40,7 @@ def serve(
     Generations, edits, variations, models, files and batches: for offline scripts and CI.
     """
     # Imported here: the CLI's start-up time is measured and the server pulls in Pillow.
-    from easyimg.server import make_server
+    from ..serve.http import make_server
 
     def log(line: str) -> None:
         typer.echo(line, file=state.env.stderr)

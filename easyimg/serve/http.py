@@ -16,9 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from . import __version__, models, placeholder, serve_batches
-from .serve_batches import Batches, Files
-from .serve_images import (
+from .. import __version__, models
+from . import batches as serve_batches
+from . import placeholder
+from .batches import Batches, Files
+from .images import (
     MAX_EDGE,
     MAX_PIXELS,
     ImageStore,
@@ -29,7 +31,7 @@ from .serve_images import (
     render,
     usage,
 )
-from .serve_request import Part, Refusal, data_url, image_form, json_object, parse_multipart
+from .request import Part, Refusal, data_url, image_form, json_object, parse_multipart
 
 # The image and batch pieces live in serve_images, serve_batches and serve_request; their
 # names stay importable from here, where callers and tests have always found them.

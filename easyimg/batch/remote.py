@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .batch import Events, Manifest, Outcome, Summary, entry, now_iso, relative
-from .batchfile import Item
-from .client import Client, error_from_payload
-from .errors import APIError, EasyImgError, ExitCode, NoImagesError, OutputError, ResponseError
-from .generate import SOFTWARE, GenImage, add_usage, normalize_usage, png_text
-from .models import plan_counts, rules_for
-from .output import OutputPlan, save_image, sidecar_path, write_json_atomic
+from ..api.client import Client, error_from_payload
+from ..errors import APIError, EasyImgError, ExitCode, NoImagesError, OutputError, ResponseError
+from ..generate import SOFTWARE, GenImage, add_usage, normalize_usage, png_text
+from ..models import plan_counts, rules_for
+from ..output import OutputPlan, save_image, sidecar_path, write_json_atomic
+from .prompts import Item
+from .run import Events, Manifest, Outcome, Summary, entry, now_iso, relative
 
 ENDPOINT = "/v1/images/generations"
 STATE_PREFIX = "easyimg-batch-"

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .completion import CompletionSpec
+    from . import CompletionSpec
 
 GENERATED = "generated from the easyimg CLI by scripts/gen_docs.py; do not edit"
 

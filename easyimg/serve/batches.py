@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import models
-from .serve_request import Refusal, json_object, parse_multipart
+from .. import models
+from .request import Refusal, json_object, parse_multipart
 
 RunItem = Callable[[str, dict[str, Any], str], tuple[int, dict[str, Any]]]
 

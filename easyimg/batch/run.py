@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from .batchfile import Item
-from .client import Client
-from .errors import APIError, EasyImgError, ExitCode, Interrupted, OutputError
-from .generate import Generation, GenImage, add_usage
-from .history import append_jsonl, read_jsonl
-from .output import OutputPlan
+from ..api.client import Client
+from ..errors import APIError, EasyImgError, ExitCode, Interrupted, OutputError
+from ..generate import Generation, GenImage, add_usage
+from ..history import append_jsonl, read_jsonl
+from ..output import OutputPlan
+from .prompts import Item
 
 MANIFEST_NAME = "easyimg-manifest.jsonl"
 _POLL = 0.1  # how often the main thread looks up from waiting, to notice Ctrl-C

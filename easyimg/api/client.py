@@ -15,8 +15,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from . import __version__
-from .errors import APIError, EasyImgError, NetworkError, ResponseError
+from .. import __version__
+from ..errors import APIError, EasyImgError, NetworkError, ResponseError
 
 USER_AGENT = f"easyimg/{__version__}"
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503})

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import APIError, ExitCode, OutputError, ResponseError
+from ..generate import add_usage, normalize_usage
+from ..output import FORMAT_EXT, claim_name, sniff_format
 from .client import error_from_payload, iter_sse, read_images, request_id
-from .errors import APIError, ExitCode, OutputError, ResponseError
-from .generate import add_usage, normalize_usage
-from .output import FORMAT_EXT, claim_name, sniff_format
 
 if TYPE_CHECKING:
     import requests
 
-    from .generate import GenImage, Reporter
+    from ..generate import GenImage, Reporter
 
 OnItem = Callable[[dict[str, Any], dict[str, Any]], None]
 OnPartial = Callable[[dict[str, Any]], None]

@@ -16,8 +16,9 @@ from typing import Any
 
 from PIL import Image
 
-from . import errors, models, placeholder
-from .serve_request import Refusal
+from .. import errors, models
+from . import placeholder
+from .request import Refusal
 
 MAX_PIXELS = 4096 * 4096  # what the server agrees to draw, whatever the model
 MAX_EDGE = 8192

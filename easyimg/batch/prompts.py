@@ -9,10 +9,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import EasyImgError, UsageError
-from .generate import build_body, parse_extra
-from .models import rules_for, validate
-from .output import check_template
+from ..errors import EasyImgError, UsageError
+from ..generate import build_body, parse_extra
+from ..models import rules_for, validate
+from ..output import check_template
 
 # Body fields a gen flag sets; jsonl keys and csv columns use these names.
 OPTION_FIELDS = (

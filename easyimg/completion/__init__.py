@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import models
-from .completion_shells import RENDERERS
-from .config import KEYS as CONFIG_KEYS
-from .errors import UsageError
+from .. import models
+from ..config import KEYS as CONFIG_KEYS
+from ..errors import UsageError
+from .shells import RENDERERS
 
 SHELLS = tuple(RENDERERS)
 FILES = {"bash": "easyimg.bash", "zsh": "_easyimg", "fish": "easyimg.fish"}
