@@ -309,7 +309,7 @@ def test_plan_read_only_file_system(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     class RO:
         f_flag = os.ST_RDONLY
 
-    monkeypatch.setattr(output.os, "statvfs", lambda path: RO())
+    monkeypatch.setattr(os, "statvfs", lambda path: RO())
     with pytest.raises(OutputError, match=re.escape(f"{tmp_path}: read-only file system")):
         plan_output(tmp_path, template=None, count=1, overwrite=False)
 
@@ -476,7 +476,7 @@ def test_save_write_error_is_output_error_and_cleans_up(
 
     data = make_image("PNG")
     with monkeypatch.context() as m:
-        m.setattr(output.os, "write", full_disk)
+        m.setattr(os, "write", full_disk)
         with pytest.raises(OutputError, match="no space left on device"):
             save(plan(tmp_path), [data[:40], data[40:]])
     assert written  # the first piece did reach the temporary file
@@ -542,7 +542,7 @@ def test_concurrent_saves_without_hard_links(
     def no_link(src: object, dst: object) -> None:
         raise OSError(errno.EPERM, "Operation not permitted")
 
-    monkeypatch.setattr(output.os, "link", no_link)
+    monkeypatch.setattr(os, "link", no_link)
     results = _save_concurrently(plan(tmp_path, template="{slug}"), 20)
     assert len({path for path, _ in results}) == 20
     for path, data in results:

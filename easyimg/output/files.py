@@ -1,0 +1,215 @@
+"""Atomic never-overwrite writes: temporary files, claimed names, saved images."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import itertools
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..errors import OutputError, ResponseError
+from .metadata import png_with_text
+from .sniff import _PNG_HEAD, FORMAT_EXT, _png_size, image_dimensions, sniff_format
+
+if TYPE_CHECKING:
+    from .names import OutputPlan
+
+_T = TypeVar("_T")
+_MAX_CLAIMS = 100_000
+_DRAIN_LIMIT = 1 << 20
+
+# Fixed wording: strerror differs between platforms (and says "operation not permitted").
+_REASONS = {
+    errno.EROFS: "read-only file system",
+    errno.ENOSPC: "no space left on device",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOTDIR: "not a directory",
+    errno.EISDIR: "is a directory",
+    errno.ENAMETOOLONG: "file name too long",
+    errno.ENOENT: "no such file or directory",
+    getattr(errno, "EDQUOT", -1): "disk quota exceeded",
+}
+
+
+def _reason(e: OSError) -> str:
+    return _REASONS.get(e.errno or 0) or (e.strerror or str(e)).lower()
+
+
+@dataclass
+class SavedImage:
+    path: Path
+    format: str
+    width: int | None
+    height: int | None
+    bytes: int
+
+
+def _split_head(it: Iterator[bytes], want: int) -> tuple[bytes, Iterator[bytes | memoryview]]:
+    """The first `want` bytes, and the rest as pieces (a big first piece is not copied)."""
+    small: list[bytes] = []
+    have = 0
+    for piece in it:
+        need = want - have
+        if len(piece) >= need:
+            view = memoryview(piece)
+            return b"".join(small) + bytes(view[:need]), itertools.chain([view[need:]], it)
+        small.append(bytes(piece))
+        have += len(piece)
+    return b"".join(small), iter(())
+
+
+def _not_image(head: bytes, rest: Iterator[bytes | memoryview]) -> ResponseError:
+    total = len(head)
+    for piece in rest:
+        total += len(piece)
+        if total > _DRAIN_LIMIT:
+            break
+    amount = "more than 1 MiB" if total > _DRAIN_LIMIT else f"{total} bytes"
+    return ResponseError(f"server sent {amount} that are not an image (starts with {head[:20]!r})")
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _open_temp(directory: Path, suffix: str, mode: int) -> tuple[int, Path]:
+    path = directory / f".easyimg-{os.urandom(8).hex()}{suffix}"
+    try:
+        return os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode
+        ), path
+    except OSError as e:
+        raise OutputError(f"cannot write to {directory}: {_reason(e)}") from None
+
+
+def _stream(fd: int, pieces: Iterable[bytes | memoryview], directory: Path) -> int:
+    # Only write errors become OutputError: the pieces may come from a download whose own
+    # errors (requests' are OSError too) must reach the caller unchanged.
+    size = 0
+    try:
+        for piece in pieces:
+            view = memoryview(piece)
+            size += len(view)
+            while view:
+                view = view[_checked(directory, os.write, fd, view) :]
+    except BaseException:
+        os.close(fd)
+        raise
+    _checked(directory, os.close, fd)  # network file systems may report a failed write here
+    return size
+
+
+def _checked(directory: Path, call: Callable[..., _T], *args: Any) -> _T:
+    try:
+        return call(*args)
+    except OSError as e:
+        raise OutputError(f"cannot write an image in {directory}: {_reason(e)}") from None
+
+
+def claim_name(tmp: Path, directory: Path, name: str, overwrite: bool) -> Path:
+    """Give a finished temporary file `name` in `directory`; taken names get -2, -3, ..."""
+    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+    use_link = hasattr(os, "link")
+    n = 1
+    while n <= _MAX_CLAIMS:
+        final = directory / (name if n == 1 else f"{stem}-{n}{dot}{ext}")
+        try:
+            if overwrite:
+                os.replace(tmp, final)
+            elif use_link:
+                os.link(tmp, final)  # atomic, and fails if the name is taken
+                _remove(tmp)
+            else:
+                # An O_EXCL empty file reserves the name: concurrent writers never pick it too.
+                os.close(os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                try:
+                    os.replace(tmp, final)
+                except BaseException:
+                    _remove(final)
+                    raise
+            return final
+        except FileExistsError:
+            n += 1
+        except OSError as e:
+            if overwrite or not use_link:
+                raise OutputError(f"cannot write {final}: {_reason(e)}") from None
+            use_link = False  # no hard links here (FAT, some network and FUSE mounts)
+    raise OutputError(f"cannot write {directory / name}: too many files with that name")
+
+
+def save_image(
+    chunks: Iterable[bytes],
+    plan: OutputPlan,
+    *,
+    index: int,
+    prompt: str,
+    model: str,
+    now: datetime,
+    png_text: Mapping[str, str] | None = None,
+) -> SavedImage:
+    """Stream image bytes to a temporary file, then claim a final name without overwriting."""
+    # A bare bytes object would iterate as ints.
+    it: Iterator[bytes] = iter((chunks,)) if isinstance(chunks, bytes | bytearray) else iter(chunks)
+    head, rest = _split_head(it, _PNG_HEAD)
+    if not head:
+        raise ResponseError("server sent an empty image (0 bytes)")
+    fmt = sniff_format(head)
+    if fmt is None:
+        raise _not_image(head, rest)
+    dims = _png_size(head) if fmt == "png" else None
+    first = png_with_text(head, png_text) if fmt == "png" and png_text else head
+
+    fd, tmp = _open_temp(plan.directory, ".part", 0o666)
+    try:
+        size = _stream(fd, itertools.chain([first], rest), plan.directory)
+        dims = dims or image_dimensions(tmp)
+        name = plan.filename(index=index, ext=FORMAT_EXT[fmt], prompt=prompt, model=model, now=now)
+        final = claim_name(tmp, plan.directory, name, plan.overwrite)
+    except BaseException:
+        _remove(tmp)
+        raise
+    width, height = dims or (None, None)
+    return SavedImage(path=final, format=fmt, width=width, height=height, bytes=size)
+
+
+def _write_atomic(path: Path, data: bytes, mode: int, *, exact_mode: bool) -> None:
+    fd, tmp = _open_temp(path.parent, ".tmp", mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if exact_mode and hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)  # exactly `mode`, whatever the umask
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException as e:
+        _remove(tmp)
+        if isinstance(e, OSError):
+            raise OutputError(f"cannot write {path}: {_reason(e)}") from None
+        raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write `data` as indented UTF-8 JSON, replacing `path` only once it is complete."""
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    _write_atomic(Path(path), text.encode("utf-8"), 0o666, exact_mode=False)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write `data`, replacing `path` only once it is complete (no name checks, no sniffing)."""
+    _write_atomic(Path(path), data, 0o666, exact_mode=False)
+
+
+def write_text_atomic(path: Path, text: str, *, mode: int = 0o600) -> None:
+    """Write `text` to a file created with `mode`, replacing `path` only once it is complete."""
+    _write_atomic(Path(path), text.encode("utf-8"), mode, exact_mode=True)
+
+
+def sidecar_path(image_path: Path) -> Path:
+    return Path(image_path).with_suffix(".json")
