@@ -8,24 +8,23 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
-
-import requests
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import __version__
-from .api.client import Client, read_images, request_id
+from .api import images
+from .api.answers import add_usage, normalize_usage
+from .api.client import Client, request_id
+
+if TYPE_CHECKING:
+    from .api.dialect import Dialect
 from .errors import EasyImgError, Interrupted, NoImagesError, ResponseError, UsageError
 from .models import plan_counts, resolve_size
 from .output import OutputPlan, SavedImage, save_image, sidecar_path, write_json_atomic
 
 SOFTWARE = f"easyimg {__version__}"
-
-Send = Callable[[int], requests.Response]
-OnItem = Callable[[dict[str, Any], dict[str, Any]], None]
-Read = Callable[[requests.Response, OnItem], dict[str, Any]]
 
 
 class Reporter(Protocol):
@@ -71,45 +70,6 @@ class GenResult:
         return len(self.images) >= self.requested and not self.errors
 
 
-# Chat-style usage names some routers use, mapped to the images API's.
-_USAGE_ALIASES = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens"}
-
-
-def normalize_usage(raw: Any) -> dict[str, Any] | None:
-    """Usage in the images API's names; None when the answer had none."""
-    if not isinstance(raw, Mapping):
-        return None
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        name = _USAGE_ALIASES.get(str(key), str(key))
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            out[name] = int(value)
-        elif isinstance(value, Mapping):
-            out[name.replace("prompt_tokens_details", "input_tokens_details")] = {
-                k: int(v) for k, v in value.items() if isinstance(v, int | float)
-            }
-    if not out:
-        return None
-    if "total_tokens" not in out and ("input_tokens" in out or "output_tokens" in out):
-        out["total_tokens"] = out.get("input_tokens", 0) + out.get("output_tokens", 0)
-    return out
-
-
-def add_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
-    if a is None or b is None:
-        return a or b
-    out = dict(a)
-    for key, value in b.items():
-        if isinstance(value, dict):
-            inner = dict(out.get(key) or {})
-            for k, v in value.items():
-                inner[k] = inner.get(k, 0) + v
-            out[key] = inner
-        else:
-            out[key] = out.get(key, 0) + value
-    return out
-
-
 B64_SLICE = 4 << 20  # a multiple of 4 characters, so each slice decodes on its own
 
 
@@ -139,6 +99,31 @@ def png_text(body: Mapping[str, Any], revised: str | None, created: Any) -> dict
     return text
 
 
+@dataclass
+class Ask:
+    """What to ask for: the request body, how many images, and the dialect that sends it."""
+
+    body: dict[str, Any]
+    count: int
+    max_n: int
+    dialect: Dialect | None = None  # None: the images API's JSON generations
+    # What file names are made from when not the prompt (variations: the input's name).
+    label: str | None = None
+    command: str = "gen"
+
+
+@dataclass
+class Writing:
+    """Where and how the images are written."""
+
+    out: str | None = None
+    name: str | None = None
+    overwrite: bool = False
+    metadata: bool = True
+    sidecar: bool = False
+    save_partials: bool = False
+
+
 class Generation:
     """Runs one user request for `requested` images: fan-out, refill, save, gather."""
 
@@ -149,26 +134,22 @@ class Generation:
         plan: OutputPlan,
         *,
         max_n: int,
-        send: Send | None = None,
-        read: Read = read_images,
+        dialect: Dialect | None = None,
         metadata: bool = True,
         sidecar: bool = False,
         reporter: Reporter | None = None,
         now: datetime | None = None,
-        endpoint: str = "images/generations",
         label: str | None = None,
     ) -> None:
         self.client = client
         self.body = dict(body)
         self.plan = plan
         self.max_n = max(1, max_n)
-        self.send = send or self._send_json
-        self.read = read
+        self.dialect: Dialect = dialect or images.Dialect()
         self.metadata = metadata
         self.sidecar = sidecar
         self.reporter = reporter or _Silent()
         self.now = now or datetime.now()
-        self.endpoint = endpoint
         # What file names are made from: the prompt, or (for variations) the input's name.
         self.label = label if label is not None else str(self.body.get("prompt", ""))
         self.cancelled = threading.Event()
@@ -179,9 +160,6 @@ class Generation:
         self.result = GenResult(
             model=str(self.body.get("model", "")), requested=int(self.body.get("n", 1))
         )
-
-    def _send_json(self, count: int) -> requests.Response:
-        return self.client.request("POST", self.endpoint, json_body={**self.body, "n": count})
 
     def run(self) -> GenResult:
         start = time.monotonic()
@@ -239,11 +217,11 @@ class Generation:
     def _one(self, count: int, done: queue.Queue[None] | None = None) -> None:
         try:
             self.reporter.status(f"waiting for {self.body.get('model')}")
-            resp = self.send(count)
+            resp = self.dialect.send(self.client, self.body, count)
             rid = request_id(resp.headers)
             written: list[tuple[GenImage, dict[str, Any]]] = []
             try:
-                meta = self.read(
+                meta = self.dialect.read(
                     resp, lambda item, meta: written.append(self._save(item, meta, rid))
                 )
             finally:
@@ -326,7 +304,7 @@ class Generation:
             {
                 "request": {
                     "method": "POST",
-                    "url": self.client.url(self.endpoint),
+                    "url": self.client.url(self.dialect.endpoint),
                     "body": {**self.body, "n": count},
                 },
                 "response": response,

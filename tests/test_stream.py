@@ -11,7 +11,7 @@ import pytest
 import requests
 from pytest_httpserver import HTTPServer
 
-from easyimg.api.stream import StreamReader, read_stream
+from easyimg.api.images_stream import StreamReader, read_stream
 from easyimg.errors import APIError, ExitCode, NetworkError, ResponseError
 from easyimg.generate import GenImage
 from easyimg.output import SavedImage

@@ -1,4 +1,4 @@
-"""One HTTP session to the image API: auth, timeouts, the retry policy, error mapping, reading."""
+"""One HTTP session to the image API: auth, timeouts, the retry policy, error mapping."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from .. import __version__
-from ..errors import APIError, EasyImgError, NetworkError, ResponseError
+from ..errors import APIError, NetworkError, ResponseError
 
 USER_AGENT = f"easyimg/{__version__}"
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503})
@@ -409,137 +409,3 @@ def _rewind(files: Any) -> None:
         fobj = value[1] if isinstance(value, tuple) else value
         if hasattr(fobj, "seek"):
             fobj.seek(0)
-
-
-# --- reading answers -------------------------------------------------------------------------
-
-
-class _Recording:
-    """A file wrapper that keeps the first bytes read, to quote them when parsing fails."""
-
-    def __init__(self, raw: IO[bytes] | Any) -> None:
-        self._raw = raw
-        self.head = b""
-        self.total = 0
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._raw.read(size)
-        if len(self.head) < 200:
-            self.head += chunk[: 200 - len(self.head)]
-        self.total += len(chunk)
-        return chunk
-
-
-class _ValueBuilder:
-    """Assembles one whole JSON value at a time from ijson's event stream."""
-
-    def __init__(self, factory: Callable[[], Any]) -> None:
-        self._factory = factory
-        self._builder: Any = None
-        self._depth = 0
-
-    def feed(self, event: str, value: Any) -> tuple[bool, Any]:
-        if self._builder is None:
-            self._builder = self._factory()
-        self._builder.event(event, value)
-        if event in ("start_map", "start_array"):
-            self._depth += 1
-        elif event in ("end_map", "end_array"):
-            self._depth -= 1
-        if self._depth:
-            return False, None
-        built, self._builder = self._builder.value, None
-        return True, built
-
-
-def read_images(
-    resp: requests.Response, on_image: Callable[[dict[str, Any], dict[str, Any]], None]
-) -> dict[str, Any]:
-    """Stream-parse an images answer, calling `on_image` per `data` item as it arrives.
-
-    Only one image item is in memory at a time, whatever the size of the answer. `on_image`
-    gets the item and the top-level fields read so far; the return value is all of them
-    (created, usage, ...). An `error` object in a 200 answer raises.
-    """
-    import ijson
-
-    resp.raw.decode_content = True
-    source = _Recording(resp.raw)
-    meta: dict[str, Any] = {}
-    key = ""
-    value_of = _ValueBuilder(ijson.ObjectBuilder)
-    in_data = False
-    rid = request_id(resp.headers)
-    try:
-        # Large reads: ijson's C backend re-copies a string for every read it spans, so
-        # small reads make a 30 MB b64_json quadratic (seconds instead of milliseconds).
-        for prefix, event, value in ijson.parse(source, buf_size=PARSE_BUFFER, use_float=True):
-            if prefix == "":
-                if event == "map_key":
-                    key = value
-                elif event not in ("start_map", "end_map"):
-                    raise ResponseError(f"expected a JSON object, got {event}")
-                continue
-            if key == "data" and prefix == "data" and event in ("start_array", "end_array"):
-                in_data = event == "start_array"
-                continue
-            done, built = value_of.feed(event, value)
-            if not done:
-                continue
-            if in_data:
-                if isinstance(built, dict):
-                    on_image(built, meta)
-            else:
-                meta[key] = built
-    except ijson.JSONError as exc:
-        raise _unreadable(source, resp, exc) from None
-    except EasyImgError:
-        raise
-    except (requests.RequestException, OSError, ValueError) as exc:
-        raise NetworkError(
-            f"the answer broke off after {source.total} bytes: {_reason(exc)}"
-        ) from None
-    err = error_from_payload(meta, None, rid)
-    if err is not None:
-        raise err
-    return meta
-
-
-def _unreadable(source: _Recording, resp: requests.Response, exc: Exception) -> ResponseError:
-    head = source.head.decode("utf-8", "replace").strip()
-    ctype = resp.headers.get("content-type", "unknown type")
-    if not head:
-        return ResponseError(f"the server sent an empty answer (status {resp.status_code})")
-    if head.startswith("<") or "html" in ctype:
-        snippet = " ".join(head.split())[:80]
-        return ResponseError(f"the server answered HTML, not JSON ({ctype}): {snippet}")
-    if "incomplete" in str(exc).lower() or "premature" in str(exc).lower():
-        return ResponseError(f"the JSON answer was cut off after {source.total} bytes")
-    return ResponseError(f"the answer is not valid JSON ({ctype}): {' '.join(head.split())[:80]}")
-
-
-def iter_sse(resp: requests.Response) -> Iterator[tuple[str, str]]:
-    """Yield (event, data) pairs from a text/event-stream answer, as they arrive."""
-    event = ""
-    data: list[str] = []
-    try:
-        for raw in resp.iter_lines(chunk_size=1 << 16, decode_unicode=False):
-            line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-            if not line:
-                if data:
-                    yield event or "message", "\n".join(data)
-                event, data = "", []
-                continue
-            if line.startswith(":"):
-                continue
-            name, _, val = line.partition(":")
-            val = val[1:] if val.startswith(" ") else val
-            if name == "event":
-                event = val
-            elif name == "data":
-                data.append(val)
-    except requests.RequestException as exc:
-        raise NetworkError(f"the event stream broke off: {_reason(exc)}") from None
-    if data:
-        # A stream must end with a blank line; a trailing half event means it was cut off.
-        raise NetworkError("the event stream was cut off in the middle of an event")

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ..api.answers import add_usage, normalize_usage
 from ..api.client import Client, error_from_payload
 from ..errors import APIError, EasyImgError, ExitCode, NoImagesError, OutputError, ResponseError
-from ..generate import SOFTWARE, GenImage, add_usage, normalize_usage, png_text
+from ..generate import SOFTWARE, GenImage, png_text
 from ..models import plan_counts, rules_for
 from ..output import OutputPlan, save_image, sidecar_path, write_json_atomic
 from .prompts import Item

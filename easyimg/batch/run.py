@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..api.answers import add_usage
 from ..api.client import Client
 from ..errors import APIError, EasyImgError, ExitCode, Interrupted, OutputError
-from ..generate import Generation, GenImage, add_usage
+from ..generate import Generation, GenImage
 from ..history import append_jsonl, read_jsonl
 from ..output import OutputPlan
 from .prompts import Item

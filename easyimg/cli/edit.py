@@ -42,11 +42,6 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    import requests
-
-    from ..api.client import Client
     from ..config import Settings
     from ..console import Console
     from ..inputs import InputImage
@@ -168,11 +163,12 @@ def edit(
 
     easyimg edit photo.png -p "add a red hat" --mask hat-area.png
     """
+    from ..api import images as images_api
     from ..errors import UsageError
-    from ..generate import build_body
+    from ..generate import Ask, Writing, build_body
     from ..inputs import check_edit
     from ..models import DEFAULT_MODEL, rules_for, validate
-    from .gen import run_generation
+    from .gen import Showing, run_generation
 
     console = make_console(quiet=quiet, json_mode=json_out)
     text = _prompt(prompt, prompt_file)
@@ -228,23 +224,24 @@ def edit(
     run_generation(
         console,
         settings,
-        body,
-        count=count,
-        max_n=rules.max_n,
+        Ask(
+            body,
+            count=count,
+            max_n=rules.max_n,
+            dialect=images_api.Dialect(images_api.EDITS, files),
+            command="edit",
+        ),
+        Writing(
+            out=settings.out_dir,
+            name=settings.name,
+            overwrite=overwrite,
+            metadata=not no_metadata,
+            sidecar=sidecar,
+            save_partials=save_partials,
+        ),
+        Showing(json_out=json_out, open_files=open_files, preview=preview),
         offline=offline,
         retry_timeouts=retry_timeouts,
-        out=settings.out_dir,
-        name=settings.name,
-        overwrite=overwrite,
-        metadata=not no_metadata,
-        sidecar=sidecar,
-        json_out=json_out,
-        save_partials=save_partials,
-        open_files=open_files,
-        preview=preview,
-        command="edit",
-        endpoint=EDITS,
-        send=multipart_sender(EDITS, body, files),
     )
 
 
@@ -301,10 +298,11 @@ def vary(
 
     easyimg vary logo.png -n 4
     """
-    from ..generate import build_body
+    from ..api import images as images_api
+    from ..generate import Ask, Writing, build_body
     from ..inputs import check_vary
     from ..models import rules_for, validate
-    from .gen import run_generation
+    from .gen import Showing, run_generation
 
     console = make_console(quiet=quiet, json_mode=json_out)
     # The config's model, size and format are for generations; variations are dall-e-2's.
@@ -332,23 +330,24 @@ def vary(
     run_generation(
         console,
         settings,
-        body,
-        count=count,
-        max_n=rules.max_n,
+        Ask(
+            body,
+            count=count,
+            max_n=rules.max_n,
+            dialect=images_api.Dialect(images_api.VARIATIONS, files),
+            label=os.path.splitext(os.path.basename(image))[0],
+            command="vary",
+        ),
+        Writing(
+            out=settings.out_dir,
+            name=settings.name,
+            overwrite=overwrite,
+            metadata=not no_metadata,
+            sidecar=sidecar,
+        ),
+        Showing(json_out=json_out, open_files=open_files, preview=preview),
         offline=offline,
         retry_timeouts=retry_timeouts,
-        out=settings.out_dir,
-        name=settings.name,
-        overwrite=overwrite,
-        metadata=not no_metadata,
-        sidecar=sidecar,
-        json_out=json_out,
-        open_files=open_files,
-        preview=preview,
-        command="vary",
-        endpoint=VARIATIONS,
-        label=os.path.splitext(os.path.basename(image))[0],
-        send=multipart_sender(VARIATIONS, body, files),
     )
 
 
@@ -375,25 +374,6 @@ def _prompt(prompt: str | None, prompt_file: str | None) -> str:
         raise UsageError(
             f"cannot read prompt file {prompt_file}: {(e.strerror or str(e)).lower()}"
         ) from None
-
-
-def multipart_sender(
-    path: str, body: dict[str, Any], files: list[tuple[str, "InputImage"]]
-) -> "Callable[[Client], Callable[[int], requests.Response]]":
-    """What run_generation's `send` wants: given the client, a function asking for `n` images.
-
-    Every request gets its own body object, so concurrent requests read the files separately.
-    """
-    from ..inputs import MultipartBody, form_fields, post_multipart
-
-    def bind(client: "Client") -> "Callable[[int], requests.Response]":
-        def send(count: int) -> "requests.Response":
-            multipart = MultipartBody(form_fields({**body, "n": count}), files)
-            return post_multipart(client, path, multipart)
-
-        return send
-
-    return bind
 
 
 def show_multipart(

@@ -1,5 +1,6 @@
 """`easyimg gen`: generate images from a prompt."""
 
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -44,7 +45,7 @@ from .common import (
 if TYPE_CHECKING:
     from ..config import Settings
     from ..console import Console
-    from ..generate import GenResult
+    from ..generate import Ask, GenResult, Writing
 
 
 def gen(
@@ -116,7 +117,7 @@ def gen(
     easyimg gen "a cat in a spacesuit" -n 4 -o out/
     """
     from ..errors import UsageError
-    from ..generate import build_body
+    from ..generate import Ask, Writing, build_body
     from ..models import DEFAULT_MODEL, rules_for, validate
 
     console = make_console(quiet=quiet, json_mode=json_out)
@@ -166,21 +167,18 @@ def gen(
     run_generation(
         console,
         settings,
-        body,
-        count=count,
-        max_n=rules.max_n,
+        Ask(body, count=count, max_n=rules.max_n),
+        Writing(
+            out=settings.out_dir,
+            name=settings.name,
+            overwrite=overwrite,
+            metadata=not no_metadata,
+            sidecar=sidecar,
+            save_partials=save_partials,
+        ),
+        Showing(json_out=json_out, open_files=open_files, preview=preview),
         offline=offline,
         retry_timeouts=retry_timeouts,
-        out=settings.out_dir,
-        name=settings.name,
-        overwrite=overwrite,
-        metadata=not no_metadata,
-        sidecar=sidecar,
-        json_out=json_out,
-        save_partials=save_partials,
-        open_files=open_files,
-        preview=preview,
-        command="gen",
     )
 
 
@@ -228,67 +226,65 @@ def show_dry_run(
     console.out("\n\n".join(text for _, text in blocks))
 
 
+@dataclass
+class Showing:
+    """How the result is shown: paths or one JSON document, previews, the system viewer."""
+
+    json_out: bool = False
+    open_files: bool = False
+    preview: bool = False
+
+
 def run_generation(
     console: "Console",
     settings: "Settings",
-    body: dict[str, Any],
+    ask: "Ask",
+    writing: "Writing",
+    showing: Showing,
     *,
-    count: int,
-    max_n: int,
     offline: bool,
     retry_timeouts: bool,
-    out: str | None,
-    name: str | None,
-    overwrite: bool,
-    metadata: bool,
-    sidecar: bool,
-    json_out: bool,
-    save_partials: bool = False,
-    open_files: bool = False,
-    preview: bool = False,
-    command: str = "gen",
-    endpoint: str = "images/generations",
-    send: Any = None,
-    label: str | None = None,
 ) -> None:
     """Run a generation-like request (gen, edit, vary) and render its result."""
+    from ..api import images
     from ..errors import UsageError
     from ..generate import Generation
     from ..output import plan_output
 
-    if save_partials and not body.get("stream"):
+    body = {**ask.body, "n": ask.count}
+    if writing.save_partials and not body.get("stream"):
         raise UsageError("--save-partials needs --stream")
-    plan = plan_output(out, template=name, count=count, overwrite=overwrite)
+    plan = plan_output(
+        writing.out, template=writing.name, count=ask.count, overwrite=writing.overwrite
+    )
     conn = connect(settings, offline=offline, retry_timeouts=retry_timeouts, console=console)
     reader: Any = None
     try:
-        body = {**body, "n": count}
-        reporter = console.reporter(f"waiting for {body.get('model')}")
-        streaming: dict[str, Any] = {}
-        if body.get("stream"):
-            from ..api.stream import StreamReader
+        reporter: Any = console.reporter(f"waiting for {body.get('model')}")
+        dialect = ask.dialect or images.Dialect()
+        if body.get("stream") and isinstance(dialect, images.Dialect):
+            from ..api.images_stream import StreamReader
 
             # The reader is also the generation's reporter: it learns each final name from
             # `saved` and names the kept partials after it.
             reader = StreamReader(
                 reporter,
                 partials=int(body.get("partial_images") or 0),
-                images=count,
-                keep=plan.directory if save_partials else None,
-                overwrite=overwrite,
+                images=ask.count,
+                keep=plan.directory if writing.save_partials else None,
+                overwrite=writing.overwrite,
             )
-            streaming = {"read": reader, "reporter": reader}
+            dialect = replace(dialect, reader=reader)
         job = Generation(
             conn.client,
             body,
             plan,
-            max_n=max_n,
-            metadata=metadata,
-            sidecar=sidecar,
-            endpoint=endpoint,
-            label=label,
-            send=send(conn.client) if send else None,
-            **{"reporter": reporter, **streaming},
+            max_n=ask.max_n,
+            dialect=dialect,
+            metadata=writing.metadata,
+            sidecar=writing.sidecar,
+            label=ask.label,
+            reporter=reader or reporter,
         )
         with reporter:
             result = job.run()
@@ -296,17 +292,7 @@ def run_generation(
         if reader is not None:
             reader.close()
         conn.close()
-    render_result(
-        console,
-        settings,
-        body,
-        result,
-        offline=offline,
-        json_out=json_out,
-        command=command,
-        open_files=open_files,
-        preview=preview,
-    )
+    render_result(console, settings, body, result, showing, offline=offline, command=ask.command)
 
 
 def render_result(
@@ -314,12 +300,10 @@ def render_result(
     settings: "Settings",
     body: dict[str, Any],
     result: "GenResult",
+    showing: Showing,
     *,
     offline: bool,
-    json_out: bool,
     command: str,
-    open_files: bool = False,
-    preview: bool = False,
 ) -> None:
     from .. import history
     from ..errors import ExitCode
@@ -332,7 +316,7 @@ def render_result(
             console.warn(
                 f"asked for {body['size']}, got {saved.width}x{saved.height}: {saved.path}"
             )
-    if json_out:
+    if showing.json_out:
         doc: dict[str, Any] = {
             "created": result.created,
             "model": result.model,
@@ -376,11 +360,14 @@ def render_result(
         except Exception as exc:
             # A history file that cannot be written must never cost the user their images.
             console.warn(str(exc))
-    if preview or open_files:
+    if showing.preview or showing.open_files:
         from ..preview import show_images
 
         show_images(
-            console, [i.saved.path for i in result.images], preview=preview, open_files=open_files
+            console,
+            [i.saved.path for i in result.images],
+            preview=showing.preview,
+            open_files=showing.open_files,
         )
     if not result.complete:
         raise typer.Exit(ExitCode.PARTIAL)

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import APIError, ExitCode, OutputError, ResponseError
-from ..generate import add_usage, normalize_usage
 from ..output import FORMAT_EXT, claim_name, sniff_format
-from .client import error_from_payload, iter_sse, read_images, request_id
+from .answers import add_usage, normalize_usage, read_images
+from .client import error_from_payload, request_id
+from .sse import iter_sse
 
 if TYPE_CHECKING:
     import requests

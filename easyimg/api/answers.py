@@ -1,0 +1,154 @@
+"""Reading JSON image answers as a stream: one image item in memory at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import IO, Any
+
+import requests
+
+from ..errors import EasyImgError, NetworkError, ResponseError
+from .client import PARSE_BUFFER, _reason, error_from_payload, request_id
+
+
+class _Recording:
+    """A file wrapper that keeps the first bytes read, to quote them when parsing fails."""
+
+    def __init__(self, raw: IO[bytes] | Any) -> None:
+        self._raw = raw
+        self.head = b""
+        self.total = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        if len(self.head) < 200:
+            self.head += chunk[: 200 - len(self.head)]
+        self.total += len(chunk)
+        return chunk
+
+
+class _ValueBuilder:
+    """Assembles one whole JSON value at a time from ijson's event stream."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._builder: Any = None
+        self._depth = 0
+
+    def feed(self, event: str, value: Any) -> tuple[bool, Any]:
+        if self._builder is None:
+            self._builder = self._factory()
+        self._builder.event(event, value)
+        if event in ("start_map", "start_array"):
+            self._depth += 1
+        elif event in ("end_map", "end_array"):
+            self._depth -= 1
+        if self._depth:
+            return False, None
+        built, self._builder = self._builder.value, None
+        return True, built
+
+
+def read_images(
+    resp: requests.Response, on_image: Callable[[dict[str, Any], dict[str, Any]], None]
+) -> dict[str, Any]:
+    """Stream-parse an images answer, calling `on_image` per `data` item as it arrives.
+
+    Only one image item is in memory at a time, whatever the size of the answer. `on_image`
+    gets the item and the top-level fields read so far; the return value is all of them
+    (created, usage, ...). An `error` object in a 200 answer raises.
+    """
+    import ijson
+
+    resp.raw.decode_content = True
+    source = _Recording(resp.raw)
+    meta: dict[str, Any] = {}
+    key = ""
+    value_of = _ValueBuilder(ijson.ObjectBuilder)
+    in_data = False
+    rid = request_id(resp.headers)
+    try:
+        # Large reads: ijson's C backend re-copies a string for every read it spans, so
+        # small reads make a 30 MB b64_json quadratic (seconds instead of milliseconds).
+        for prefix, event, value in ijson.parse(source, buf_size=PARSE_BUFFER, use_float=True):
+            if prefix == "":
+                if event == "map_key":
+                    key = value
+                elif event not in ("start_map", "end_map"):
+                    raise ResponseError(f"expected a JSON object, got {event}")
+                continue
+            if key == "data" and prefix == "data" and event in ("start_array", "end_array"):
+                in_data = event == "start_array"
+                continue
+            done, built = value_of.feed(event, value)
+            if not done:
+                continue
+            if in_data:
+                if isinstance(built, dict):
+                    on_image(built, meta)
+            else:
+                meta[key] = built
+    except ijson.JSONError as exc:
+        raise _unreadable(source, resp, exc) from None
+    except EasyImgError:
+        raise
+    except (requests.RequestException, OSError, ValueError) as exc:
+        raise NetworkError(
+            f"the answer broke off after {source.total} bytes: {_reason(exc)}"
+        ) from None
+    err = error_from_payload(meta, None, rid)
+    if err is not None:
+        raise err
+    return meta
+
+
+def _unreadable(source: _Recording, resp: requests.Response, exc: Exception) -> ResponseError:
+    head = source.head.decode("utf-8", "replace").strip()
+    ctype = resp.headers.get("content-type", "unknown type")
+    if not head:
+        return ResponseError(f"the server sent an empty answer (status {resp.status_code})")
+    if head.startswith("<") or "html" in ctype:
+        snippet = " ".join(head.split())[:80]
+        return ResponseError(f"the server answered HTML, not JSON ({ctype}): {snippet}")
+    if "incomplete" in str(exc).lower() or "premature" in str(exc).lower():
+        return ResponseError(f"the JSON answer was cut off after {source.total} bytes")
+    return ResponseError(f"the answer is not valid JSON ({ctype}): {' '.join(head.split())[:80]}")
+
+
+# Chat-style usage names some routers use, mapped to the images API's.
+_USAGE_ALIASES = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens"}
+
+
+def normalize_usage(raw: Any) -> dict[str, Any] | None:
+    """Usage in the images API's names; None when the answer had none."""
+    if not isinstance(raw, Mapping):
+        return None
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = _USAGE_ALIASES.get(str(key), str(key))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = int(value)
+        elif isinstance(value, Mapping):
+            out[name.replace("prompt_tokens_details", "input_tokens_details")] = {
+                k: int(v) for k, v in value.items() if isinstance(v, int | float)
+            }
+    if not out:
+        return None
+    if "total_tokens" not in out and ("input_tokens" in out or "output_tokens" in out):
+        out["total_tokens"] = out.get("input_tokens", 0) + out.get("output_tokens", 0)
+    return out
+
+
+def add_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
+    if a is None or b is None:
+        return a or b
+    out = dict(a)
+    for key, value in b.items():
+        if isinstance(value, dict):
+            inner = dict(out.get(key) or {})
+            for k, v in value.items():
+                inner[k] = inner.get(k, 0) + v
+            out[key] = inner
+        else:
+            out[key] = out.get(key, 0) + value
+    return out
