@@ -16,8 +16,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from easyimg.api.client import Client
+from easyimg.batch.manifest import MANIFEST_NAME
 from easyimg.batch.prompts import Defaults, FileErrors, item_key, parse
-from easyimg.batch.run import MANIFEST_NAME, BatchRun
+from easyimg.batch.run import BatchRun
 from easyimg.serve.http import ImageServer, start_background
 
 from .conftest import images_answer, make_image

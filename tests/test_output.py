@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from easyimg import output
 from easyimg.errors import OutputError, ResponseError, UsageError
 from easyimg.output import (
     DEFAULT_TEMPLATE,

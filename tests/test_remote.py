@@ -9,9 +9,10 @@ import pytest
 from PIL import Image
 
 from easyimg.api.client import Client
+from easyimg.batch.manifest import MANIFEST_NAME
+from easyimg.batch.openai import get_batch
 from easyimg.batch.prompts import item_key
-from easyimg.batch.remote import get_batch, wait
-from easyimg.batch.run import MANIFEST_NAME
+from easyimg.batch.remote import wait
 from easyimg.serve.http import ImageServer, start_background
 
 

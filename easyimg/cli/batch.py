@@ -31,6 +31,7 @@ from .common import (
     Style,
     Timeout,
     User,
+    batch_backend,
     connect,
     make_console,
     settings_for,
@@ -40,6 +41,8 @@ from .common import (
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from ..api.client import Client
+    from ..batch.backend import BatchBackend
     from ..batch.prompts import Item
     from ..batch.run import Outcome
     from ..config import Settings
@@ -299,8 +302,8 @@ def _dry_run(
     import json
 
     from ..api.client import USER_AGENT
+    from ..batch.manifest import Manifest
     from ..batch.remote import request_lines
-    from ..batch.run import Manifest
     from ..config import mask_key
     from ..models import plan_counts
 
@@ -465,10 +468,12 @@ def _submit(
             "--remote --offline needs --wait: the offline server ends with the command"
         )
     conn = connect(settings, offline=offline, retry_timeouts=retry_timeouts, console=console)
+    backend = batch_backend(settings)
     try:
         sub = submit(
             conn.client,
             items,
+            backend=backend,
             source=source,
             directory=directory,
             template=template,
@@ -511,6 +516,7 @@ def _submit(
             console,
             settings,
             conn.client,
+            backend,
             batch_id,
             directory,
             wait=True,
@@ -535,7 +541,8 @@ def _state_dir() -> "Path":
 def fetch_results(
     console: "Console",
     settings: "Settings",
-    client: Any,
+    client: "Client",
+    backend: "BatchBackend",
     batch_id: str,
     directory: "Path",
     *,
@@ -548,6 +555,8 @@ def fetch_results(
 ) -> None:
     """Write a provider batch's results as a local run would; `batch --remote --wait` ends here."""
     from ..batch import remote
+    from ..batch.backend import RUNNING
+    from ..batch.fetch import Fetch
     from .batch_progress import View, finish
 
     if wait:
@@ -559,11 +568,11 @@ def fetch_results(
                 console.info(line)
                 last.append(line)
 
-        batch = remote.wait(client, batch_id, on_status=on_status)
+        batch = remote.wait(client, batch_id, on_status=on_status, backend=backend)
     else:
-        batch = remote.get_batch(client, batch_id)
+        batch = backend.get(client, batch_id)
     found = remote.load_state(batch_id, directory, _state_dir())
-    if found is None and batch.get("status") not in remote.RUNNING:
+    if found is None and batch.get("status") not in RUNNING:
         console.warn(
             f"no record of {batch_id} in {directory} or the user data directory: "
             "files are named by custom_id"
@@ -572,7 +581,7 @@ def fetch_results(
         console, str((found or {}).get("source") or batch_id), json_out=json_out, fetching=True
     )
     try:
-        summary = remote.Fetch(
+        summary = Fetch(
             client,
             batch,
             directory,
@@ -582,6 +591,7 @@ def fetch_results(
             sidecar=sidecar,
             events=view,
             on_record=_history(settings),
+            backend=backend,
         ).run()
     finally:
         view.close()

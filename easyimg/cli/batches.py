@@ -17,6 +17,7 @@ from .common import (
     Retries,
     Sidecar,
     Timeout,
+    batch_backend,
     connect,
     make_console,
     settings_for,
@@ -24,6 +25,7 @@ from .common import (
 
 if TYPE_CHECKING:
     from ..api.client import Client
+    from ..batch.backend import BatchBackend
     from ..config import Settings
     from ..console import Console
 
@@ -41,9 +43,10 @@ class _Connected:
 
     def __init__(self, console: "Console", settings: "Settings") -> None:
         self._conn = connect(settings, console=console)
+        self.backend = batch_backend(settings)
 
-    def __enter__(self) -> "Client":
-        return self._conn.client
+    def __enter__(self) -> "tuple[Client, BatchBackend]":
+        return self._conn.client, self.backend
 
     def __exit__(self, *exc_info: object) -> None:
         self._conn.close()
@@ -81,11 +84,9 @@ def list_cmd(
     """List recent batches with their progress."""
     from datetime import datetime
 
-    from ..batch.remote import list_batches
-
     console = make_console(json_mode=json_out)
-    with _connected(console, base_url, api_key, profile, timeout, retries) as client:
-        page = list_batches(client, limit=limit)
+    with _connected(console, base_url, api_key, profile, timeout, retries) as (client, backend):
+        page = backend.list(client, limit=limit)
     if json_out:
         console.out_json(page)
         return
@@ -137,11 +138,9 @@ def show_cmd(
     """Show one batch: status, request counts, times and result files."""
     from datetime import datetime
 
-    from ..batch.remote import get_batch
-
     console = make_console(json_mode=json_out)
-    with _connected(console, base_url, api_key, profile, timeout, retries) as client:
-        b = get_batch(client, batch_id)
+    with _connected(console, base_url, api_key, profile, timeout, retries) as (client, backend):
+        b = backend.get(client, batch_id)
     if json_out:
         console.out_json(b)
         return
@@ -213,11 +212,12 @@ def fetch_cmd(
     )
     directory = Path(settings.out_dir or ".")
     plan_output(directory, template=None, count=1, overwrite=overwrite)
-    with _Connected(console, settings) as client:
+    with _Connected(console, settings) as (client, backend):
         fetch_results(
             console,
             settings,
             client,
+            backend,
             batch_id,
             directory,
             wait=wait,
@@ -239,11 +239,9 @@ def cancel_cmd(
     retries: Retries = None,
 ) -> None:
     """Cancel a batch; what finished before can still be fetched."""
-    from ..batch.remote import cancel_batch
-
     console = make_console(json_mode=json_out)
-    with _connected(console, base_url, api_key, profile, timeout, retries) as client:
-        b = cancel_batch(client, batch_id)
+    with _connected(console, base_url, api_key, profile, timeout, retries) as (client, backend):
+        b = backend.cancel(client, batch_id)
     if json_out:
         console.out_json(b)
     else:

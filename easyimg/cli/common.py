@@ -11,6 +11,7 @@ from ..console import Console, Environment
 
 if TYPE_CHECKING:
     from ..api.client import Client
+    from ..batch.backend import BatchBackend
     from ..config import Settings
 
 CONN = "Connection"
@@ -359,3 +360,10 @@ def read_prompt(prompt: str) -> str:
 
 def history_files(paths: list[Path]) -> list[str]:
     return [str(p) for p in paths]
+
+
+def batch_backend(settings: "Settings") -> "BatchBackend":
+    """The remote Batch API backend the settings ask for."""
+    from ..batch import find
+
+    return find("openai")
