@@ -64,7 +64,17 @@ def _main(
 
 
 def _register() -> None:
-    from . import batch, batches, config_cmd, edit, gen, info, serve
+    from . import (
+        batch,
+        batches,
+        completions_cmd,
+        config_cmd,
+        edit,
+        gen,
+        history_cmd,
+        models_cmd,
+        serve,
+    )
 
     app.command("gen")(gen.gen)
     app.command("generate", hidden=True)(gen.gen)
@@ -72,13 +82,13 @@ def _register() -> None:
     app.command("vary")(edit.vary)
     app.command("batch")(batch.batch)
     app.add_typer(batches.batches_app, name="batches")
-    app.command("models")(info.models)
-    app.command("history")(info.history)
-    app.command("usage")(info.usage)
+    app.command("models")(models_cmd.models)
+    app.command("history")(history_cmd.history)
+    app.command("usage")(history_cmd.usage)
     app.command("login")(config_cmd.login)
     app.add_typer(config_cmd.config_app, name="config")
     app.command("serve")(serve.serve)
-    app.command("completions")(info.completions)
+    app.command("completions")(completions_cmd.completions)
 
 
 _register()
