@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from .batch_remote import history_recorder, submit_remote
 from .common import (
     ApiKey,
     Background,
@@ -31,7 +32,6 @@ from .common import (
     Style,
     Timeout,
     User,
-    batch_backend,
     connect,
     make_console,
     settings_for,
@@ -41,10 +41,7 @@ from .common import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ..api.client import Client
-    from ..batch.backend import BatchBackend
     from ..batch.prompts import Item
-    from ..batch.run import Outcome
     from ..config import Settings
     from ..console import Console
 
@@ -213,7 +210,7 @@ def batch(
         )
         return
     if remote:
-        _submit(
+        submit_remote(
             console,
             settings,
             items,
@@ -362,31 +359,6 @@ def _pool_size(items: "list[Item]", jobs: int) -> int:
     return min(jobs * widest, 256)
 
 
-def _history(settings: "Settings") -> Any:
-    from .. import history
-
-    def record(outcome: "Outcome") -> None:
-        if not settings.history or not outcome.paths:
-            return
-        body = outcome.body
-        history.append(
-            settings.history_file,
-            history.record(
-                "batch",
-                model=str(body.get("model", "")),
-                prompt=body.get("prompt"),
-                parameters={k: v for k, v in body.items() if k != "prompt"},
-                files=[str(p.resolve()) for p in outcome.paths],
-                usage=outcome.usage,
-                request_id=outcome.request_id,
-                base_url=settings.base_url,
-                status="ok" if outcome.status == "ok" else "partial",
-            ),
-        )
-
-    return record
-
-
 def _run_local(
     console: "Console",
     settings: "Settings",
@@ -429,7 +401,7 @@ def _run_local(
             sidecar=sidecar,
             resume=resume,
             events=view,
-            on_record=_history(settings),
+            on_record=history_recorder(settings),
         )
         try:
             summary = run.run()
@@ -438,175 +410,3 @@ def _run_local(
     finally:
         conn.close()
     finish(console, summary, source, json_out=json_out, offline=offline)
-
-
-def _submit(
-    console: "Console",
-    settings: "Settings",
-    items: "list[Item]",
-    directory: "Path",
-    *,
-    source: str,
-    template: str,
-    resume: bool,
-    wait: bool,
-    offline: bool,
-    retry_timeouts: bool,
-    overwrite: bool,
-    metadata: bool,
-    sidecar: bool,
-    json_out: bool,
-) -> None:
-    from ..batch.remote import submit
-    from ..output import plan_output
-
-    plan_output(directory, template=template, count=1, overwrite=overwrite)
-    if offline and not wait:
-        from ..errors import UsageError
-
-        raise UsageError(
-            "--remote --offline needs --wait: the offline server ends with the command"
-        )
-    conn = connect(settings, offline=offline, retry_timeouts=retry_timeouts, console=console)
-    backend = batch_backend(settings)
-    try:
-        sub = submit(
-            conn.client,
-            items,
-            backend=backend,
-            source=source,
-            directory=directory,
-            template=template,
-            state_dir=_state_dir(),
-            resume=resume,
-        )
-        if sub.batch is None:
-            console.info(
-                f"nothing to submit: all {sub.skipped} items are already done "
-                f"(--no-resume to redo them)"
-            )
-            if json_out:
-                console.out_json({"batch": None, "items": 0, "skipped": sub.skipped})
-            return
-        batch_id = str(sub.batch["id"])
-        console.info(
-            f"submitted {sub.items} item{'s' if sub.items != 1 else ''} "
-            f"({sub.requests} requests) as {batch_id}"
-            + (f"; {sub.skipped} already done" if sub.skipped else "")
-        )
-        if not wait:
-            if json_out:
-                console.out_json(
-                    {
-                        "batch": sub.batch,
-                        "items": sub.items,
-                        "requests": sub.requests,
-                        "skipped": sub.skipped,
-                        "state": [str(p) for p in sub.state_files],
-                    }
-                )
-            else:
-                console.out(batch_id)
-            console.info(
-                f"follow it with `easyimg batches show {batch_id}`, then "
-                f"`easyimg batches fetch {batch_id} -o {directory}`"
-            )
-            return
-        fetch_results(
-            console,
-            settings,
-            conn.client,
-            backend,
-            batch_id,
-            directory,
-            wait=True,
-            overwrite=overwrite,
-            metadata=metadata,
-            sidecar=sidecar,
-            json_out=json_out,
-            offline=offline,
-        )
-    finally:
-        conn.close()
-
-
-def _state_dir() -> "Path":
-    from pathlib import Path
-
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("easyimg")) / "batches"
-
-
-def fetch_results(
-    console: "Console",
-    settings: "Settings",
-    client: "Client",
-    backend: "BatchBackend",
-    batch_id: str,
-    directory: "Path",
-    *,
-    wait: bool,
-    overwrite: bool,
-    metadata: bool,
-    sidecar: bool,
-    json_out: bool,
-    offline: bool = False,
-) -> None:
-    """Write a provider batch's results as a local run would; `batch --remote --wait` ends here."""
-    from ..batch import remote
-    from ..batch.backend import RUNNING
-    from ..batch.fetch import Fetch
-    from .batch_progress import View, finish
-
-    if wait:
-        last: list[str] = []
-
-        def on_status(b: dict[str, Any]) -> None:
-            line = _progress_text(b)
-            if not last or last[-1] != line:
-                console.info(line)
-                last.append(line)
-
-        batch = remote.wait(client, batch_id, on_status=on_status, backend=backend)
-    else:
-        batch = backend.get(client, batch_id)
-    found = remote.load_state(batch_id, directory, _state_dir())
-    if found is None and batch.get("status") not in RUNNING:
-        console.warn(
-            f"no record of {batch_id} in {directory} or the user data directory: "
-            "files are named by custom_id"
-        )
-    view = View(
-        console, str((found or {}).get("source") or batch_id), json_out=json_out, fetching=True
-    )
-    try:
-        summary = Fetch(
-            client,
-            batch,
-            directory,
-            state=found,
-            overwrite=overwrite,
-            metadata=metadata,
-            sidecar=sidecar,
-            events=view,
-            on_record=_history(settings),
-            backend=backend,
-        ).run()
-    finally:
-        view.close()
-    if batch.get("status") in ("cancelled", "expired"):
-        console.warn(
-            f"batch {batch_id} was {batch.get('status')}: "
-            f"{summary.not_started} items have no result"
-        )
-    finish(console, summary, view.source, json_out=json_out, offline=offline, batch_id=batch_id)
-
-
-def _progress_text(b: dict[str, Any]) -> str:
-    counts = b.get("request_counts") or {}
-    failed = f", {counts.get('failed')} failed" if counts.get("failed") else ""
-    return (
-        f"{b.get('id')}: {b.get('status')} ({counts.get('completed', 0)} of "
-        f"{counts.get('total', 0)} done{failed})"
-    )

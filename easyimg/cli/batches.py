@@ -199,7 +199,7 @@ def fetch_cmd(
     from pathlib import Path
 
     from ..output import plan_output
-    from .batch import fetch_results
+    from .batch_remote import fetch_results
 
     console = make_console(quiet=quiet, json_mode=json_out)
     settings = settings_for(
