@@ -28,15 +28,27 @@ def exit_code_for_status(status: int) -> ExitCode:
     return ExitCode.NETWORK
 
 
+# 429 codes that mean the account is out of money, not that the server is busy.
+QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
+
+
 class EasyImgError(Exception):
     """Base of every error the CLI reports as one `error:` line."""
 
     exit_code: ExitCode = ExitCode.ERROR
+    # Set where the error is made when every later request would fail the same way: one of
+    # "connect", "resolve", "auth", "quota", "model". A batch stops starting items on a run of
+    # them (batch.run) instead of grinding through the whole file.
+    account_wide: str | None = None
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, account_wide: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        if account_wide is not None:
+            self.account_wide = account_wide
 
     def __str__(self) -> str:
         return self.message
@@ -108,7 +120,9 @@ class APIError(EasyImgError):
         self.param = param
         self.request_id = request_id
         self.body = body
-        super().__init__(self._render(), hint=hint)
+        super().__init__(
+            self._render(), hint=hint, account_wide=account_wide_kind(status, code, type, message)
+        )
         # An error object inside a 200 answer (or an SSE error event) is a refusal by the API.
         self.exit_code = exit_code_for_status(status) if status else ExitCode.REFUSED
 
@@ -119,6 +133,19 @@ class APIError(EasyImgError):
             extras.append(f"request id: {self.request_id}")
         tail = f" ({', '.join(extras)})" if extras else ""
         return f"{head}{self.api_message}{tail}"
+
+
+def account_wide_kind(
+    status: int | None, code: str | None, type: str | None, message: str
+) -> str | None:
+    """Which API errors every request of the account would get: the key, the quota, the model."""
+    if status in (401, 403):
+        return "auth"
+    if code in QUOTA_CODES or type in QUOTA_CODES:
+        return "quota"
+    if code == "model_not_found" or (status == 404 and "model" in message.lower()):
+        return "model"
+    return None
 
 
 class Interrupted(EasyImgError):
