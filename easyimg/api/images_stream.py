@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import APIError, ExitCode, OutputError, ResponseError
-from ..output import FORMAT_EXT, claim_name, sniff_format
+from ..output import FORMAT_EXT, claim_name, sniff_format, temp_path
 from .answers import add_usage, normalize_usage, read_images
 from .client import error_from_payload, request_id
 from .sse import iter_sse
@@ -190,7 +190,7 @@ class StreamReader:
         fmt = sniff_format(data[:16])
         if fmt is None or self.keep is None:
             return None  # a partial that is not an image is not worth failing the final one
-        tmp = self.keep / f".easyimg-{os.urandom(8).hex()}.part"
+        tmp = temp_path(self.keep, ".part")
         # Under the lock, so that close() never misses a file being written.
         with self._lock:
             if self._closed:

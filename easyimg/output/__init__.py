@@ -1,10 +1,12 @@
 """Writing images: names, format sniffing, atomic never-overwrite writes and metadata."""
 
 from .files import (
+    TEMP_NAME,
     SavedImage,
     claim_name,
     save_image,
     sidecar_path,
+    temp_path,
     write_bytes_atomic,
     write_json_atomic,
     write_text_atomic,
@@ -26,6 +28,7 @@ __all__ = [
     "FORMAT_EXT",
     "IMAGE_SUFFIXES",
     "TEMPLATE_FIELDS",
+    "TEMP_NAME",
     "OutputPlan",
     "SavedImage",
     "check_template",
@@ -38,6 +41,7 @@ __all__ = [
     "sidecar_path",
     "slugify",
     "sniff_format",
+    "temp_path",
     "write_bytes_atomic",
     "write_json_atomic",
     "write_text_atomic",

@@ -7,6 +7,7 @@ import errno
 import itertools
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,8 +81,18 @@ def _remove(path: Path) -> None:
         os.unlink(path)
 
 
+# Every temporary file easyimg makes: `.easyimg-PID-HEX.part` (images), `.jsonl.part` (batch
+# request and result files), `.tmp` (atomic JSON and text). The pid tells a later run whether
+# its writer is still alive; names without one come from older versions.
+TEMP_NAME = re.compile(r"\.easyimg-(?:(\d+)-)?[0-9a-f]{16}(?:\.jsonl)?\.(?:part|tmp)")
+
+
+def temp_path(directory: Path, suffix: str) -> Path:
+    return directory / f".easyimg-{os.getpid()}-{os.urandom(8).hex()}{suffix}"
+
+
 def _open_temp(directory: Path, suffix: str, mode: int) -> tuple[int, Path]:
-    path = directory / f".easyimg-{os.urandom(8).hex()}{suffix}"
+    path = temp_path(directory, suffix)
     try:
         return os.open(
             path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode
