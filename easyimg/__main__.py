@@ -11,9 +11,25 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stdout.write(f"easyimg {__version__}\n")
         return 0
+    _stop_on_sigterm()
     from .cli import run
 
     return run(args)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a supervisor, `kill`, a CI timeout) stops the command as Ctrl-C does, so a
+    batch records its work instead of losing it; a second one abandons, like Ctrl-C."""
+    import contextlib
+    import signal
+
+    from .errors import Terminated
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        signal.signal(signal.SIGTERM, terminate)
 
 
 if __name__ == "__main__":

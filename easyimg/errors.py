@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     NETWORK = 5
     PARTIAL = 6
     INTERRUPTED = 130
+    TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process it ended
 
 
 def exit_code_for_status(status: int) -> ExitCode:
@@ -150,6 +151,16 @@ def account_wide_kind(
 
 class Interrupted(EasyImgError):
     exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, message: str = "interrupted", *, terminated: bool = False) -> None:
+        super().__init__(message)
+        if terminated:
+            self.exit_code = ExitCode.TERMINATED
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread by the handler `easyimg.__main__` installs: every
+    place that stops cleanly on Ctrl-C does so on SIGTERM too, then exits 143."""
 
 
 _REASONS = {

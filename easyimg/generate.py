@@ -20,7 +20,14 @@ from .api.client import Client, request_id
 
 if TYPE_CHECKING:
     from .api.dialect import Dialect
-from .errors import EasyImgError, Interrupted, NoImagesError, ResponseError, UsageError
+from .errors import (
+    EasyImgError,
+    Interrupted,
+    NoImagesError,
+    ResponseError,
+    Terminated,
+    UsageError,
+)
 from .models import plan_counts, resolve_size
 from .output import OutputPlan, SavedImage, save_image, sidecar_path, write_json_atomic
 
@@ -140,6 +147,7 @@ class Generation:
         reporter: Reporter | None = None,
         now: datetime | None = None,
         label: str | None = None,
+        first_index: int = 0,
     ) -> None:
         self.client = client
         self.body = dict(body)
@@ -154,7 +162,8 @@ class Generation:
         self.label = label if label is not None else str(self.body.get("prompt", ""))
         self.cancelled = threading.Event()
         self._lock = threading.Lock()
-        self._next_index = 0
+        # A resumed batch item goes on numbering after the images it already has.
+        self._next_index = first_index
         self._saving = 0
         self._idle = threading.Condition(self._lock)
         self.result = GenResult(
@@ -175,9 +184,12 @@ class Generation:
                 self._wave(counts)
                 if self.result.errors or len(self.result.images) == before:
                     break
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             self.stop()
-            raise Interrupted("interrupted") from None
+            terminated = isinstance(exc, Terminated)
+            raise Interrupted(
+                "terminated" if terminated else "interrupted", terminated=terminated
+            ) from None
         finally:
             self.result.elapsed = time.monotonic() - start
         if not self.result.images and self.result.errors:

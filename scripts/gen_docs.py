@@ -24,6 +24,7 @@ EXIT_CODES = {
     5: "network failure, timeout, 429 or 5xx still failing after retries, malformed response",
     6: "partial success (some images or batch items written, some failed)",
     130: "interrupted",
+    143: "terminated by SIGTERM (a batch first records what finished, as on Ctrl-C)",
 }
 
 KEY_NOTES = {

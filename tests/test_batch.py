@@ -424,7 +424,7 @@ def test_every_item_failing_takes_the_error_code(cli, httpserver, tmp_path):
     assert r.out == ""
 
 
-def test_auth_failure_stops_starting_items(cli, httpserver, tmp_path):
+def test_auth_failure_stops_starting_items_after_five_in_a_row(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN).respond_with_json(
         {"error": {"message": "Incorrect API key", "code": "invalid_api_key"}}, status=401
     )
@@ -442,9 +442,11 @@ def test_auth_failure_stops_starting_items(cli, httpserver, tmp_path):
         "--json",
     )
     assert r.code == 3
-    assert len(httpserver.log) == 1
-    assert (r.json["failed"], r.json["not_started"]) == (1, 5)
-    assert "stopped early: 401 Unauthorized: Incorrect API key" in r.err
+    assert len(httpserver.log) == 5
+    assert (r.json["failed"], r.json["not_started"]) == (5, 1)
+    assert (
+        "stopped early: 5 items in a row failed with: 401 Unauthorized: Incorrect API key" in r.err
+    )
 
 
 def test_resume_skips_done_items_even_when_reordered(cli, serve_images, tmp_path):

@@ -26,14 +26,14 @@ from PIL import Image
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from easyimg.batch.lock import LOCK_NAME
+from easyimg.batch.manifest import MANIFEST_NAME
 from easyimg.batch.prompts import item_key
-from easyimg.batch.run import MANIFEST_NAME
 
 from .conftest import images_answer, make_image
 
 GEN = "/v1/images/generations"
 NAME = "{slug}-{index}.{ext}"
-LOCK_NAME = ".easyimg.lock"
 WAIT = 15.0  # a safety net only: every wait below ends as soon as its event happens
 USAGE = {"input_tokens": 5, "output_tokens": 100, "total_tokens": 105}
 
@@ -212,7 +212,6 @@ def listing(directory: Path) -> list[str]:
 # --- one run per folder -----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="no folder lock yet")
 def test_a_second_run_on_the_same_folder_exits_2_naming_the_holder(cli, server, spawn, tmp_path):
     gate = Gate()
 
@@ -248,7 +247,6 @@ def test_a_second_run_on_the_same_folder_exits_2_naming_the_holder(cli, server, 
     assert LOCK_NAME not in listing(out)  # released at the end
 
 
-@pytest.mark.xfail(strict=True, reason="no folder lock or temp clean-up yet")
 def test_a_killed_runs_lock_is_taken_over_and_its_temp_files_removed(cli, server, spawn, tmp_path):
     gate = Gate()
 
@@ -260,7 +258,8 @@ def test_a_killed_runs_lock_is_taken_over_and_its_temp_files_removed(cli, server
     server.expect_request(GEN, method="POST").respond_with_handler(handler)
     prompts = prompts_file(tmp_path, 2)
     out = tmp_path / "out"
-    args = ["batch", str(prompts), "-o", str(out), "--name", NAME, "--base-url", url(server)]
+    args = ["batch", str(prompts), "-j", "1", "-o", str(out), "--name", NAME]
+    args += ["--base-url", url(server)]
     killed = spawn(*args)
     try:
         assert gate.wait_for(1)
@@ -301,7 +300,6 @@ def test_a_killed_runs_lock_is_taken_over_and_its_temp_files_removed(cli, server
 # --- SIGTERM ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="SIGTERM still kills the run outright")
 def test_sigterm_finishes_in_flight_items_records_them_and_exits_143(cli, server, spawn, tmp_path):
     gate = Gate()
 
@@ -341,7 +339,6 @@ def test_sigterm_finishes_in_flight_items_records_them_and_exits_143(cli, server
     assert sorted(e["line"] for e in lines_of(out)) == [1, 2, 3, 4, 5, 6]
 
 
-@pytest.mark.xfail(strict=True, reason="SIGTERM kills the run; partial items are not resumed")
 def test_a_second_sigterm_records_the_partial_item_and_a_rerun_asks_only_for_the_rest(
     cli, server, spawn, tmp_path
 ):
@@ -386,7 +383,6 @@ def test_a_second_sigterm_records_the_partial_item_and_a_rerun_asks_only_for_the
     assert gate.arrived == 4
 
 
-@pytest.mark.xfail(strict=True, reason="SIGTERM still kills gen outright")
 def test_sigterm_during_gen_is_exit_143_and_leaves_no_file(server, spawn, tmp_path):
     gate = Gate()
 
@@ -412,7 +408,6 @@ def test_sigterm_during_gen_is_exit_143_and_leaves_no_file(server, spawn, tmp_pa
 # --- partial items ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="an item with some images is recorded as an error")
 def test_an_item_with_some_images_is_partial_and_a_rerun_asks_only_for_the_rest(
     cli, httpserver, tmp_path
 ):
@@ -474,7 +469,6 @@ def test_an_item_with_some_images_is_partial_and_a_rerun_asks_only_for_the_rest(
 # --- the manifest -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="appends glue onto a torn line; bad lines are silent")
 def test_a_torn_last_line_swallows_nothing_and_bad_lines_are_named(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN, method="POST").respond_with_handler(per_n)
     prompts = tmp_path / "p.txt"
@@ -509,7 +503,6 @@ def test_a_torn_last_line_swallows_nothing_and_bad_lines_are_named(cli, httpserv
     assert len(httpserver.log) == 3
 
 
-@pytest.mark.xfail(strict=True, reason="an append glues onto a last line with no newline")
 def test_a_whole_last_line_without_newline_still_counts(cli, httpserver, tmp_path):
     httpserver.expect_request(GEN, method="POST").respond_with_handler(per_n)
     prompts = tmp_path / "p.txt"
@@ -529,7 +522,6 @@ def test_a_whole_last_line_without_newline_still_counts(cli, httpserver, tmp_pat
 
 
 @pytest.mark.parametrize("target_exists", [True, False])
-@pytest.mark.xfail(strict=True, reason="the manifest is written through a symlink")
 def test_the_manifest_is_never_written_through_a_symlink(cli, httpserver, tmp_path, target_exists):
     httpserver.expect_request(GEN, method="POST").respond_with_handler(per_n)
     prompts = prompts_file(tmp_path, 2)
@@ -556,17 +548,20 @@ def test_the_manifest_is_never_written_through_a_symlink(cli, httpserver, tmp_pa
 # --- the breaker ------------------------------------------------------------------------------
 
 
+# The last field is the exit code when this part fixes it; a quota error's own code (exit 3,
+# never retried) is the client's to set, and the batch exits with whatever code that is.
 BREAKERS = [
     pytest.param(401, "Incorrect API key provided.", "invalid_api_key", 3, id="401"),
     pytest.param(403, "Your account is not allowed.", None, 3, id="403"),
-    pytest.param(429, "You exceeded your current quota.", "insufficient_quota", 3, id="quota"),
-    pytest.param(429, "Billing hard limit reached.", "billing_hard_limit_reached", 3, id="billing"),
+    pytest.param(429, "You exceeded your current quota.", "insufficient_quota", None, id="quota"),
+    pytest.param(
+        429, "Billing hard limit reached.", "billing_hard_limit_reached", None, id="billing"
+    ),
     pytest.param(404, "The model `gpt-image-9` does not exist.", "model_not_found", 4, id="model"),
 ]
 
 
 @pytest.mark.parametrize(("status", "message", "code", "exit_code"), BREAKERS)
-@pytest.mark.xfail(strict=True, reason="no breaker for account-wide errors yet")
 def test_five_account_wide_failures_in_a_row_stop_the_batch(
     cli, httpserver, tmp_path, status, message, code, exit_code
 ):
@@ -588,14 +583,17 @@ def test_five_account_wide_failures_in_a_row_stop_the_batch(
         url(httpserver),
         "--json",
     )
-    assert r.code == exit_code, r.err
+    entries = lines_of(out)
+    assert r.code == entries[0]["exit_code"], r.err  # the error's own exit code
+    if exit_code is not None:
+        assert r.code == exit_code
     assert len(httpserver.log) == 5  # not one request per line of the file
     assert (r.json["failed"], r.json["not_started"]) == (5, 4)
-    assert [e["line"] for e in lines_of(out)] == [1, 2, 3, 4, 5]
+    assert [e["line"] for e in entries] == [1, 2, 3, 4, 5]
     assert f"stopped early: 5 items in a row failed with: {status} " in r.err
+    assert r.json["stopped_early"] == f"5 items in a row failed with: {entries[0]['error']}"
 
 
-@pytest.mark.xfail(strict=True, reason="no breaker for account-wide errors yet")
 def test_a_server_that_cannot_be_reached_stops_the_batch(cli, tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))  # bound, never listening: every connect is refused
@@ -620,7 +618,44 @@ def test_a_server_that_cannot_be_reached_stops_the_batch(cli, tmp_path):
     assert "stopped early: 5 items in a row failed with: cannot connect to 127.0.0.1" in r.err
 
 
-@pytest.mark.xfail(strict=True, reason="one 401 stops the batch today")
+@pytest.fixture
+def no_invalid_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names under .invalid never resolve (RFC 6761): fail them here, without asking DNS."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: object, *args: Any, **kw: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name.rstrip(".").endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_host_that_does_not_resolve_stops_the_batch(cli, no_invalid_hosts, tmp_path):
+    prompts = prompts_file(tmp_path, 7)
+    out = tmp_path / "out"
+    r = cli(
+        "batch",
+        str(prompts),
+        "-j",
+        "1",
+        "-o",
+        str(out),
+        "--retries",
+        "0",
+        "--api-key",
+        "sk-test-123456",
+        "--base-url",
+        "https://easyimg-test.invalid/v1",
+        "--json",
+    )
+    assert r.code == 5, r.err
+    assert (r.json["failed"], r.json["not_started"]) == (5, 2)
+    assert "stopped early: 5 items in a row failed with: cannot " in r.err
+    assert "easyimg-test.invalid" in r.err
+
+
 def test_account_wide_failures_that_are_not_in_a_row_do_not_stop_the_batch(
     cli, httpserver, tmp_path
 ):
@@ -700,7 +735,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", str(mount)], check=False)
 
 
-@pytest.mark.xfail(strict=True, reason="a full disk after some items is exit 2")
 def test_a_disk_that_fills_mid_batch_is_exit_6_and_keeps_what_was_written(
     cli, httpserver, tmp_path, small_disk
 ):
@@ -725,8 +759,8 @@ def test_a_disk_that_fills_mid_batch_is_exit_6_and_keeps_what_was_written(
     assert r.code == 6, r.err
     ok = r.json["ok"]
     assert 1 <= ok < 12 and r.json["not_started"] >= 1
-    assert "no space left on device" in r.err
-    assert "stopped early" in r.err
+    assert r.json["stopped_early"].endswith(": no space left on device")
+    assert f"error: stopped early: {r.json['stopped_early']}" in r.err
     written = [e for e in lines_of(out) if e["status"] == "ok"]
     assert len(written) == ok
     images = sorted(name for name in listing(out) if name != MANIFEST_NAME)
@@ -743,7 +777,6 @@ runpy.run_module("easyimg", run_name="__main__")
 """
 
 
-@pytest.mark.xfail(strict=True, reason="a failed write after some items is exit 2")
 def test_a_write_that_fails_mid_batch_is_exit_6(httpserver, tmp_path):
     """Where no tmpfs can be mounted: a file size limit fails the write the same way."""
     small, big = make_image(), noise_png((256, 256))

@@ -115,6 +115,16 @@ def _is_connect_failure(exc: requests.ConnectionError) -> bool:
     return isinstance(reason, NewConnectionError | ConnectTimeoutError | NameResolutionError)
 
 
+def _connect_kind(exc: requests.ConnectionError) -> str:
+    """Which account-wide failure a failed connect is (errors.EasyImgError.account_wide)."""
+    from urllib3.exceptions import MaxRetryError, NameResolutionError
+
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return "resolve" if isinstance(reason, NameResolutionError) else "connect"
+
+
 def request_id(headers: Mapping[str, str]) -> str | None:
     for name in REQUEST_ID_HEADERS:
         if headers.get(name):
@@ -258,7 +268,10 @@ class Client:
                         continue
                     raise self._sent_failure(exc) from None
                 if attempt > self.retries:
-                    raise NetworkError(f"cannot connect to {self._host}: {_reason(exc)}") from None
+                    raise NetworkError(
+                        f"cannot connect to {self._host}: {_reason(exc)}",
+                        account_wide=_connect_kind(exc),
+                    ) from None
                 self._pause(attempt, backoff(attempt), "cannot connect")
                 _rewind(files)
                 continue

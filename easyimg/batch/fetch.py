@@ -6,7 +6,6 @@ import base64
 import binascii
 import contextlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from ..api.client import Client, error_from_payload
 from ..errors import APIError, EasyImgError, ExitCode, NoImagesError, ResponseError
 from ..generate import SOFTWARE, GenImage, png_text
 from ..models import plan_counts, rules_for
-from ..output import OutputPlan, save_image, sidecar_path, write_json_atomic
+from ..output import OutputPlan, save_image, sidecar_path, temp_path, write_json_atomic
 from .backend import RUNNING, BatchBackend, BatchNotReady
 from .manifest import Manifest, entry, relative
 from .remote import ENDPOINT, base_id, default_backend
@@ -95,6 +94,8 @@ class Fetch:
             raise _batch_failed(self.batch)
         start = time.monotonic()
         known = self.manifest.read()
+        self.summary.unreadable = known.unreadable
+        self.summary.unreadable_count = known.unreadable_count
         for cid, item in self.items.items():
             if (self.batch_id, cid) in known.fetched or item.get("key") in known.ok:
                 self._skip.add(cid)
@@ -114,7 +115,7 @@ class Fetch:
         return self.summary
 
     def _read_file(self, file_id: str, fetched: set[tuple[str, str]]) -> None:
-        tmp = self.manifest.directory / f".easyimg-{os.urandom(8).hex()}.jsonl.part"
+        tmp = temp_path(self.manifest.directory, ".jsonl.part")
         try:
             self.backend.download(self.client, file_id, tmp)
             with open(tmp, "rb") as fh:
@@ -285,7 +286,8 @@ class Fetch:
             entry(
                 line=pending.line,
                 key=pending.key,
-                status=status,
+                # Some parts written: a local run of the same file asks only for the rest.
+                status="partial" if status == "error" and paths else status,
                 files=[relative(p, self.manifest.directory) for p in paths],
                 usage=pending.usage,
                 error=pending.error,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import EasyImgError, OutputError
-from ..history import append_jsonl, read_jsonl
+from .prompts import Item
 
 MANIFEST_NAME = "easyimg-manifest.jsonl"
 
@@ -24,11 +26,58 @@ def relative(path: Path, directory: Path) -> str:
         return os.path.relpath(path, directory)
 
 
+# Unreadable lines kept for the warning; the rest are only counted.
+MAX_NOTED = 20
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+@dataclass
+class Unreadable:
+    line: int
+    reason: str  # "cut off" (a torn last line), "not JSON", "not a JSON object"
+
+
 @dataclass
 class ManifestState:
+    """What resume needs, and nothing more: the keys done, the files of partial items, and
+    the remote results already fetched. Asked through `done()` and `have()`, so a more
+    compact structure can take the place of the set."""
+
     ok: set[str] = field(default_factory=set)
+    # key -> files (relative) of an item that stopped with only some of its images.
+    partial: dict[str, list[str]] = field(default_factory=dict)
     # (batch id, custom_id) pairs already written by `batches fetch`.
     fetched: set[tuple[str, str]] = field(default_factory=set)
+    unreadable: list[Unreadable] = field(default_factory=list)
+    unreadable_count: int = 0
+
+    def done(self, key: str) -> bool:
+        return key in self.ok
+
+    def have(self, key: str) -> list[str]:
+        """The files a partial item already holds (as recorded; they may since be gone)."""
+        return self.partial.get(key, [])
+
+    def add(self, entry: Mapping[str, Any]) -> None:
+        if isinstance(entry.get("batch"), str) and isinstance(entry.get("custom_id"), str):
+            self.fetched.add((entry["batch"], entry["custom_id"]))
+        key = entry.get("key")
+        if not isinstance(key, str) or key in self.ok:
+            return
+        status, files = entry.get("status"), entry.get("files")
+        if status == "ok":
+            self.ok.add(key)
+            self.partial.pop(key, None)
+        elif status == "partial" and isinstance(files, list):
+            # Each line lists all the files the item holds, so the last line wins.
+            self.partial[key] = [f for f in files if isinstance(f, str)]
+        else:
+            self.partial.pop(key, None)
+
+    def note(self, line: int, reason: str) -> None:
+        self.unreadable_count += 1
+        if len(self.unreadable) < MAX_NOTED:
+            self.unreadable.append(Unreadable(line, reason))
 
 
 class Manifest:
@@ -39,19 +88,114 @@ class Manifest:
         self.path = self.directory / MANIFEST_NAME
         self._lock = threading.Lock()
 
+    def check(self) -> None:
+        """Refuse, before anything is sent, a manifest that is a symbolic link."""
+        if self.path.is_symlink():
+            raise self._symlink()
+
+    def _symlink(self) -> OutputError:
+        return OutputError(
+            f"{self.path} is a symbolic link; easyimg does not write its manifest through one"
+        )
+
     def read(self) -> ManifestState:
+        """Every complete line, in order; a line that cannot be read is noted with its number."""
+        self.check()
         state = ManifestState()
-        for entry in read_jsonl(self.path, OutputError):
-            key = entry.get("key")
-            if entry.get("status") == "ok" and isinstance(key, str):
-                state.ok.add(key)
-            if isinstance(entry.get("batch"), str) and isinstance(entry.get("custom_id"), str):
-                state.fetched.add((entry["batch"], entry["custom_id"]))
+        try:
+            fh = self.path.open("rb")
+        except FileNotFoundError:
+            return state
+        except OSError as exc:
+            raise OutputError(f"cannot read {self.path}: {_reason(exc)}") from None
+        with fh:
+            for number, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
+                try:
+                    doc = json.loads(raw)
+                except ValueError:
+                    # Only the last line can lack its newline: a run ended while writing it.
+                    state.note(number, "not JSON" if raw.endswith(b"\n") else "cut off")
+                    continue
+                if isinstance(doc, dict):
+                    state.add(doc)
+                else:
+                    state.note(number, "not a JSON object")
         return state
 
     def append(self, entry: Mapping[str, Any]) -> None:
+        """One line in one write; it starts on a fresh line even after a torn one."""
+        data = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
         with self._lock:
-            append_jsonl(self.path, entry, OutputError)
+            try:
+                fd = os.open(self.path, flags, 0o666)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise self._symlink() from None
+                raise OutputError(f"cannot write {self.path}: {_reason(exc)}") from None
+            try:
+                if os.fstat(fd).st_size:
+                    os.lseek(fd, -1, os.SEEK_END)
+                    if os.read(fd, 1) != b"\n":
+                        data = b"\n" + data
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            except OSError as exc:
+                raise OutputError(f"cannot write {self.path}: {_reason(exc)}") from None
+            finally:
+                os.close(fd)
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "no space left on device"
+    return (exc.strerror or str(exc)).lower()
+
+
+@dataclass
+class Task:
+    """An item to run, with the files an earlier run already wrote for it (relative)."""
+
+    item: Item
+    have: list[str] = field(default_factory=list)
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The request: a partial item asks only for the images it lacks."""
+        if not self.have:
+            return self.item.body
+        return {**self.item.body, "n": self.item.count - len(self.have)}
+
+
+@dataclass
+class Plan:
+    todo: list[Task]
+    skipped: int
+    state: ManifestState
+
+
+def to_do(manifest: Manifest, items: Iterable[Item], *, resume: bool = True) -> Plan:
+    """What a run (local, remote or dry) still has to do: done items are skipped, partial
+    ones ask for the rest. The one place that decides what resuming means."""
+    if not resume:
+        manifest.check()
+        return Plan([Task(item) for item in items], 0, ManifestState())
+    state = manifest.read()
+    todo, skipped = [], 0
+    for item in items:
+        if state.done(item.key):
+            skipped += 1
+            continue
+        # Only files still there count: one the user deleted is asked for again.
+        have = [f for f in state.have(item.key) if (manifest.directory / f).is_file()]
+        if len(have) >= item.count:
+            skipped += 1
+            continue
+        todo.append(Task(item, have))
+    return Plan(todo, skipped, state)
 
 
 def now_iso() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -14,9 +13,9 @@ from typing import Any
 from ..api.client import Client
 from ..errors import OutputError, ResponseError
 from ..models import plan_counts
-from ..output import write_json_atomic
+from ..output import temp_path, write_json_atomic
 from .backend import RUNNING, BatchBackend
-from .manifest import Manifest, now_iso
+from .manifest import Manifest, ManifestState, now_iso, to_do
 from .prompts import Item
 
 ENDPOINT = "/v1/images/generations"
@@ -90,6 +89,7 @@ class Submission:
     requests: int
     skipped: int
     state_files: list[Path] = field(default_factory=list)
+    manifest: ManifestState | None = None  # as read before submitting: its unreadable lines
 
 
 def state_name(batch_id: str) -> str:
@@ -111,12 +111,13 @@ def submit(
     """Upload the requests not done yet, create the batch, record it beside the images."""
     backend = backend or default_backend()
     manifest = Manifest(directory)
-    done = manifest.read().ok if resume else set()
-    todo = [i for i in items if i.key not in done]
-    skipped = len(items) - len(todo)
+    plan = to_do(manifest, items, resume=resume)
+    # A partial item is sent whole: the batch's results are named from index 1.
+    todo = [task.item for task in plan.todo]
+    skipped = plan.skipped
     if not todo:
-        return Submission(None, 0, 0, skipped)
-    tmp = directory / f".easyimg-{os.urandom(8).hex()}.jsonl.part"
+        return Submission(None, 0, 0, skipped, manifest=plan.state)
+    tmp = temp_path(directory, ".jsonl.part")
     count = 0
     try:
         try:
@@ -169,7 +170,7 @@ def submit(
             "time": now_iso(),
         }
     )
-    return Submission(batch, len(todo), count, skipped, files)
+    return Submission(batch, len(todo), count, skipped, files, plan.state)
 
 
 def load_state(batch_id: str, directory: Path, state_dir: Path | None) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""Local batch runs: the worker pool over one shared client, resume and Ctrl-C."""
+"""Local batch runs: the worker pool over one shared client, resume, the breaker, Ctrl-C."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from typing import Any, Protocol
 
 from ..api.answers import add_usage
 from ..api.client import Client
-from ..errors import APIError, EasyImgError, ExitCode, Interrupted, OutputError
+from ..errors import EasyImgError, ExitCode, Interrupted, OutputError, Terminated
 from ..generate import Generation, GenImage
 from ..output import OutputPlan
-from .manifest import Manifest, entry, relative
+from .breaker import Breaker
+from .manifest import Manifest, Task, Unreadable, entry, relative, to_do
 from .prompts import Item
 
 _POLL = 0.1  # how often the main thread looks up from waiting, to notice Ctrl-C
@@ -36,6 +37,12 @@ class Outcome:
     body: dict[str, Any] = field(default_factory=dict)
     request_id: str | None = None
     images: list[GenImage] = field(default_factory=list)
+    # Files an earlier run wrote for this item (relative): the manifest line lists them too.
+    kept: list[str] = field(default_factory=list)
+
+    @property
+    def files(self) -> int:
+        return len(self.kept) + len(self.paths)
 
 
 @dataclass
@@ -53,12 +60,16 @@ class Summary:
     failed: int = 0
     abandoned: int = 0
     interrupted: bool = False
+    terminated: bool = False  # the interruption was SIGTERM
     stopped_by: EasyImgError | None = None
+    stop_reason: str | None = None
     images: list[Path] = field(default_factory=list)
     usage: dict[str, Any] | None = None
     failures: list[Failure] = field(default_factory=list)
     elapsed: float = 0.0
     manifest: Path | None = None
+    unreadable: list[Unreadable] = field(default_factory=list)
+    unreadable_count: int = 0
 
     @property
     def done(self) -> int:
@@ -70,14 +81,23 @@ class Summary:
 
     def exit_code(self) -> int:
         if self.interrupted:
-            return int(ExitCode.INTERRUPTED)
+            return int(ExitCode.TERMINATED if self.terminated else ExitCode.INTERRUPTED)
+        wrote = bool(self.ok or self.skipped or self.images)
         if self.stopped_by is not None:
+            # A disk that fills after some items is a partial success; usage errors (2) are
+            # for what is found before any request.
+            if isinstance(self.stopped_by, OutputError) and wrote:
+                return int(ExitCode.PARTIAL)
             return int(self.stopped_by.exit_code)
         if not self.failed:
             return int(ExitCode.OK)
-        if self.ok or self.skipped:
+        if wrote:
             return int(ExitCode.PARTIAL)
         return self.failures[0].exit_code if self.failures else int(ExitCode.ERROR)
+
+    def stop(self, error: EasyImgError, reason: str | None = None) -> None:
+        if self.stopped_by is None:
+            self.stopped_by, self.stop_reason = error, reason or error.message
 
     def count(self, outcome: Outcome) -> None:
         if outcome.status == "ok":
@@ -109,13 +129,6 @@ class _Quiet:
 
     def stopping(self, in_flight: int, reason: str) -> None:
         pass
-
-
-def is_fatal(exc: EasyImgError) -> bool:
-    """Errors every later item would hit too: stop starting new ones."""
-    if isinstance(exc, OutputError):
-        return True
-    return isinstance(exc, APIError) and exc.status in (401, 403)
 
 
 class BatchRun:
@@ -151,11 +164,12 @@ class BatchRun:
         self.on_record = on_record
         self.clock = clock
         self.summary = Summary(total=total, manifest=self.manifest.path)
-        self._tasks: queue.Queue[Item] = queue.Queue()
+        self._tasks: queue.Queue[Task] = queue.Queue()
         self._results: queue.Queue[Outcome] = queue.Queue()
         self._lock = threading.Lock()
-        self._active: dict[str, tuple[Item, Generation]] = {}
+        self._active: dict[str, tuple[Task, Generation]] = {}
         self._recorded: set[str] = set()
+        self._breaker = Breaker()
         self._stopping = False
         # Feeding counts on the main thread; stopping waits on the queue's own count, which a
         # Ctrl-C between two statements here cannot put out of step.
@@ -166,13 +180,7 @@ class BatchRun:
 
     def run(self) -> Summary:
         start = self.clock()
-        done = self.manifest.read().ok if self.resume else set()
-        todo = []
-        for item in self.items:
-            if item.key in done:
-                self.summary.skipped += 1
-            else:
-                todo.append(item)
+        todo = self._plan()
         self.events.started(self.summary, len(todo))
         workers = [
             threading.Thread(target=self._work, name=f"easyimg-batch-{i}", daemon=True)
@@ -183,11 +191,12 @@ class BatchRun:
         try:
             try:
                 self._feed(iter(todo))
-            except KeyboardInterrupt:
-                self.summary.interrupted = True
-                self._stop("interrupted")
+            except KeyboardInterrupt as exc:
+                self._interrupted(exc)
+                self._stop("terminated" if self.summary.terminated else "interrupted")
                 self._drain()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            self._interrupted(exc)
             self._abandon()
         finally:
             self._stopping = True
@@ -195,7 +204,18 @@ class BatchRun:
             self._report_ready()
         return self.summary
 
-    def _feed(self, todo: Iterable[Item]) -> None:
+    def _plan(self) -> list[Task]:
+        plan = to_do(self.manifest, self.items, resume=self.resume)
+        self.summary.skipped = plan.skipped
+        self.summary.unreadable = plan.state.unreadable
+        self.summary.unreadable_count = plan.state.unreadable_count
+        return plan.todo
+
+    def _interrupted(self, exc: BaseException) -> None:
+        self.summary.interrupted = True
+        self.summary.terminated = self.summary.terminated or isinstance(exc, Terminated)
+
+    def _feed(self, todo: Iterable[Task]) -> None:
         pending = iter(todo)
         exhausted = False
         while True:
@@ -230,8 +250,8 @@ class BatchRun:
             return
         self._seen += 1
         self.events.finished(outcome, self.summary)
-        if self.summary.stopped_by is not None:
-            self._stop(f"stopped: {self.summary.stopped_by.message}")
+        if self.summary.stop_reason is not None:
+            self._stop(f"stopped: {self.summary.stop_reason}")
 
     def _report_ready(self) -> None:
         while True:
@@ -248,18 +268,20 @@ class BatchRun:
             active = list(self._active.values())
         for _, gen in active:
             gen.stop()  # lets a file being written finish, and refuses the next one
-        for item, gen in active:
+        word = "terminated" if self.summary.terminated else "interrupted"
+        for task, gen in active:
             images = gen.saved_images()
             self._record(
                 Outcome(
-                    item.line,
-                    item.key,
+                    task.item.line,
+                    task.item.key,
                     "interrupted",
                     [i.saved.path for i in images],
                     gen.result.usage,
-                    Interrupted("interrupted before it finished"),
-                    body=item.body,
+                    Interrupted(f"{word} before it finished", terminated=self.summary.terminated),
+                    body=task.item.body,
                     images=images,
+                    kept=task.have,
                 )
             )
 
@@ -267,14 +289,15 @@ class BatchRun:
 
     def _work(self) -> None:
         while True:
-            item = self._tasks.get()
+            task = self._tasks.get()
             try:
                 if not self._stopping:
-                    self._run_item(item)
+                    self._run_item(task)
             finally:
                 self._tasks.task_done()
 
-    def _run_item(self, item: Item) -> None:
+    def _run_item(self, task: Task) -> None:
+        item = task.item
         plan = OutputPlan(
             self.manifest.directory,
             item.name or self.template,
@@ -284,15 +307,16 @@ class BatchRun:
         )
         gen = Generation(
             self.client,
-            item.body,
+            task.body,
             plan,
             max_n=item.max_n,
             metadata=self.metadata,
             sidecar=self.sidecar,
             now=datetime.now(),
+            first_index=len(task.have),
         )
         with self._lock:
-            self._active[item.key] = (item, gen)
+            self._active[item.key] = (task, gen)
         error: EasyImgError | None = None
         try:
             result = gen.run()
@@ -318,12 +342,9 @@ class BatchRun:
             body=item.body,
             images=images,
             request_id=gen.result.request_ids[0] if gen.result.request_ids else None,
+            kept=task.have,
         )
         self._record(outcome)
-        if error is not None and is_fatal(error):
-            with self._lock:
-                if self.summary.stopped_by is None:
-                    self.summary.stopped_by = error
 
     def _record(self, outcome: Outcome) -> None:
         """Write the manifest line once per item (after its files), then count it."""
@@ -332,13 +353,16 @@ class BatchRun:
                 return
             self._recorded.add(outcome.key)
             self._active.pop(outcome.key, None)
+        files = outcome.kept + [relative(p, self.manifest.directory) for p in outcome.paths]
         try:
             self.manifest.append(
                 entry(
                     line=outcome.line,
                     key=outcome.key,
-                    status="ok" if outcome.status == "ok" else "error",
-                    files=[relative(p, self.manifest.directory) for p in outcome.paths],
+                    # An item stopped with some of its images keeps them: a re-run asks
+                    # only for the rest.
+                    status="ok" if outcome.status == "ok" else "partial" if files else "error",
+                    files=files,
                     usage=outcome.usage,
                     error=outcome.error,
                     prompt=outcome.body.get("prompt"),
@@ -346,10 +370,11 @@ class BatchRun:
             )
         except OutputError as exc:
             outcome.status, outcome.error = "error", exc
-            with self._lock:
-                self.summary.stopped_by = self.summary.stopped_by or exc
         with self._lock:
             self.summary.count(outcome)
+            reason = self._breaker.trip(outcome.status, outcome.error, outcome.body.get("model"))
+            if reason is not None and outcome.error is not None:
+                self.summary.stop(outcome.error, reason)
         if self.on_record is not None:
             with contextlib.suppress(Exception):  # a side record (history) never stops a batch
                 self.on_record(outcome)

@@ -100,7 +100,7 @@ def run(args: list[str], env: Optional["Environment"] = None) -> int:
     Tests pass their own `env` (streams, tty flags, variables) instead of patching `sys`.
     """
     from ..console import Environment
-    from ..errors import EasyImgError, ExitCode
+    from ..errors import EasyImgError, ExitCode, Terminated
 
     state.env = env or Environment.from_system()
     state.debug = state.env.env.get("EASYIMG_DEBUG") == "1"
@@ -115,6 +115,8 @@ def run(args: list[str], env: Optional["Environment"] = None) -> int:
         return int(exc.exit_code)
     except typer.Abort:
         return _fail("aborted", None, int(ExitCode.INTERRUPTED))
+    except Terminated:
+        return _fail("terminated", None, int(ExitCode.TERMINATED))
     except KeyboardInterrupt:
         return _fail("interrupted", None, int(ExitCode.INTERRUPTED))
     except typer.TyperException as exc:

@@ -299,20 +299,19 @@ def _dry_run(
     import json
 
     from ..api.client import USER_AGENT
-    from ..batch.manifest import Manifest
+    from ..batch.manifest import Manifest, to_do
     from ..batch.remote import request_lines
     from ..config import mask_key
     from ..models import plan_counts
+    from .batch_progress import warn_unreadable
 
-    done = Manifest(directory).read().ok if resume else set()
-    todo = [i for i in items if i.key not in done]
-    if len(todo) < len(items):
-        console.info(
-            f"{len(items) - len(todo)} of {len(items)} items are already done "
-            f"(see {directory / 'easyimg-manifest.jsonl'})"
-        )
+    manifest = Manifest(directory)
+    plan = to_do(manifest, items, resume=resume)
+    warn_unreadable(console, manifest.path, plan.state)
+    if plan.skipped:
+        console.info(f"{plan.skipped} of {len(items)} items are already done (see {manifest.path})")
     if remote:
-        lines = [line for _, line in request_lines(todo)]
+        lines = [line for _, line in request_lines(t.item for t in plan.todo)]
         if json_out:
             console.out_json({"requests": [json.loads(line) for line in lines]})
         else:
@@ -325,14 +324,14 @@ def _dry_run(
         headers["Authorization"] = f"Bearer {mask_key(settings.api_key)}"
     requests = [
         {
-            "line": i.line,
+            "line": t.item.line,
             "method": "POST",
             "url": url,
             "headers": headers,
-            "body": {**i.body, "n": k},
+            "body": {**t.body, "n": k},
         }
-        for i in todo
-        for k in plan_counts(i.count, i.max_n)
+        for t in plan.todo
+        for k in plan_counts(int(t.body.get("n", 1)), t.item.max_n)
     ]
     if json_out:
         console.out_json({"requests": requests})
@@ -377,36 +376,37 @@ def _run_local(
 ) -> None:
     from ..batch.run import BatchRun
     from ..output import plan_output
-    from .batch_progress import View, finish
+    from .batch_progress import View, finish, folder_lock
 
     plan_output(directory, template=template, count=1, overwrite=overwrite)
-    conn = connect(
-        settings,
-        offline=offline,
-        retry_timeouts=retry_timeouts,
-        console=console,
-        pool_size=_pool_size(items, settings.jobs),
-    )
-    view = View(console, source, json_out=json_out)
-    try:
-        run = BatchRun(
-            conn.client,
-            items,
-            directory,
-            total=len(items),
-            jobs=settings.jobs,
-            template=template,
-            overwrite=overwrite,
-            metadata=metadata,
-            sidecar=sidecar,
-            resume=resume,
-            events=view,
-            on_record=history_recorder(settings),
+    with folder_lock(console, directory):
+        conn = connect(
+            settings,
+            offline=offline,
+            retry_timeouts=retry_timeouts,
+            console=console,
+            pool_size=_pool_size(items, settings.jobs),
         )
+        view = View(console, source, json_out=json_out)
         try:
-            summary = run.run()
+            run = BatchRun(
+                conn.client,
+                items,
+                directory,
+                total=len(items),
+                jobs=settings.jobs,
+                template=template,
+                overwrite=overwrite,
+                metadata=metadata,
+                sidecar=sidecar,
+                resume=resume,
+                events=view,
+                on_record=history_recorder(settings),
+            )
+            try:
+                summary = run.run()
+            finally:
+                view.close()
         finally:
-            view.close()
-    finally:
-        conn.close()
+            conn.close()
     finish(console, summary, source, json_out=json_out, offline=offline)

@@ -1,14 +1,53 @@
 """A batch's progress and closing summary: rich on a terminal, plain lines in a pipe."""
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from ..batch.manifest import ManifestState
     from ..batch.run import Outcome, Summary
     from ..console import Console
 
 MAX_LISTED = 50
+
+
+@contextlib.contextmanager
+def folder_lock(console: "Console", directory: "Path") -> "Iterator[None]":
+    """Hold the output folder for this run (exit 2 naming the holder if another run has it)."""
+    from ..batch.lock import hold
+
+    with hold(directory) as lock:
+        if lock.took_over:
+            console.info(
+                f"took over {directory} from an earlier run (pid {lock.took_over}) that is gone"
+            )
+        if lock.removed:
+            n = len(lock.removed)
+            console.info(f"removed {n} temporary file{'s' if n != 1 else ''} an earlier run left")
+        yield
+
+
+def warn_unreadable(
+    console: "Console", path: "Path", state: "ManifestState | Summary | None"
+) -> None:
+    """One warning per manifest line that could not be read, with its number."""
+    if state is None:
+        return
+    for bad in state.unreadable:
+        if bad.reason == "cut off":
+            console.warn(
+                f"{path} line {bad.line} was cut off (a run ended while writing it); ignored"
+            )
+        else:
+            console.warn(f"{path} line {bad.line} cannot be read ({bad.reason}); ignored")
+    more = state.unreadable_count - len(state.unreadable)
+    if more > 0:
+        console.warn(f"{path}: and {more} more lines that cannot be read; ignored")
 
 
 class View:
@@ -33,6 +72,8 @@ class View:
     def started(self, summary: "Summary", to_run: int) -> None:
         self._to_run = to_run
         self._start = self._clock()
+        if summary.manifest is not None:
+            warn_unreadable(self.console, summary.manifest, summary)
         if summary.skipped and not to_run and self.fetching:
             self.console.info(
                 f"nothing new: all {summary.total} items of the batch are already in the manifest"
@@ -102,13 +143,19 @@ class View:
             )
         else:
             error = outcome.error.message if outcome.error else "failed"
-            self.console.info(f"{head} {outcome.status}: {error}")
+            kept = (
+                f" ({outcome.files} of {outcome.body.get('n')} images kept)"
+                if outcome.files
+                else ""
+            )
+            self.console.info(f"{head} {outcome.status}{kept}: {error}")
 
     def stopping(self, in_flight: int, reason: str) -> None:
-        if reason == "interrupted":
+        if reason in ("interrupted", "terminated"):
+            again = "Ctrl-C again" if reason == "interrupted" else "SIGTERM or Ctrl-C again"
             text = (
-                f"interrupted: finishing {in_flight} item{'s' if in_flight != 1 else ''} "
-                "in flight (Ctrl-C again to abandon them)"
+                f"{reason}: finishing {in_flight} item{'s' if in_flight != 1 else ''} "
+                f"in flight ({again} to abandon them)"
             )
         else:
             text = f"{reason}; finishing {in_flight} in flight, starting no more"
@@ -146,6 +193,8 @@ def finish(
             "skipped": s.skipped,
             "not_started": s.not_started,
             "interrupted": s.interrupted,
+            "terminated": s.terminated,
+            "stopped_early": s.stop_reason,
             "images": [str(p) for p in s.images],
             "usage": s.usage,
             "failures": [
@@ -203,11 +252,12 @@ def finish(
     if len(failures) > MAX_LISTED:
         console.error(f"and {len(failures) - MAX_LISTED} more failures; see {s.manifest}")
     if s.stopped_by is not None and not s.interrupted:
-        console.error(f"stopped early: {s.stopped_by.message}", s.stopped_by.hint)
+        console.error(f"stopped early: {s.stop_reason}", s.stopped_by.hint)
     if s.interrupted:
         console.error(
-            f"interrupted: {s.ok + s.failed} items finished, {s.abandoned} abandoned, "
-            f"{s.not_started} not started; run the same command again to continue"
+            f"{'terminated' if s.terminated else 'interrupted'}: {s.ok + s.failed} items "
+            f"finished, {s.abandoned} abandoned, {s.not_started} not started; "
+            "run the same command again to continue"
         )
     code = s.exit_code()
     if code:

@@ -60,8 +60,8 @@ def submit_remote(
     sidecar: bool,
     json_out: bool,
 ) -> None:
-    from ..batch.remote import submit
     from ..output import plan_output
+    from .batch_progress import folder_lock
 
     plan_output(directory, template=template, count=1, overwrite=overwrite)
     if offline and not wait:
@@ -70,6 +70,46 @@ def submit_remote(
         raise UsageError(
             "--remote --offline needs --wait: the offline server ends with the command"
         )
+    with folder_lock(console, directory):
+        _submit_and_fetch(
+            console,
+            settings,
+            items,
+            directory,
+            source=source,
+            template=template,
+            resume=resume,
+            wait=wait,
+            offline=offline,
+            retry_timeouts=retry_timeouts,
+            overwrite=overwrite,
+            metadata=metadata,
+            sidecar=sidecar,
+            json_out=json_out,
+        )
+
+
+def _submit_and_fetch(
+    console: "Console",
+    settings: "Settings",
+    items: "list[Item]",
+    directory: "Path",
+    *,
+    source: str,
+    template: str,
+    resume: bool,
+    wait: bool,
+    offline: bool,
+    retry_timeouts: bool,
+    overwrite: bool,
+    metadata: bool,
+    sidecar: bool,
+    json_out: bool,
+) -> None:
+    from ..batch.manifest import MANIFEST_NAME
+    from ..batch.remote import submit
+    from .batch_progress import warn_unreadable
+
     conn = connect(settings, offline=offline, retry_timeouts=retry_timeouts, console=console)
     backend = batch_backend(settings)
     try:
@@ -83,6 +123,7 @@ def submit_remote(
             state_dir=_state_dir(),
             resume=resume,
         )
+        warn_unreadable(console, directory / MANIFEST_NAME, sub.manifest)
         if sub.batch is None:
             console.info(
                 f"nothing to submit: all {sub.skipped} items are already done "

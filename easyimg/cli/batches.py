@@ -199,6 +199,7 @@ def fetch_cmd(
     from pathlib import Path
 
     from ..output import plan_output
+    from .batch_progress import folder_lock
     from .batch_remote import fetch_results
 
     console = make_console(quiet=quiet, json_mode=json_out)
@@ -212,7 +213,7 @@ def fetch_cmd(
     )
     directory = Path(settings.out_dir or ".")
     plan_output(directory, template=None, count=1, overwrite=overwrite)
-    with _Connected(console, settings) as (client, backend):
+    with folder_lock(console, directory), _Connected(console, settings) as (client, backend):
         fetch_results(
             console,
             settings,

@@ -40,6 +40,7 @@ def serve(
     Generations, edits, variations, models, files and batches: for offline scripts and CI.
     """
     # Imported here: the CLI's start-up time is measured and the server pulls in Pillow.
+    from ..errors import ExitCode, Terminated
     from ..serve.http import make_server
 
     def log(line: str) -> None:
@@ -57,8 +58,10 @@ def serve(
         log(f"easyimg serve: listening on {server.url} (placeholder images; Ctrl-C to stop)")
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if not quiet:
             log("easyimg serve: stopped")
+        if isinstance(exc, Terminated):
+            raise typer.Exit(int(ExitCode.TERMINATED)) from None
     finally:
         server.close()
