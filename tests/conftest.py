@@ -28,12 +28,16 @@ class Result:
         return json.loads(self.out)
 
 
+# The caller's terminal settings reach rich through os.environ, whatever a test injects.
+_CALLER_VARIABLES = frozenset({"OPENAI_API_KEY", "NO_COLOR", "FORCE_COLOR", "TERM", "COLUMNS"})
+
+
 @pytest.fixture(autouse=True)
 def user_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test reads a real key, config or history: they live in a fresh temporary home."""
     home = tmp_path_factory.mktemp("home")
     for name in list(__import__("os").environ):
-        if name.startswith("EASYIMG_") or name == "OPENAI_API_KEY":
+        if name.startswith("EASYIMG_") or name in _CALLER_VARIABLES:
             monkeypatch.delenv(name)
     monkeypatch.setenv("EASYIMG_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("EASYIMG_HISTORY", str(home / "history.jsonl"))
