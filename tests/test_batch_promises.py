@@ -466,6 +466,38 @@ def test_an_item_with_some_images_is_partial_and_a_rerun_asks_only_for_the_rest(
     assert "nothing to do: all 1 items are already done" in r.err
 
 
+def test_a_partial_item_sent_to_the_batch_api_asks_only_for_the_rest(cli, httpserver, tmp_path):
+    arrivals = [0]
+
+    def handler(request: Request) -> Response:
+        arrivals[0] += 1
+        if arrivals[0] == 2:  # dall-e-3 takes n=1: the second of three requests is refused
+            return error_response(400, "Your request was rejected.", "moderation_blocked")
+        return per_n(request)
+
+    httpserver.expect_request(GEN, method="POST").respond_with_handler(handler)
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps({"prompt": "three cats", "model": "dall-e-3", "n": 3}) + "\n")
+    out = tmp_path / "out"
+    args = ["batch", str(prompts), "-o", str(out), "--name", NAME]
+    assert cli(*args, "-j", "1", "--base-url", url(httpserver)).code == 6
+    two = ["three-cats-1.png", "three-cats-2.png"]
+    assert lines_of(out)[-1]["files"] == two
+
+    r = cli(*args, "--remote", "--dry-run")
+    assert r.code == 0, r.err
+    [request] = [json.loads(line) for line in r.out.splitlines()]
+    assert request["body"] == {"model": "dall-e-3", "prompt": "three cats", "n": 1}
+    dry = cli(*args, "--dry-run", "--json")
+    assert [q["body"]["n"] for q in dry.json["requests"]] == [1]
+
+    r = cli(*args, "--remote", "--wait", "--offline")
+    assert r.code == 0, r.err
+    assert r.out.split() == [str(out / "three-cats-3.png")]
+    last = lines_of(out)[-1]
+    assert (last["status"], last["files"]) == ("ok", [*two, "three-cats-3.png"])
+
+
 # --- the manifest -----------------------------------------------------------------------------
 
 

@@ -40,6 +40,7 @@ class _Pending:
     usage: dict[str, Any] | None = None
     error: EasyImgError | None = None
     request_id: str | None = None
+    have: list[str] = field(default_factory=list)  # files an earlier run wrote (relative)
 
 
 class Fetch:
@@ -202,6 +203,7 @@ class Fetch:
                     overwrite=self.overwrite,
                 ),
                 parts=parts,
+                have=[f for f in item.get("have") or [] if isinstance(f, str)],
             )
         self._pending[base] = pending
         return pending
@@ -236,7 +238,7 @@ class Fetch:
             saved = save_image(
                 self._bytes(item),
                 pending.plan,
-                index=len(pending.images) + 1,
+                index=len(pending.have) + len(pending.images) + 1,
                 prompt=str(pending.body.get("prompt", "")),
                 model=model,
                 now=now,
@@ -281,14 +283,15 @@ class Fetch:
     def _finish(self, pending: _Pending) -> None:
         self._pending.pop(pending.cid, None)
         paths = [i.saved.path for i in pending.images]
+        files = pending.have + [relative(p, self.manifest.directory) for p in paths]
         status = "ok" if pending.error is None else "error"
         self.manifest.append(
             entry(
                 line=pending.line,
                 key=pending.key,
-                # Some parts written: a local run of the same file asks only for the rest.
-                status="partial" if status == "error" and paths else status,
-                files=[relative(p, self.manifest.directory) for p in paths],
+                # Some images written: a re-run (local or remote) asks only for the rest.
+                status="partial" if status == "error" and files else status,
+                files=files,
                 usage=pending.usage,
                 error=pending.error,
                 prompt=pending.body.get("prompt"),
@@ -306,6 +309,7 @@ class Fetch:
             body=pending.body,
             request_id=pending.request_id,
             images=pending.images,
+            kept=pending.have,
         )
         self.summary.count(outcome)
         if self.on_record is not None:

@@ -24,7 +24,7 @@ class FolderBusy(UsageError):
         who = f" (pid {pid})" if pid else ""
         super().__init__(
             f"{directory} is in use by another easyimg run{who}",
-            hint="wait for it to finish, or stop it; a run in another folder may go alongside",
+            hint="wait for it to finish, or write to another folder",
         )
         self.pid = pid
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -168,6 +169,10 @@ class Task:
         if not self.have:
             return self.item.body
         return {**self.item.body, "n": self.item.count - len(self.have)}
+
+    def request(self) -> Item:
+        """The item as it is to be sent: same line and key, asking only for what it lacks."""
+        return self.item if not self.have else dataclasses.replace(self.item, body=self.body)
 
 
 @dataclass

@@ -112,8 +112,8 @@ def submit(
     backend = backend or default_backend()
     manifest = Manifest(directory)
     plan = to_do(manifest, items, resume=resume)
-    # A partial item is sent whole: the batch's results are named from index 1.
-    todo = [task.item for task in plan.todo]
+    todo = [task.request() for task in plan.todo]
+    have = {task.item.key: task.have for task in plan.todo if task.have}
     skipped = plan.skipped
     if not todo:
         return Submission(None, 0, 0, skipped, manifest=plan.state)
@@ -149,7 +149,14 @@ def submit(
         "template": template,
         "created_at": batch.get("created_at"),
         "items": {
-            custom_id(i): {"line": i.line, "key": i.key, "name": i.name, "body": i.body}
+            custom_id(i): {
+                "line": i.line,
+                "key": i.key,
+                "name": i.name,
+                "body": i.body,
+                # A partial item asks only for the rest; fetch names and lists after these.
+                **({"have": have[i.key]} if i.key in have else {}),
+            }
             for i in todo
         },
     }

@@ -41,7 +41,7 @@ class Outcome:
     kept: list[str] = field(default_factory=list)
 
     @property
-    def files(self) -> int:
+    def image_count(self) -> int:
         return len(self.kept) + len(self.paths)
 
 

@@ -311,7 +311,7 @@ def _dry_run(
     if plan.skipped:
         console.info(f"{plan.skipped} of {len(items)} items are already done (see {manifest.path})")
     if remote:
-        lines = [line for _, line in request_lines(t.item for t in plan.todo)]
+        lines = [line for _, line in request_lines(t.request() for t in plan.todo)]
         if json_out:
             console.out_json({"requests": [json.loads(line) for line in lines]})
         else:

@@ -143,11 +143,7 @@ class View:
             )
         else:
             error = outcome.error.message if outcome.error else "failed"
-            kept = (
-                f" ({outcome.files} of {outcome.body.get('n')} images kept)"
-                if outcome.files
-                else ""
-            )
+            kept = f" ({outcome.image_count} images kept)" if outcome.image_count else ""
             self.console.info(f"{head} {outcome.status}{kept}: {error}")
 
     def stopping(self, in_flight: int, reason: str) -> None:
