@@ -26,9 +26,10 @@ from PIL import Image
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from easyimg.batch.lock import LOCK_NAME
+from easyimg.batch.lock import LOCK_NAME, FolderBusy, hold
 from easyimg.batch.manifest import MANIFEST_NAME
 from easyimg.batch.prompts import item_key
+from easyimg.errors import OutputError
 
 from .conftest import images_answer, make_image
 
@@ -172,9 +173,9 @@ def error_response(status: int, message: str, code: str | None = None) -> Respon
     return Response(json.dumps({"error": err}), status=status, content_type="application/json")
 
 
-def prompts_file(tmp_path: Path, count: int, stem: str = "prompt") -> Path:
+def prompts_file(tmp_path: Path, count: int) -> Path:
     path = tmp_path / "p.txt"
-    path.write_text("".join(f"{stem} {i}\n" for i in range(count)))
+    path.write_text("".join(f"prompt {i}\n" for i in range(count)))
     return path
 
 
@@ -187,8 +188,8 @@ def strip(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k != "time"}
 
 
-def key_of(prompt: str, **fields: Any) -> str:
-    return item_key({"model": "gpt-image-2", "prompt": prompt, "n": 1, **fields}, None)
+def key_of(prompt: str) -> str:
+    return item_key({"model": "gpt-image-2", "prompt": prompt, "n": 1}, None)
 
 
 def ok_line(line: int, prompt: str, files: list[str]) -> dict[str, Any]:
@@ -291,10 +292,25 @@ def test_a_killed_runs_lock_is_taken_over_and_its_temp_files_removed(cli, server
 
     r = cli(*args)
     assert r.code == 0, r.err
+    assert f"took over {out} from an earlier run (pid {killed.pid}) that is gone" in r.err
+    assert "removed 4 temporary files an earlier run left" in r.err
     assert gate.arrived == 1 + 2  # the killed run's item had no manifest line: done again
     assert listing(out) == sorted([*kept, "sub", MANIFEST_NAME, "prompt-0-1.png", "prompt-1-1.png"])
     assert nested.exists()
     assert [e["status"] for e in lines_of(out)] == ["ok", "ok"]
+
+
+def test_the_lock_holds_against_any_other_opener_and_never_follows_a_symlink(tmp_path):
+    with hold(tmp_path):
+        assert (tmp_path / LOCK_NAME).read_text() == f"{os.getpid()}\n"
+        with pytest.raises(FolderBusy) as busy:
+            hold(tmp_path)  # a second open of the file, even in this process, is refused
+        assert (busy.value.pid, busy.value.exit_code) == (os.getpid(), 2)
+    assert listing(tmp_path) == []
+    (tmp_path / LOCK_NAME).symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OutputError, match="is a symbolic link"):
+        hold(tmp_path)
+    assert listing(tmp_path) == [LOCK_NAME]
 
 
 # --- SIGTERM ----------------------------------------------------------------------------------
