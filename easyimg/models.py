@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from .errors import ValidationError
@@ -12,9 +14,20 @@ from .errors import ValidationError
 DEFAULT_MODEL = "gpt-image-2"
 
 GPT_QUALITIES = ("low", "medium", "high", "auto")
+BIG_QUALITIES = (*GPT_QUALITIES, "xhigh", "max")
 GPT_FORMATS = ("png", "jpeg", "webp")
 GPT_FIXED_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 MB = 1024 * 1024
+# Arbitrary sizes below this many pixels are refused by the API (a still image's floor).
+MIN_PIXELS = 655_360
+# gif (2.6): every frame shares one sheet, so more frames means smaller ones. Each entry is
+# (most frames, largest square side); a frame may have at most that side squared in pixels.
+GIF_FRAME_CAPS = ((9, 960), (12, 816), (16, 720))
+GIF_FRAMES = (2, 16)
+GIF_FRAMES_DEFAULT = 9
+GIF_FRAME_MS = (20, 2000)
+# The SDK documents svg output as one image a request.
+SVG_MAX_N = 1
 
 
 @dataclass(frozen=True)
@@ -34,7 +47,12 @@ class ModelRules:
     styles: tuple[str, ...] = ()
     response_format: bool = False
     streaming: bool = False
-    input_fidelity: bool = False
+    # input_fidelity values the model takes on edits; () means the field is refused.
+    fidelities: tuple[str, ...] = ()
+    fidelity_note: str = ""
+    complexity: bool = False
+    # A transparent background works but is a preview (some relays answer it with a 400).
+    transparent_preview: bool = False
     edits: bool = False
     variations: bool = False
     max_edit_images: int = 0
@@ -45,11 +63,15 @@ class ModelRules:
     max_pixels: int = 3840 * 2160
     max_edge: int = 3840
     min_pixels: int = 0
+    # The day OpenAI shut (or shuts) the model down; routers may keep serving it.
+    retired: date | None = None
+    successor: str = ""
     notes: str = ""
     aliases: tuple[str, ...] = field(default=())
 
 
 _GPT_NAMED = {"square": "1024x1024", "landscape": "1536x1024", "portrait": "1024x1536"}
+_NO_FIDELITY = "it always keeps its inputs at high fidelity; leave input_fidelity out"
 
 
 def _gpt(
@@ -58,7 +80,12 @@ def _gpt(
     arbitrary: bool,
     qualities: tuple[str, ...] = GPT_QUALITIES,
     formats: tuple[str, ...] = GPT_FORMATS,
-    aliases: tuple[str, ...] = (),
+    fidelities: tuple[str, ...] = ("high", "low"),
+    fidelity_note: str = "",
+    complexity: bool = False,
+    transparent_preview: bool = False,
+    retired: date | None = None,
+    successor: str = "",
     notes: str = "",
 ) -> ModelRules:
     return ModelRules(
@@ -73,80 +100,98 @@ def _gpt(
         background=True,
         moderation=True,
         streaming=True,
-        input_fidelity=True,
+        fidelities=fidelities,
+        fidelity_note=fidelity_note,
+        complexity=complexity,
+        transparent_preview=transparent_preview,
         edits=True,
         max_edit_images=16,
         max_image_bytes=50 * MB,
-        aliases=aliases,
+        min_pixels=MIN_PIXELS if arbitrary else 0,
+        retired=retired,
+        successor=successor,
         notes=notes,
     )
 
 
-MODELS: dict[str, ModelRules] = {
-    m.name: m
-    for m in (
+_SHUTDOWN_1X = date(2026, 12, 1)
+_USE_25 = "gpt-image-2.5-sunburst or gpt-image-2.5-flare"
+# Sources: ROUTERS.md §1 and the openai package's image_generate_params / image_edit_params.
+# 2.5 and newer descend from gpt-image-2, so they take its input_fidelity rule (assumed).
+_TABLE = (
+    _gpt("gpt-image-1", arbitrary=False, retired=date(2026, 10, 23), successor=_USE_25),
+    _gpt(
+        "gpt-image-1-mini",
+        arbitrary=False,
+        fidelities=("low",),
+        retired=_SHUTDOWN_1X,
+        successor=_USE_25,
+    ),
+    _gpt("gpt-image-1.5", arbitrary=False, retired=_SHUTDOWN_1X, successor=_USE_25),
+    _gpt("chatgpt-image-latest", arbitrary=False, retired=_SHUTDOWN_1X, successor=_USE_25),
+    _gpt(
+        "gpt-image-2",
+        arbitrary=True,
+        fidelities=(),
+        fidelity_note=_NO_FIDELITY,
+        transparent_preview=True,
+    ),
+    *(
         _gpt(
-            "gpt-image-1",
-            arbitrary=False,
-            notes="shut down 2026-10-23 on OpenAI; routers may still serve it",
-        ),
-        _gpt("gpt-image-1-mini", arbitrary=True),
-        _gpt("gpt-image-1.5", arbitrary=True),
-        _gpt("chatgpt-image-latest", arbitrary=True),
-        _gpt("gpt-image-2", arbitrary=True),
-        _gpt(
-            "gpt-image-2.5-sunburst",
+            f"gpt-image-2.5-{name}",
             arbitrary=True,
-            qualities=(*GPT_QUALITIES, "xhigh", "max"),
-            formats=(*GPT_FORMATS, "gif"),
-        ),
+            qualities=BIG_QUALITIES,
+            fidelities=(),
+            fidelity_note=_NO_FIDELITY,
+        )
+        for name in ("sunburst", "flare")
+    ),
+    *(
         _gpt(
-            "gpt-image-2.5-flare",
+            f"gpt-image-2.6-{name}",
             arbitrary=True,
-            qualities=(*GPT_QUALITIES, "xhigh", "max"),
-            formats=(*GPT_FORMATS, "gif"),
-        ),
-        _gpt(
-            "gpt-image-2.6-sunburst",
-            arbitrary=True,
-            qualities=(*GPT_QUALITIES, "xhigh", "max"),
-            formats=(*GPT_FORMATS, "gif"),
-        ),
-        _gpt(
-            "gpt-image-2.6-flare",
-            arbitrary=True,
-            qualities=(*GPT_QUALITIES, "xhigh", "max"),
-            formats=(*GPT_FORMATS, "gif"),
-        ),
-        ModelRules(
-            name="dall-e-2",
-            family="dall-e",
-            max_prompt=1000,
-            max_n=10,
-            sizes=("256x256", "512x512", "1024x1024"),
-            named_sizes={"square": "1024x1024"},
-            qualities=("standard",),
-            response_format=True,
-            edits=True,
-            variations=True,
-            max_edit_images=1,
-            max_image_bytes=4 * MB,
-            notes="legacy; retired on OpenAI 2026-05-12",
-        ),
-        ModelRules(
-            name="dall-e-3",
-            family="dall-e",
-            max_prompt=4000,
-            max_n=1,
-            sizes=("1024x1024", "1792x1024", "1024x1792"),
-            named_sizes={"square": "1024x1024", "landscape": "1792x1024", "portrait": "1024x1792"},
-            qualities=("standard", "hd"),
-            styles=("vivid", "natural"),
-            response_format=True,
-            notes="legacy; retired on OpenAI 2026-05-12",
-        ),
-    )
-}
+            qualities=BIG_QUALITIES,
+            formats=(*GPT_FORMATS, "gif", "svg"),
+            fidelities=(),
+            fidelity_note=_NO_FIDELITY,
+            complexity=True,
+            notes="sizes and xhigh/max assumed as for 2.5",
+        )
+        for name in ("sunburst", "flare")
+    ),
+    ModelRules(
+        name="dall-e-2",
+        family="dall-e",
+        max_prompt=1000,
+        max_n=10,
+        sizes=("256x256", "512x512", "1024x1024"),
+        named_sizes={"square": "1024x1024"},
+        qualities=("standard",),
+        response_format=True,
+        edits=True,
+        variations=True,
+        max_edit_images=1,
+        max_image_bytes=4 * MB,
+        retired=date(2026, 5, 12),
+        successor="a GPT image model",
+        notes="legacy",
+    ),
+    ModelRules(
+        name="dall-e-3",
+        family="dall-e",
+        max_prompt=4000,
+        max_n=1,
+        sizes=("1024x1024", "1792x1024", "1024x1792"),
+        named_sizes={"square": "1024x1024", "landscape": "1792x1024", "portrait": "1024x1792"},
+        qualities=("standard", "hd"),
+        styles=("vivid", "natural"),
+        response_format=True,
+        retired=date(2026, 5, 12),
+        successor="a GPT image model",
+        notes="legacy",
+    ),
+)
+MODELS: dict[str, ModelRules] = {m.name: m for m in _TABLE}
 
 # Routers serve many more ids; these get generic checks only.
 GENERIC = ModelRules(
@@ -164,7 +209,10 @@ MODERATIONS = ("auto", "low")
 STYLES = ("vivid", "natural")
 RESPONSE_FORMATS = ("url", "b64_json")
 FORMATS = ("png", "jpeg", "webp")
+ALL_FORMATS = (*FORMATS, "gif", "svg")
 FIDELITIES = ("high", "low")
+COMPLEXITIES = ("low", "medium", "high")
+OPENAI_HOST = "api.openai.com"
 _SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 _SIZE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
 
@@ -181,24 +229,58 @@ def rules_for(model: str) -> ModelRules:
     return lookup(model) or GENERIC
 
 
+def request_limit(model: str, output_format: Any = None) -> int:
+    """How many images one request may ask for (svg answers one image a request)."""
+    limit = rules_for(model).max_n
+    return min(limit, SVG_MAX_N) if output_format == "svg" else limit
+
+
 def parse_size(size: str) -> tuple[int, int] | None:
     m = _SIZE.match(size)
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-def resolve_size(model: str, size: str) -> str:
-    """Map square/landscape/portrait to the model's size; other values pass through."""
+def gif_frame_cap(frames: int | None) -> int:
+    """The largest square frame side for `frames` gif frames (None: the API's default 9)."""
+    count = GIF_FRAMES_DEFAULT if frames is None else frames
+    for most, side in GIF_FRAME_CAPS:
+        if count <= most:
+            return side
+    return GIF_FRAME_CAPS[-1][1]
+
+
+def _gif_named(frames: int | None) -> dict[str, str]:
+    side = gif_frame_cap(frames)
+    # 3:2 within the frame's pixel budget, both sides multiples of 16.
+    short = int(math.sqrt(side * side / 1.5)) // 16 * 16
+    long = int(short * 1.5) // 16 * 16
+    return {
+        "square": f"{side}x{side}",
+        "landscape": f"{long}x{short}",
+        "portrait": f"{short}x{long}",
+    }
+
+
+def resolve_size(
+    model: str, size: str, output_format: Any = None, frames: int | None = None
+) -> str:
+    """Map square/landscape/portrait to the model's size (a gif frame's, for gif)."""
     key = size.strip().lower()
     if key not in ("square", "landscape", "portrait"):
         return size.strip()
     rules = rules_for(model)
-    if key not in rules.named_sizes:
+    named = (
+        _gif_named(frames)
+        if output_format == "gif" and rules.sizes is None
+        else dict(rules.named_sizes)
+    )
+    if key not in named:
         raise ValidationError(
             f"size {key!r} is not available for {model}; allowed: {', '.join(rules.sizes or ())}",
             param="size",
             code="invalid_size",
         )
-    return rules.named_sizes[key]
+    return named[key]
 
 
 def plan_counts(n: int, max_n: int) -> list[int]:
@@ -209,185 +291,26 @@ def plan_counts(n: int, max_n: int) -> list[int]:
     return [max_n] * full + ([rest] if rest else [])
 
 
-def _allowed(values: tuple[str, ...]) -> str:
-    return ", ".join(values)
-
-
-def _check_choice(body: Mapping[str, Any], key: str, allowed: tuple[str, ...], model: str) -> None:
-    value = body.get(key)
-    if value is None or not allowed:
-        return
-    if value not in allowed:
-        raise ValidationError(
-            f"{key} {value!r} is not supported by {model}; allowed: {_allowed(allowed)}",
-            param=key,
-            code=f"invalid_{key}",
-        )
-
-
-def check_size(size: str, rules: ModelRules, model: str) -> None:
-    if size == "auto":
-        if rules.sizes is not None and "auto" not in rules.sizes:
-            raise ValidationError(
-                f"size 'auto' is not supported by {model}; allowed: {_allowed(rules.sizes)}",
-                param="size",
-                code="invalid_size",
-            )
-        return
-    dims = parse_size(size)
-    if dims is None:
-        raise ValidationError(
-            f"size {size!r} is not WxH, auto, square, landscape or portrait",
-            param="size",
-            code="invalid_size",
-        )
-    w, h = dims
-    if w < 1 or h < 1:
-        raise ValidationError(f"size {size!r} has a zero side", param="size", code="invalid_size")
-    if rules.sizes is not None:
-        if size not in rules.sizes:
-            raise ValidationError(
-                f"size {size!r} is not supported by {model}; allowed: {_allowed(rules.sizes)}",
-                param="size",
-                code="invalid_size",
-            )
-        return
-    if rules is GENERIC:
-        return
-    m = rules.size_multiple
-    if w % m or h % m:
-        raise ValidationError(
-            f"size {size!r} for {model}: width and height must both be divisible by {m}",
-            param="size",
-            code="invalid_size",
-        )
-    if max(w, h) / min(w, h) > rules.max_aspect:
-        raise ValidationError(
-            f"size {size!r} for {model}: aspect ratio must be between 1:3 and 3:1",
-            param="size",
-            code="invalid_size",
-        )
-    if w * h > rules.max_pixels or max(w, h) > rules.max_edge:
-        raise ValidationError(
-            f"size {size!r} for {model}: at most 3840x2160 (or 2160x3840) pixels",
-            param="size",
-            code="invalid_size",
-        )
-
-
-def validate(body: Mapping[str, Any], *, endpoint: str = "generations") -> None:
-    """Raise ValidationError when `body` breaks a rule of its model (or a generic one).
-
-    `endpoint` is "generations", "edits" or "variations".
-    """
+def advisories(body: Mapping[str, Any], *, host: str | None, today: date) -> list[str]:
+    """Warnings (not refusals) for a request that will likely be sent as it is."""
     model = str(body.get("model") or DEFAULT_MODEL)
-    known = lookup(model)
-    rules = known or GENERIC
-
-    prompt = body.get("prompt")
-    if endpoint != "variations":
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise ValidationError("prompt is empty", param="prompt", code="empty_prompt")
-        if known and len(prompt) > rules.max_prompt:
-            raise ValidationError(
-                f"prompt is {len(prompt)} characters; {model} allows at most {rules.max_prompt}",
-                param="prompt",
-                code="prompt_too_long",
-            )
-
-    n = body.get("n", 1)
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValidationError(
-            f"n must be a whole number of at least 1, not {n!r}", param="n", code="invalid_n"
+    rules = lookup(model)
+    if rules is None:
+        return []
+    out: list[str] = []
+    if body.get("background") == "transparent" and rules.transparent_preview:
+        out.append(
+            f"background=transparent on {model} is a preview; some relays answer it with a 400"
         )
-    if n > rules.max_n:
-        raise ValidationError(
-            f"n={n}: {model} makes at most {rules.max_n} image{'s' if rules.max_n > 1 else ''} "
-            "a request",
-            param="n",
-            code="invalid_n",
+    if rules.retired and (host or "").lower() == OPENAI_HOST:
+        tense = "was shut down" if today >= rules.retired else "shuts down"
+        out.append(
+            f"{model} {tense} on OpenAI on {rules.retired.isoformat()}; "
+            f"use {rules.successor or 'a newer model'}"
         )
-
-    size = body.get("size")
-    if size is not None:
-        check_size(str(size), rules, model)
-
-    fmt = body.get("output_format")
-    comp = body.get("output_compression")
-    if comp is not None:
-        if not isinstance(comp, int) or isinstance(comp, bool) or not 0 <= comp <= 100:
-            raise ValidationError(
-                f"output_compression must be 0-100, not {comp!r}",
-                param="output_compression",
-                code="invalid_output_compression",
-            )
-        if fmt not in ("jpeg", "webp"):
-            raise ValidationError(
-                "output_compression needs output_format jpeg or webp",
-                param="output_compression",
-                code="invalid_output_compression",
-            )
-    if body.get("background") == "transparent" and fmt not in (None, "png", "webp"):
-        raise ValidationError(
-            f"a transparent background needs output_format png or webp, not {fmt}",
-            param="background",
-            code="invalid_background",
-        )
-    partial = body.get("partial_images")
-    if partial is not None and (not isinstance(partial, int) or not 0 <= partial <= 3):
-        raise ValidationError(
-            f"partial_images must be 0-3, not {partial!r}",
-            param="partial_images",
-            code="invalid_partial_images",
-        )
-    _check_choice(body, "background", BACKGROUNDS, model)
-    _check_choice(body, "moderation", MODERATIONS, model)
-    _check_choice(body, "style", STYLES, model)
-    _check_choice(body, "response_format", RESPONSE_FORMATS, model)
-    _check_choice(body, "input_fidelity", FIDELITIES, model)
-    if not known:
-        return
-
-    _check_choice(body, "quality", rules.qualities, model)
-    if fmt is not None:
-        if not rules.formats:
-            raise ValidationError(
-                f"{model} does not take output_format (it always returns PNG)",
-                param="output_format",
-                code="invalid_output_format",
-            )
-        _check_choice(body, "output_format", rules.formats, model)
-    _unsupported(body, "background", rules.background, model)
-    _unsupported(body, "moderation", rules.moderation, model)
-    _unsupported(body, "style", bool(rules.styles), model)
-    _unsupported(
-        body,
-        "response_format",
-        rules.response_format,
-        model,
-        why="GPT image models always return b64_json",
-    )
-    _unsupported(body, "stream", rules.streaming, model)
-    _unsupported(body, "input_fidelity", rules.input_fidelity, model)
-    if endpoint == "edits" and not rules.edits:
-        raise ValidationError(
-            f"{model} cannot edit images; use a GPT image model or dall-e-2",
-            param="model",
-            code="invalid_model",
-        )
-    if endpoint == "variations" and not rules.variations:
-        raise ValidationError(
-            f"{model} cannot make variations; only dall-e-2 can",
-            param="model",
-            code="invalid_model",
-        )
+    return out
 
 
-def _unsupported(
-    body: Mapping[str, Any], key: str, supported: bool, model: str, why: str = ""
-) -> None:
-    if body.get(key) not in (None, False) and not supported:
-        reason = f" ({why})" if why else ""
-        raise ValidationError(
-            f"{key} is not supported by {model}{reason}", param=key, code=f"unsupported_{key}"
-        )
+# Validation lives beside the table and imports it, so it comes last; callers may use either.
+from .validation import check_size as check_size  # noqa: E402
+from .validation import validate as validate  # noqa: E402

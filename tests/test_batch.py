@@ -233,7 +233,7 @@ def test_csv_columns_cells_and_multiline_quotes(cli, serve_images, tmp_path):
     prompts.write_text(
         "\ufeffprompt,n,size,x.seed,name\n"
         "a cat,2,,3,cat-{index}\n"
-        '"a dog\nover two lines",,512x512,,\n'
+        '"a dog\nover two lines",,1024x640,,\n'
         "\n"
         'a bird,,, "x1" ,\n'
     )
@@ -254,7 +254,7 @@ def test_csv_columns_cells_and_multiline_quotes(cli, serve_images, tmp_path):
     assert bodies(serve_images) == [
         {"model": "gpt-image-2", "prompt": "a bird", "n": 1, "size": "1024x1024", "seed": "x1"},
         {"model": "gpt-image-2", "prompt": "a cat", "n": 2, "size": "1024x1024", "seed": 3},
-        {"model": "gpt-image-2", "prompt": "a dog\nover two lines", "n": 1, "size": "512x512"},
+        {"model": "gpt-image-2", "prompt": "a dog\nover two lines", "n": 1, "size": "1024x640"},
     ]
     assert [(e["line"], sorted(e["files"])) for e in manifest(out)] == [
         (2, ["cat-1.png", "cat-2.png"]),
@@ -642,7 +642,7 @@ def test_sigint_finishes_in_flight_items_and_a_rerun_does_the_rest(cli, tmp_path
     prompts = tmp_path / "p.txt"
     prompts.write_text("".join(f"prompt {i}\n" for i in range(12)))
     out = tmp_path / "out"
-    args = [str(prompts), "-j", "2", "-o", str(out), "--name", NAME, "-s", "256x256"]
+    args = [str(prompts), "-j", "2", "-o", str(out), "--name", NAME, "-s", "1024x640"]
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "easyimg", "batch", *args, "--base-url", server.url],

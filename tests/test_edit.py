@@ -659,7 +659,7 @@ def test_edit_and_vary_against_the_project_server(cli, server, pics, tmp_path):
         "--mask",
         str(pics["mask"]),
         "-s",
-        "256x256",
+        "1024x640",
         "-o",
         str(tmp_path / "hat.png"),
         "--json",
@@ -668,7 +668,7 @@ def test_edit_and_vary_against_the_project_server(cli, server, pics, tmp_path):
     )
     assert r.code == 0, r.err
     (image,) = r.json["images"]
-    assert (Path(image["path"]).name, image["width"], image["height"]) == ("hat.png", 256, 256)
+    assert (Path(image["path"]).name, image["width"], image["height"]) == ("hat.png", 1024, 640)
     assert r.json["usage"]["input_tokens_details"]["image_tokens"] > 0
 
     r = cli(
@@ -695,7 +695,7 @@ def test_offline_edit(cli, pics, tmp_path):
         "-p",
         "x",
         "-s",
-        "256x256",
+        "1024x640",
         "-o",
         str(tmp_path / "o"),
         "--offline",

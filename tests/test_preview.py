@@ -229,11 +229,11 @@ def test_quiet_opens_but_does_not_draw(pngs):
 def test_gen_preview_on_a_terminal_and_not_in_a_pipe(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("COLORTERM", "truecolor")
     monkeypatch.setenv("COLUMNS", "80")
-    args = ("gen", "a fox", "-s", "256x256", "-o", str(tmp_path), "--offline", "--preview")
+    args = ("gen", "a fox", "-s", "1024x1024", "-o", str(tmp_path), "--offline", "--preview")
     r = cli(*args, tty=True)
     assert r.code == 0, r.err
     path = Path(r.out.strip())
-    assert f"{path.name} · 256x256" in r.err
+    assert f"{path.name} · 1024x1024" in r.err
     assert r.err.count("▀") == 48 * 24
     r = cli(*args)
     assert r.code == 0, r.err

@@ -270,7 +270,7 @@ def test_fetch_of_a_foreign_batch_names_files_by_custom_id(cli, server, tmp_path
             "custom_id": cid,
             "method": "POST",
             "url": "/v1/images/generations",
-            "body": {"model": "gpt-image-2", "prompt": cid, "n": n, "size": "256x256"},
+            "body": {"model": "gpt-image-2", "prompt": cid, "n": n, "size": "1024x640"},
         }
         for cid, n in (("cat/a", 1), ("dog", 2))
     ]
@@ -310,12 +310,19 @@ def test_fetch_of_a_foreign_batch_names_files_by_custom_id(cli, server, tmp_path
 def test_offline_remote_round_trip_and_dry_run(cli, tmp_path):
     prompts = tmp_path / "p.txt"
     prompts.write_text("a\nb\n")
-    r = cli("batch", str(prompts), "--remote", "--dry-run", "-s", "256x256")
+    r = cli("batch", str(prompts), "--remote", "--dry-run", "-s", "1024x640")
     assert r.code == 0, r.err
     assert [json.loads(x)["body"]["prompt"] for x in r.out.splitlines()] == ["a", "b"]
     assert [json.loads(x)["custom_id"][:7] for x in r.out.splitlines()] == ["line-1-", "line-2-"]
     r = cli(
-        "batch", str(prompts), "--remote", "--offline", "-s", "256x256", "-o", str(tmp_path / "out")
+        "batch",
+        str(prompts),
+        "--remote",
+        "--offline",
+        "-s",
+        "1024x640",
+        "-o",
+        str(tmp_path / "out"),
     )
     assert r.code == 2 and "needs --wait" in r.err
     r = cli(
@@ -325,7 +332,7 @@ def test_offline_remote_round_trip_and_dry_run(cli, tmp_path):
         "--wait",
         "--offline",
         "-s",
-        "256x256",
+        "1024x640",
         "-o",
         str(tmp_path / "out"),
         "--name",

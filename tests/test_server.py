@@ -338,14 +338,14 @@ def test_log_has_one_line_per_request_and_no_key():
     try:
         requests.post(
             f"{s.url}/images/generations",
-            json={"prompt": "x", "size": "512x512"},
+            json={"prompt": "x", "size": "1024x640"},
             headers={"Authorization": f"Bearer {KEY}"},
             timeout=10,
         )
     finally:
         s.close()
     [line] = logs
-    assert " POST /v1/images/generations 200 512x512 png n=1 " in line
+    assert " POST /v1/images/generations 200 1024x640 png n=1 " in line
     assert line.split()[-1].startswith("req_") and KEY not in line
     assert s.requests_served == 1
 
@@ -403,7 +403,7 @@ def test_requests_overlap_under_latency():
 
     def one() -> None:
         start_line.wait()
-        codes.append(gen(s, prompt="x", size="256x256").status_code)
+        codes.append(gen(s, prompt="x", size="1024x640").status_code)
 
     try:
         t0 = time.perf_counter()
@@ -579,7 +579,7 @@ def test_ipv6_url_form():
         pytest.skip("no IPv6 loopback")
     try:
         assert s.url == f"http://[::1]:{s.server_port}/v1"
-        assert gen(s, prompt="x", size="256x256").status_code == 200
+        assert gen(s, prompt="x", size="1024x640").status_code == 200
     finally:
         s.close()
 
