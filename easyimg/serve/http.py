@@ -474,15 +474,22 @@ class ImageServer(ThreadingHTTPServer):
         return fields, images, mask
 
     def _image_ref(self, ref: Any, param: str) -> bytes:
-        if isinstance(ref, dict) and isinstance(ref.get("file_id"), str):
+        if not isinstance(ref, dict) or ("file_id" in ref) == ("image_url" in ref):
+            raise Refusal(
+                400,
+                f"{param}: give exactly one of image_url or file_id.",
+                param=param,
+                code="invalid_image_reference",
+            )
+        if isinstance(ref.get("file_id"), str):
             return self.files.get(ref["file_id"], param)[1]
-        url = ref.get("image_url") if isinstance(ref, dict) else None
+        url = ref.get("image_url")
         if isinstance(url, str) and url.startswith("data:"):
             return data_url(url, param)
         raise Refusal(
             400,
-            f"{param}: easyimg serve takes images as data: URLs or file ids; it "
-            "fetches nothing from the network.",
+            f"{param}: easyimg serve takes images as data: URLs or the ids of files uploaded "
+            "to it; it fetches nothing from the network.",
             param=param,
             code="invalid_image_url",
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import math
 import os
 import secrets
 import threading
@@ -19,12 +18,12 @@ from PIL import Image
 from .. import errors, models
 from . import placeholder
 from .request import Refusal
+from .tokens import TOKENS_PER_MPX, svg_usage, usage
 
 MAX_PIXELS = 4096 * 4096  # what the server agrees to draw, whatever the model
 MAX_EDGE = 8192
 _MAX_KEPT_IMAGES = 256
 _MAX_KEPT_BYTES = 512 * 1024 * 1024
-_TOKENS_PER_MPX = {"low": 272, "medium": 1056, "high": 4160, "xhigh": 6240, "max": 8320}
 
 
 @dataclass
@@ -48,6 +47,12 @@ class Plan:
     seed: str
     inputs: list[Image.Image] = field(default_factory=list)
     mask: Image.Image | None = None
+    frames: int = 0
+    frame_ms: int = 0
+    svg_model: str = ""
+    safety_identifier: str | None = None
+    # 2.6 answers carry a generation id per image (ROUTERS.md §1).
+    generation_ids: bool = False
 
     @property
     def size(self) -> str:
@@ -55,7 +60,8 @@ class Plan:
 
     @property
     def note(self) -> str:
-        return f"{self.size} {self.fmt} n={self.n}"
+        frames = f" frames={self.frames}" if self.fmt == "gif" else ""
+        return f"{self.size} {self.fmt}{frames} n={self.n}"
 
 
 def _int_field(body: dict[str, Any], key: str) -> None:
@@ -99,14 +105,14 @@ def make_plan(
             param="image",
             code="missing_required_parameter",
         )
-    for key in ("n", "output_compression", "partial_images"):
+    for key in ("n", "output_compression", "partial_images", "frame_count", "frame_duration_ms"):
         _int_field(body, key)
     if isinstance(body.get("stream"), str):
         body["stream"] = body["stream"].strip().lower() == "true"
     try:
         if isinstance(body.get("size"), str):
             body["size"] = models.resolve_size(model, body["size"])
-        models.validate(body, endpoint=endpoint)
+        models.validate(body, endpoint=endpoint, mask=mask is not None)
     except errors.ValidationError as exc:
         raise Refusal(400, exc.message, param=exc.param, code=exc.code) from None
     rules = models.rules_for(model)
@@ -129,14 +135,19 @@ def make_plan(
             code="invalid_mask",
         )
     fmt = body.get("output_format") or "png"
-    if fmt not in placeholder.PIL_FORMATS:
+    if fmt not in placeholder.MIME_TYPES:
         raise Refusal(
             400,
-            f"output_format {fmt!r} is not supported; use png, jpeg or webp.",
+            f"output_format {fmt!r} is not supported; use png, jpeg, webp, gif or svg.",
             param="output_format",
             code="invalid_output_format",
         )
-    width, height = _dimensions(body.get("size"), rules, inputs)
+    frames = body.get("frame_count") or models.GIF_FRAMES_DEFAULT
+    if fmt == "gif" and body.get("size") in (None, "auto"):
+        side = models.gif_frame_cap(frames)
+        width, height = side, side
+    else:
+        width, height = _dimensions(body.get("size"), rules, inputs)
     gpt = rules.family == "gpt-image"
     quality = body.get("quality")
     prompt = body.get("prompt")
@@ -152,7 +163,7 @@ def make_plan(
         compression=body.get("output_compression"),
         background="transparent" if body.get("background") == "transparent" else "opaque",
         # The API reports the quality it used; "auto" comes back as what it picked.
-        quality=quality if quality in _TOKENS_PER_MPX else "high",
+        quality=quality if quality in TOKENS_PER_MPX else "high",
         response_format=body.get("response_format")
         or ("b64_json" if gpt or rules is models.GENERIC else "url"),
         stream=body.get("stream") is True,
@@ -160,7 +171,18 @@ def make_plan(
         seed=str(body["seed"]) if body.get("seed") is not None else "",
         inputs=inputs,
         mask=mask_img,
+        frames=frames if fmt == "gif" else 0,
+        frame_ms=body.get("frame_duration_ms") or 200,
+        svg_model=_svg_model(body.get("svg"), model),
+        safety_identifier=body.get("safety_identifier") or body.get("user") or None,
+        generation_ids=rules.complexity,
     )
+
+
+def _svg_model(svg: Any, model: str) -> str:
+    if isinstance(svg, dict) and isinstance(svg.get("model"), str):
+        return svg["model"]
+    return f"{model}-svg"
 
 
 def _decode(data: bytes, rules: models.ModelRules, param: str) -> Image.Image:
@@ -245,31 +267,6 @@ def render(plan: Plan, index: int) -> Image.Image:
     )
 
 
-def _image_tokens(width: int, height: int) -> int:
-    # The vision rule: fit in 2048 square, shortest side to 768, 170 tokens per 512 tile + 85.
-    scale = min(1.0, 2048 / max(width, height))
-    w, h = width * scale, height * scale
-    scale = min(1.0, 768 / min(w, h))
-    w, h = w * scale, h * scale
-    return 85 + 170 * math.ceil(w / 512) * math.ceil(h / 512)
-
-
-def usage(plan: Plan, *, images: int | None = None, with_input: bool = True) -> dict[str, Any]:
-    """Plausible token counts: ~1.3 tokens a word, input images by size, output by size/quality."""
-    text = max(1, round(len(plan.prompt.split()) * 1.3)) if with_input else 0
-    pictures = sum(_image_tokens(*i.size) for i in plan.inputs) if with_input else 0
-    per_image = round(_TOKENS_PER_MPX[plan.quality] * plan.width * plan.height / (1 << 20))
-    if plan.stream:
-        per_image += 100 * plan.partials  # the API bills each partial image
-    output = per_image * (plan.n if images is None else images)
-    return {
-        "input_tokens": text + pictures,
-        "input_tokens_details": {"text_tokens": text, "image_tokens": pictures},
-        "output_tokens": output,
-        "total_tokens": text + pictures + output,
-    }
-
-
 class ImageStore:
     """Images answered in `url` mode, kept in memory, oldest dropped first."""
 
@@ -294,18 +291,29 @@ class ImageStore:
             return self._items.get(name)
 
 
+def draw(plan: Plan, index: int) -> bytes:
+    """One answer image's bytes, in the plan's format (svg text, an animated gif, a still)."""
+    if plan.fmt == "svg":
+        words = plan.prompt if plan.endpoint == "generations" else f"edit: {plan.prompt}"
+        label = f"{plan.model} · {plan.size}"
+        return placeholder.svg(
+            words, plan.width, plan.height, index=index, total=plan.n, label=label, seed=plan.seed
+        )
+    image = render(plan, index)
+    if plan.fmt == "gif":
+        return placeholder.animate(image, plan.frames, plan.frame_ms)
+    return placeholder.encode(image, plan.fmt, plan.compression)
+
+
 def answer(plan: Plan, store: ImageStore, base_url: str) -> dict[str, Any]:
     """The ImagesResponse for a non-streaming request."""
 
-    def draw(i: int) -> bytes:
-        return placeholder.encode(render(plan, i), plan.fmt, plan.compression)
-
     if plan.n == 1:
-        blobs = [draw(0)]
+        blobs = [draw(plan, 0)]
     else:
         # Pillow lets go of the GIL while resizing and encoding, so threads share the cores.
         with ThreadPoolExecutor(max_workers=min(plan.n, os.cpu_count() or 1)) as pool:
-            blobs = list(pool.map(draw, range(plan.n)))
+            blobs = list(pool.map(lambda i: draw(plan, i), range(plan.n)))
     data: list[dict[str, Any]] = []
     for blob in blobs:
         if plan.response_format == "url":
@@ -317,6 +325,8 @@ def answer(plan: Plan, store: ImageStore, base_url: str) -> dict[str, Any]:
                 f"{plan.prompt.strip()}, shown as a soft two-colour "
                 "gradient with the words of the prompt written across it"
             )
+        if plan.generation_ids:
+            item["generation_id"] = f"gen_{secrets.token_hex(12)}"
         data.append(item)
     out: dict[str, Any] = {"created": int(time.time())}
     if plan.family == "gpt-image":
@@ -326,6 +336,11 @@ def answer(plan: Plan, store: ImageStore, base_url: str) -> dict[str, Any]:
         spent = usage(plan)
         spent["output_tokens_details"] = {"image_tokens": spent["output_tokens"], "text_tokens": 0}
         out.update(output_format=plan.fmt, quality=plan.quality, size=plan.size, usage=spent)
+    if plan.fmt == "svg":
+        out["svg"] = {"model": plan.svg_model}
+        out["svg_usage"] = svg_usage(plan, blobs)
+    if plan.safety_identifier:
+        out["safety_identifier"] = plan.safety_identifier
     return out
 
 

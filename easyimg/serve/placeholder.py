@@ -6,11 +6,21 @@ import colorsys
 import functools
 import hashlib
 import io
+import re
+from xml.sax.saxutils import escape
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
 PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "gif": "GIF"}
-MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
+MIME_TYPES = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "svg": "image/svg+xml",
+}
+# XML 1.0 has no way to write these, escaped or not.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _SNIFF = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp", "GIF": "gif"}
 _MAX_WORDS = 60
 RGB = tuple[int, int, int]
@@ -261,6 +271,95 @@ def partials(image: Image.Image, count: int) -> list[Image.Image]:
         small = image.resize((max(1, w // factor), max(1, h // factor)), Image.Resampling.BOX)
         out.append(small.resize((w, h), Image.Resampling.BILINEAR))
     return out
+
+
+def _hex(c: RGB) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*c)
+
+
+def svg(
+    prompt: str,
+    width: int,
+    height: int,
+    *,
+    index: int = 0,
+    total: int = 1,
+    label: str = "",
+    seed: str = "",
+) -> bytes:
+    """A real SVG document: the placeholder's gradient, prompt and labels as vector shapes."""
+    light, dark = palette(f"{seed}\0{prompt}" if seed else prompt, index)
+    words = _NOT_XML.sub("", prompt).split()
+    if len(words) > _MAX_WORDS:
+        words = [*words[:_MAX_WORDS], "..."]
+    size = max(8, min(width, height) // 14)
+    # A fixed advance per character stands in for font metrics, which SVG leaves to the viewer.
+    per_line = max(8, int((width - min(width, height) // 4) / (size * 0.55)))
+    lines: list[str] = []
+    for word in words or ["(empty prompt)"]:
+        if lines and len(lines[-1]) + 1 + len(word) <= per_line:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    step = round(size * 1.25)
+    top = (height - step * len(lines)) // 2 + size
+    spans = "".join(
+        f'<tspan x="{width // 2}" y="{top + i * step}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    small = _label_size(width, height)
+    pad = max(4, small // 2)
+    doc = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">\n'
+        f"<title>{escape(' '.join(words))}</title>\n"
+        '<defs><linearGradient id="bg" x1="0" y1="0" x2="1" y2="1">'
+        f'<stop offset="0" stop-color="{_hex(light)}"/>'
+        f'<stop offset="1" stop-color="{_hex(dark)}"/></linearGradient></defs>\n'
+        f'<rect width="{width}" height="{height}" fill="url(#bg)"/>\n'
+        '<g font-family="sans-serif" fill="white" stroke="#14141e" '
+        f'stroke-width="{max(1, size // 14)}" paint-order="stroke">\n'
+        f'<text font-size="{size}" text-anchor="middle">{spans}</text>\n'
+        f'<text font-size="{small}" x="{pad}" y="{height - pad}">'
+        f"{escape(_NOT_XML.sub('', label))}</text>\n"
+        f'<text font-size="{small}" x="{width - pad}" y="{height - pad}" text-anchor="end">'
+        f"{index + 1}/{total}</text>\n"
+        f"</g>\n<desc>{escape('placeholder drawn by easyimg serve')}</desc>\n</svg>\n"
+    )
+    return doc.encode("utf-8")
+
+
+def animate(image: Image.Image, frames: int, duration_ms: int) -> bytes:
+    """An animated GIF of `frames` frames: `image` with a marker that sweeps across it."""
+    width, height = image.size
+    # One palette for every frame, with two spare entries for the marker: quantizing once
+    # keeps a 16-frame animation about as cheap as one still.
+    base = image.convert("RGB").quantize(colors=254)
+    colours = (base.getpalette() or [])[: 254 * 3]
+    colours += [0, 0, 0] * (254 - len(colours) // 3) + [255, 255, 255, 20, 20, 30]
+    base.putpalette(colours)
+    bar = max(2, height // 40)
+    dot = max(4, min(width, height) // 16)
+    out: list[Image.Image] = []
+    for k in range(frames):
+        frame = base.copy()
+        draw = ImageDraw.Draw(frame)
+        draw.rectangle((0, height - bar, width * (k + 1) // frames - 1, height - 1), fill=254)
+        x = (width - dot) * k // max(1, frames - 1)
+        draw.ellipse((x, bar, x + dot, bar + dot), fill=254, outline=255)
+        out.append(frame)
+    buf = io.BytesIO()
+    out[0].save(
+        buf,
+        "GIF",
+        save_all=True,
+        append_images=out[1:],
+        duration=duration_ms,
+        loop=0,
+        optimize=False,
+    )
+    return buf.getvalue()
 
 
 def encode(image: Image.Image, fmt: str, compression: int | None = None) -> bytes:
