@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from . import __version__
 from .api import images
-from .api.answers import add_usage, normalize_usage
+from .api.answers import add_usage, merge_svg_usage, normalize_usage
 from .api.client import Client, request_id
 
 if TYPE_CHECKING:
@@ -32,6 +32,9 @@ from .models import plan_counts, resolve_size
 from .output import OutputPlan, SavedImage, save_image, sidecar_path, write_json_atomic
 
 SOFTWARE = f"easyimg {__version__}"
+# What an answer says it did, kept beside the images (routers drop parameters silently).
+ECHOED = ("size", "quality", "output_format", "background", "svg")
+_DATA_URL_SHOWN = 64
 
 
 class Reporter(Protocol):
@@ -58,6 +61,7 @@ class GenImage:
     saved: SavedImage
     revised_prompt: str | None = None
     request_id: str | None = None
+    generation_id: str | None = None
 
 
 @dataclass
@@ -71,6 +75,9 @@ class GenResult:
     errors: list[EasyImgError] = field(default_factory=list)
     requests_sent: int = 0
     elapsed: float = 0.0
+    # The answer's own account of what it made (ECHOED fields), and the SVG author's usage.
+    answer: dict[str, Any] = field(default_factory=dict)
+    svg_usage: dict[str, Any] | None = None
 
     @property
     def complete(self) -> bool:
@@ -93,11 +100,24 @@ def decode_b64(text: str) -> Iterator[bytes]:
         raise ResponseError("b64_json in the answer is not valid base64") from None
 
 
+def recordable(value: Any) -> Any:
+    """`value` with data: URLs cut short: metadata, sidecars and history say an image was
+    sent inline without holding its megabytes again."""
+    if isinstance(value, str) and value.startswith("data:") and len(value) > _DATA_URL_SHOWN:
+        head = value.split(",", 1)[0]
+        return f"{head},... ({len(value)} characters)"
+    if isinstance(value, Mapping):
+        return {k: recordable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [recordable(v) for v in value]
+    return value
+
+
 def png_text(body: Mapping[str, Any], revised: str | None, created: Any) -> dict[str, str]:
     text = {
         "prompt": str(body.get("prompt", "")),
         "model": str(body.get("model", "")),
-        "parameters": json.dumps(dict(body), ensure_ascii=False, sort_keys=True),
+        "parameters": json.dumps(recordable(dict(body)), ensure_ascii=False, sort_keys=True),
     }
     if revised:
         text["revised_prompt"] = revised
@@ -243,10 +263,18 @@ class Generation:
                 if rid:
                     self.result.request_ids.append(rid)
                 self.result.usage = add_usage(self.result.usage, usage)
+                self.result.svg_usage = merge_svg_usage(
+                    self.result.svg_usage, meta.get("svg_usage")
+                )
+                for key in ECHOED:
+                    if meta.get(key) is not None:
+                        self.result.answer.setdefault(key, meta[key])
                 if isinstance(meta.get("created"), int):
                     self.result.created = meta["created"]
-            if self.sidecar:
-                for image, item in written:
+            for image, item in written:
+                # SVG text and C2PA-signed images cannot hold our metadata: it goes beside them.
+                beside = image.saved.format == "svg" or image.saved.c2pa
+                if self.sidecar or (self.metadata and beside):
                     self._write_sidecar(image, item, meta, count)
         except EasyImgError as exc:
             with self._lock:
@@ -285,7 +313,8 @@ class Generation:
             with self._idle:
                 self._saving -= 1
                 self._idle.notify_all()
-        image = GenImage(saved, revised, rid)
+        gid = item.get("generation_id")
+        image = GenImage(saved, revised, rid, gid if isinstance(gid, str) else None)
         with self._lock:
             self.result.images.append(image)
         self.reporter.saved(image)
@@ -317,7 +346,7 @@ class Generation:
                 "request": {
                     "method": "POST",
                     "url": self.client.url(self.dialect.endpoint),
-                    "body": {**self.body, "n": count},
+                    "body": recordable({**self.body, "n": count}),
                 },
                 "response": response,
                 "request_id": image.request_id,
@@ -345,8 +374,16 @@ def build_body(
     n: int,
     options: Mapping[str, Any],
     extras: list[str] | None = None,
+    owned: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The request body: model, prompt and n always; other fields only when set."""
+    """The request body: model, prompt and n always; other fields only when set.
+
+    `owned` maps body fields to the flag that sets them: `-x` may not set those.
+    """
+    for item in extras or []:
+        key = parse_extra(item)[0]
+        if owned and key in owned:
+            raise UsageError(f"-x {key}=...: {key} is set with {owned[key]}, not -x")
     body: dict[str, Any] = {"model": model}
     if prompt is not None:
         body["prompt"] = prompt
@@ -354,7 +391,11 @@ def build_body(
     for key, value in options.items():
         if value is None or value is False:
             continue
-        body[key] = resolve_size(model, value) if key == "size" else value
+        if key == "size":
+            value = resolve_size(
+                model, value, options.get("output_format"), options.get("frame_count")
+            )
+        body[key] = value
     for item in extras or []:
         key, value = parse_extra(item)
         body[key] = value

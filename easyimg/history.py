@@ -7,9 +7,12 @@ import os
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, EasyImgError
+
+if TYPE_CHECKING:
+    from .generate import GenResult
 
 # Keys that must never reach the history file, whatever a caller passes.
 _SECRET_KEYS = frozenset({"api_key", "authorization", "Authorization"})
@@ -27,9 +30,10 @@ def record(
     base_url: str,
     status: str = "ok",
     now: datetime | None = None,
+    answer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     when = (now or datetime.now(UTC)).astimezone(UTC)
-    return {
+    entry = {
         "time": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "command": command,
         "model": model,
@@ -41,6 +45,24 @@ def record(
         "base_url": base_url,
         "status": status,
     }
+    if answer:
+        entry["answer"] = dict(answer)
+    return entry
+
+
+def answer_of(result: GenResult) -> dict[str, Any]:
+    """What a GenResult's answers said of themselves, for the history line: echoed fields,
+    the SVG author's usage, generation ids and which images carry C2PA credentials."""
+    out: dict[str, Any] = dict(result.answer)
+    if result.svg_usage:
+        out["svg_usage"] = result.svg_usage
+    ids = [i.generation_id for i in result.images if i.generation_id]
+    if ids:
+        out["generation_ids"] = ids
+    signed = [i.saved.path.name for i in result.images if i.saved.c2pa]
+    if signed:
+        out["c2pa"] = signed
+    return out
 
 
 def append_jsonl(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import UsageError
 from .models import GENERIC, MB, ModelRules
 from .output import image_dimensions, sniff_format
+from .references import Reference, parse_reference
 
 if TYPE_CHECKING:
     import requests
@@ -146,11 +147,12 @@ def _has_alpha(image: InputImage) -> bool:
 
 def check_edit(
     labels: list[str], mask: str | None, rules: ModelRules, model: str, *, validate: bool = True
-) -> tuple[list[InputImage], InputImage | None]:
+) -> tuple[list[InputImage | Reference], InputImage | Reference | None]:
     """Check the images and mask of an edit before anything is sent.
 
     Files must exist and be readable whatever `validate` says; the rest (formats, sizes,
     counts, the mask's alpha and size) are the API's rules and skipped with --no-validate.
+    URLs and `file-...` ids come back as References: the server reads them, not easyimg.
     """
     known = rules is not GENERIC
     limit = rules.max_edit_images or MAX_EDIT_IMAGES
@@ -159,17 +161,49 @@ def check_edit(
             f"{len(labels)} images given; {model} edits at most {limit} "
             f"image{'s' if limit > 1 else ''} at a time"
         )
-    images: list[InputImage] = []
+    images: list[InputImage | Reference] = []
     for label in labels:
+        ref = parse_reference(label)
+        if ref is not None:
+            images.append(ref)
+            continue
         image, head = open_input(label)
         if validate:
             _check_edit_image(image, head, rules, model, known)
         images.append(image)
+    if validate and known and rules.family == "dall-e" and _any_reference(images, mask):
+        raise UsageError(
+            f"URLs and file ids are sent as a JSON edit, which {model} does not take; "
+            "give it local files"
+        )
     if mask is None:
         return images, None
+    mask_ref = parse_reference(mask)
+    if mask_ref is not None:
+        return images, mask_ref
     found, head = open_input(mask)
     if not validate:
         return images, found
+    _check_mask(found, head, mask, known)
+    first = images[0]
+    if isinstance(first, Reference):
+        return images, found  # its size is the server's to check
+    mask_dims, first_dims = dimensions(found), dimensions(first)
+    if mask_dims != first_dims:
+        raise UsageError(
+            f"the mask {mask} is {mask_dims[0]}x{mask_dims[1]} but {first.label} is "
+            f"{first_dims[0]}x{first_dims[1]}; the mask must be the size of the "
+            "first image"
+        )
+    return images, found
+
+
+def _any_reference(images: list[InputImage | Reference], mask: str | None) -> bool:
+    refs = any(isinstance(i, Reference) for i in images)
+    return refs or (mask is not None and parse_reference(mask) is not None)
+
+
+def _check_mask(found: InputImage, head: bytes, mask: str, known: bool) -> None:
     if found.format != "png":
         if found.format:
             raise UsageError(
@@ -186,15 +220,6 @@ def check_edit(
         raise UsageError(
             f"the mask {mask} has no alpha channel; its transparent pixels mark where to edit"
         )
-    first = images[0]
-    mask_dims, first_dims = dimensions(found), dimensions(first)
-    if mask_dims != first_dims:
-        raise UsageError(
-            f"the mask {mask} is {mask_dims[0]}x{mask_dims[1]} but {first.label} is "
-            f"{first_dims[0]}x{first_dims[1]}; the mask must be the size of the "
-            "first image"
-        )
-    return images, found
 
 
 def _check_edit_image(

@@ -355,7 +355,8 @@ def test_json_output(cli, httpserver, tmp_path):
     r = cli("gen", "a cat", "--json", "-o", str(tmp_path), "--base-url", base(httpserver))
     assert r.code == 0, r.err
     doc = r.json
-    assert set(doc) == {"created", "model", "images", "usage", "request_id"}
+    assert set(doc) == {"created", "model", "images", "usage", "request_id", "answer", "svg_usage"}
+    assert doc["answer"] is None and doc["svg_usage"] is None  # the answer echoed nothing
     assert doc["created"] == 1700000000
     assert doc["model"] == "gpt-image-2"
     assert doc["usage"] == usage
@@ -364,6 +365,7 @@ def test_json_output(cli, httpserver, tmp_path):
     assert img["format"] == "png" and (img["width"], img["height"]) == (32, 16)
     assert img["bytes"] == Path(img["path"]).stat().st_size
     assert img["revised_prompt"] is None
+    assert img["generation_id"] is None and img["c2pa"] is False
 
 
 def test_url_answer_is_downloaded_without_key_to_other_hosts(cli, httpserver, tmp_path):

@@ -152,3 +152,16 @@ def add_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, A
         else:
             out[key] = out.get(key, 0) + value
     return out
+
+
+def merge_svg_usage(a: dict[str, Any] | None, b: Any) -> dict[str, Any] | None:
+    """Sum two `svg_usage` objects: counts add up, the author model is kept."""
+    if not isinstance(b, Mapping):
+        return a
+    out = dict(a or {})
+    for key, value in b.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = out.get(key, 0) + int(value)
+        else:
+            out.setdefault(key, value)
+    return out

@@ -151,16 +151,50 @@ def error_from_payload(payload: Any, status: int | None, rid: str | None) -> API
     if isinstance(err, str) and err:
         return APIError(status, err, code=_str(payload.get("code")), request_id=rid, body=payload)
     if status and status >= 400:
-        for key in ("message", "detail", "msg"):
-            if isinstance(payload.get(key), str):
-                return APIError(
-                    status,
-                    payload[key],
-                    code=_str(payload.get("code")),
-                    request_id=rid,
-                    body=payload,
-                )
+        listed = validation_message(payload)
+        # With a list of problems, a short title (Prism's "Invalid request") heads them.
+        keys = ("title", "message", "detail", "msg") if listed else ("message", "detail", "msg")
+        text = next((payload[k] for k in keys if isinstance(payload.get(k), str)), None)
+        if text or listed:
+            return APIError(
+                status,
+                f"{text}: {listed}" if text and listed else str(listed or text),
+                code=_str(payload.get("code")),
+                request_id=rid,
+                body=payload,
+            )
     return None
+
+
+MAX_PROBLEMS = 3
+
+
+def validation_message(payload: dict[str, Any]) -> str | None:
+    """The first problems of a validation error body, each with where it is: a Prism-style
+    `validation` list (`location`, `message`) or FastAPI's `detail` list (`loc`, `msg`)."""
+    problems = payload.get("validation")
+    if not isinstance(problems, list):
+        problems = payload.get("detail")
+    if not isinstance(problems, list):
+        return None
+    found = []
+    for problem in problems:
+        if not isinstance(problem, dict):
+            continue
+        text = problem.get("message") or problem.get("msg")
+        where = problem.get("location", problem.get("loc"))
+        if not isinstance(text, str) or not text:
+            continue
+        if isinstance(where, list) and where:
+            place = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in where)
+            found.append(f"{place.replace('.[', '[')}: {text}")
+        else:
+            found.append(text)
+    if not found:
+        return None
+    more = len(found) - MAX_PROBLEMS
+    tail = f" (and {more} more)" if more > 0 else ""
+    return "; ".join(found[:MAX_PROBLEMS]) + tail
 
 
 def _str(value: Any) -> str | None:

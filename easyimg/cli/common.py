@@ -132,7 +132,8 @@ Quality = Annotated[
         "-q",
         "--quality",
         metavar="QUALITY",
-        help="low, medium, high, auto (GPT image); standard, hd (dall-e-3)",
+        help="low, medium, high, auto (GPT image); xhigh, max (2.5 and newer); "
+        "standard, hd (dall-e-3)",
         rich_help_panel=GEN,
         show_default=False,
     ),
@@ -169,7 +170,7 @@ Format = Annotated[
         "-f",
         "--format",
         metavar="FORMAT",
-        help="png, jpeg or webp (output_format)",
+        help="png, jpeg or webp; gif or svg on gpt-image-2.6 (output_format)",
         rich_help_panel=GEN,
         show_default=False,
     ),
@@ -199,7 +200,47 @@ User = Annotated[
     typer.Option(
         "--user",
         metavar="ID",
-        help="end-user id sent as `user`",
+        help="deprecated: use --safety-id; end-user id sent as `user`",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+SafetyId = Annotated[
+    str | None,
+    typer.Option(
+        "--safety-id",
+        metavar="ID",
+        help="a stable (hashed) end-user id for abuse monitoring, sent as safety_identifier",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+Complexity = Annotated[
+    str | None,
+    typer.Option(
+        "--complexity",
+        metavar="LEVEL",
+        help="low, medium or high: planning spent on the image (gpt-image-2.6)",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+Frames = Annotated[
+    int | None,
+    typer.Option(
+        "--frames",
+        metavar="N",
+        help="frames of an animated gif, 2-16 [default: 9] (with -f gif)",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+FrameMs = Annotated[
+    int | None,
+    typer.Option(
+        "--frame-ms",
+        metavar="MS",
+        help="milliseconds a gif frame shows, 20-2000 [default: 200] (with -f gif)",
         rich_help_panel=GEN,
         show_default=False,
     ),
@@ -367,3 +408,72 @@ def batch_backend(settings: "Settings") -> "BatchBackend":
     from ..batch import find
 
     return find("openai")
+
+
+# Body fields a flag sets: `-x` may not set them behind the flag's back.
+FLAG_FIELDS = {
+    "model": "-m/--model",
+    "prompt": "the PROMPT argument",
+    "n": "-n/--count",
+    "size": "-s/--size",
+    "quality": "-q/--quality",
+    "background": "--background",
+    "moderation": "--moderation",
+    "style": "--style",
+    "output_format": "-f/--format",
+    "output_compression": "--compression",
+    "response_format": "--response-format",
+    "stream": "--stream",
+    "partial_images": "--partial-images",
+    "user": "--user",
+    "safety_identifier": "--safety-id",
+    "complexity": "--complexity",
+    "frame_count": "--frames",
+    "frame_duration_ms": "--frame-ms",
+}
+EDIT_FLAG_FIELDS = {
+    **FLAG_FIELDS,
+    "prompt": "-p/--prompt",
+    "image": "the IMAGE arguments",
+    "images": "the IMAGE arguments",
+    "mask": "--mask",
+    "input_fidelity": "--input-fidelity",
+}
+
+
+def newer_fields(
+    fmt: str | None,
+    *,
+    frames: int | None = None,
+    frame_ms: int | None = None,
+    complexity: str | None = None,
+    safety_id: str | None = None,
+) -> dict[str, Any]:
+    """The 2026 fields as body fields (None: not sent); frame flags need -f gif."""
+    from ..errors import UsageError
+
+    for flag, value in (("--frames", frames), ("--frame-ms", frame_ms)):
+        if value is not None and fmt != "gif":
+            raise UsageError(f"{flag} needs -f gif")
+    return {
+        "frame_count": frames,
+        "frame_duration_ms": frame_ms,
+        "complexity": complexity,
+        "safety_identifier": safety_id,
+    }
+
+
+def warn_advisories(console: Console, settings: "Settings", bodies: "list[dict[str, Any]]") -> None:
+    """One warning line per thing worth knowing before sending (retired models, previews)."""
+    from datetime import date
+    from urllib.parse import urlsplit
+
+    from ..models import advisories
+
+    host = urlsplit(settings.base_url).hostname
+    seen: set[str] = set()
+    for body in bodies:
+        for line in advisories(body, host=host, today=date.today()):
+            if line not in seen:
+                seen.add(line)
+                console.warn(line)

@@ -10,11 +10,14 @@ from .common import (
     ApiKey,
     Background,
     BaseUrl,
+    Complexity,
     Compression,
     Count,
     DryRun,
     Extra,
     Format,
+    FrameMs,
+    Frames,
     Json,
     Model,
     Name,
@@ -31,14 +34,17 @@ from .common import (
     ResponseFormat,
     Retries,
     RetryTimeouts,
+    SafetyId,
     Sidecar,
     Size,
     Timeout,
     User,
     make_console,
+    newer_fields,
     read_prompt,
     settings_for,
     state,
+    warn_advisories,
 )
 
 if TYPE_CHECKING:
@@ -75,7 +81,8 @@ Mask = Annotated[
     typer.Option(
         "--mask",
         metavar="PNG",
-        help="PNG whose transparent pixels mark where to edit (size of the first image)",
+        help="PNG whose transparent pixels mark where to edit (size of the first image); "
+        "a URL or file-... id also works",
         rich_help_panel=GEN,
         show_default=False,
     ),
@@ -120,7 +127,10 @@ def edit(
     images: Annotated[
         list[str],
         typer.Argument(
-            help="images to edit (PNG, JPEG or WebP; up to 16)", metavar="IMAGE", show_default=False
+            help="images to edit (PNG, JPEG or WebP; up to 16); an http(s) URL or a file-... id "
+            "is sent as a JSON edit",
+            metavar="IMAGE",
+            show_default=False,
         ),
     ],
     prompt: Prompt = None,
@@ -138,6 +148,10 @@ def edit(
     stream: Stream = False,
     partial_images: PartialImages = None,
     save_partials: SavePartials = False,
+    frames: Frames = None,
+    frame_ms: FrameMs = None,
+    complexity: Complexity = None,
+    safety_id: SafetyId = None,
     user: User = None,
     extra: Extra = None,
     no_validate: NoValidate = False,
@@ -167,8 +181,10 @@ def edit(
     from ..errors import UsageError
     from ..generate import Ask, Writing, build_body
     from ..inputs import check_edit
-    from ..models import DEFAULT_MODEL, rules_for, validate
-    from .gen import Showing, run_generation
+    from ..models import DEFAULT_MODEL, request_limit, rules_for, validate
+    from ..references import Reference, json_edit_fields
+    from .common import EDIT_FLAG_FIELDS
+    from .gen import Showing, run_generation, show_dry_run
 
     console = make_console(quiet=quiet, json_mode=json_out)
     text = _prompt(prompt, prompt_file)
@@ -201,34 +217,57 @@ def edit(
         "stream": stream,
         "partial_images": partial_images,
         "user": user,
+        **newer_fields(
+            settings.format,
+            frames=frames,
+            frame_ms=frame_ms,
+            complexity=complexity,
+            safety_id=safety_id,
+        ),
     }
     rules = rules_for(model_id)
+    max_n = request_limit(model_id, settings.format)
     body = build_body(
-        text, model=model_id, n=min(count, rules.max_n), options=options, extras=extra
+        text,
+        model=model_id,
+        n=min(count, max_n),
+        options=options,
+        extras=extra,
+        owned=EDIT_FLAG_FIELDS,
     )
     if no_validate:
         if not text.strip():
             raise UsageError("prompt is empty")
     else:
-        validate(body, endpoint="edits")
+        validate(body, endpoint="edits", mask=mask is not None)
     found, mask_image = check_edit(images, mask, rules, model_id, validate=not no_validate)
-    # One file goes as `image`, several as `image[]`: what the openai SDK sends.
-    field = "image" if len(found) == 1 else "image[]"
-    files = [(field, image) for image in found]
-    if mask_image is not None:
-        files.append(("mask", mask_image))
-
-    if dry_run:
-        show_multipart(console, settings, EDITS, body, files, count, rules.max_n, json_out)
-        return
+    warn_advisories(console, settings, [body])
+    if any(isinstance(i, Reference) for i in [*found, mask_image]):
+        # An input the server fetches: the whole edit goes as JSON, local files inlined.
+        body.update(json_edit_fields(found, mask_image))
+        dialect = images_api.Dialect(images_api.EDITS)
+        if dry_run:
+            show_dry_run(console, settings, body, count, max_n, json_out, path=EDITS)
+            return
+    else:
+        local = [i for i in found if not isinstance(i, Reference)]
+        # One file goes as `image`, several as `image[]`: what the openai SDK sends.
+        field = "image" if len(local) == 1 else "image[]"
+        files = [(field, image) for image in local]
+        if mask_image is not None and not isinstance(mask_image, Reference):
+            files.append(("mask", mask_image))
+        if dry_run:
+            show_multipart(console, settings, EDITS, body, files, count, max_n, json_out)
+            return
+        dialect = images_api.Dialect(images_api.EDITS, files)
     run_generation(
         console,
         settings,
         Ask(
             body,
             count=count,
-            max_n=rules.max_n,
-            dialect=images_api.Dialect(images_api.EDITS, files),
+            max_n=max_n,
+            dialect=dialect,
             command="edit",
         ),
         Writing(
@@ -318,8 +357,21 @@ def vary(
     model_id = model or "dall-e-2"
     rules = rules_for(model_id)
     options = {"size": size, "response_format": response_format, "user": user}
+    owned = {
+        "model": "-m/--model",
+        "n": "-n/--count",
+        "size": "-s/--size",
+        "response_format": "--response-format",
+        "user": "--user",
+        "image": "the IMAGE argument",
+    }
     body = build_body(
-        None, model=model_id, n=min(count, rules.max_n), options=options, extras=extra
+        None,
+        model=model_id,
+        n=min(count, rules.max_n),
+        options=options,
+        extras=extra,
+        owned=owned,
     )
     if not no_validate:
         validate(body, endpoint="variations")

@@ -9,11 +9,14 @@ from .common import (
     ApiKey,
     Background,
     BaseUrl,
+    Complexity,
     Compression,
     Count,
     DryRun,
     Extra,
     Format,
+    FrameMs,
+    Frames,
     Json,
     Model,
     Moderation,
@@ -31,6 +34,7 @@ from .common import (
     ResponseFormat,
     Retries,
     RetryTimeouts,
+    SafetyId,
     Sidecar,
     Size,
     Style,
@@ -38,8 +42,10 @@ from .common import (
     User,
     connect,
     make_console,
+    newer_fields,
     read_prompt,
     settings_for,
+    warn_advisories,
 )
 
 if TYPE_CHECKING:
@@ -91,6 +97,10 @@ def gen(
             rich_help_panel="Output",
         ),
     ] = False,
+    frames: Frames = None,
+    frame_ms: FrameMs = None,
+    complexity: Complexity = None,
+    safety_id: SafetyId = None,
     user: User = None,
     extra: Extra = None,
     no_validate: NoValidate = False,
@@ -118,7 +128,8 @@ def gen(
     """
     from ..errors import UsageError
     from ..generate import Ask, Writing, build_body
-    from ..models import DEFAULT_MODEL, rules_for, validate
+    from ..models import DEFAULT_MODEL, request_limit, validate
+    from .common import FLAG_FIELDS
 
     console = make_console(quiet=quiet, json_mode=json_out)
     text = read_prompt(prompt)
@@ -150,24 +161,32 @@ def gen(
         "stream": stream,
         "partial_images": partial_images,
         "user": user,
+        **newer_fields(
+            settings.format,
+            frames=frames,
+            frame_ms=frame_ms,
+            complexity=complexity,
+            safety_id=safety_id,
+        ),
     }
-    rules = rules_for(model_id)
+    max_n = request_limit(model_id, settings.format)
     body = build_body(
-        text, model=model_id, n=min(count, rules.max_n), options=options, extras=extra
+        text, model=model_id, n=min(count, max_n), options=options, extras=extra, owned=FLAG_FIELDS
     )
     if no_validate:
         if not text.strip():
             raise UsageError("prompt is empty")
     else:
         validate(body)
+    warn_advisories(console, settings, [body])
 
     if dry_run:
-        show_dry_run(console, settings, body, count, rules.max_n, json_out)
+        show_dry_run(console, settings, body, count, max_n, json_out)
         return
     run_generation(
         console,
         settings,
-        Ask(body, count=count, max_n=rules.max_n),
+        Ask(body, count=count, max_n=max_n),
         Writing(
             out=settings.out_dir,
             name=settings.name,
@@ -195,14 +214,17 @@ def show_dry_run(
 
     from ..api.client import USER_AGENT
     from ..config import mask_key
+    from ..generate import recordable
     from ..models import plan_counts
 
     url = f"{settings.base_url}/{path}"
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     if settings.api_key:
         headers["Authorization"] = f"Bearer {mask_key(settings.api_key)}"
+    # Inlined images (data: URLs) are shown cut short, not as megabytes of base64.
+    shown = recordable(body)
     requests: list[dict[str, Any]] = [
-        {"method": "POST", "url": url, "headers": headers, "body": {**body, "n": k}}
+        {"method": "POST", "url": url, "headers": headers, "body": {**shown, "n": k}}
         for k in plan_counts(count, max_n)
     ]
     if json_out:
@@ -307,7 +329,9 @@ def render_result(
 ) -> None:
     from .. import history
     from ..errors import ExitCode
+    from ..generate import recordable
     from ..models import parse_size
+    from ..output.checks import answer_warnings
 
     wanted = parse_size(str(body.get("size", "")))
     for image in result.images:
@@ -316,6 +340,8 @@ def render_result(
             console.warn(
                 f"asked for {body['size']}, got {saved.width}x{saved.height}: {saved.path}"
             )
+    for line in answer_warnings(body, [i.saved for i in result.images]):
+        console.warn(line)
     if showing.json_out:
         doc: dict[str, Any] = {
             "created": result.created,
@@ -328,11 +354,16 @@ def render_result(
                     "height": i.saved.height,
                     "bytes": i.saved.bytes,
                     "revised_prompt": i.revised_prompt,
+                    "generation_id": i.generation_id,
+                    "c2pa": i.saved.c2pa,
                 }
                 for i in result.images
             ],
             "usage": result.usage,
             "request_id": result.request_ids[0] if result.request_ids else None,
+            # What the server says it made: size, quality, output_format, background, svg.
+            "answer": result.answer or None,
+            "svg_usage": result.svg_usage,
         }
         if result.errors:
             doc["errors"] = [str(e) for e in result.errors]
@@ -348,12 +379,13 @@ def render_result(
             command,
             model=result.model,
             prompt=body.get("prompt"),
-            parameters={k: v for k, v in body.items() if k != "prompt"},
+            parameters=recordable({k: v for k, v in body.items() if k != "prompt"}),
             files=[str(i.saved.path.resolve()) for i in result.images],
             usage=result.usage,
             request_id=result.request_ids[0] if result.request_ids else None,
             base_url=settings.base_url,
             status="ok" if result.complete else "partial",
+            answer=history.answer_of(result),
         )
         try:
             history.append(settings.history_file, entry)

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import OutputError, ResponseError
-from .metadata import png_with_text
+from .metadata import text_chunks
+from .provenance import has_c2pa, png_prefix
 from .sniff import _PNG_HEAD, FORMAT_EXT, _png_size, image_dimensions, sniff_format
+from .svg import SVG_HEAD, could_be_svg, is_svg, svg_size
 
 if TYPE_CHECKING:
     from .names import OutputPlan
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 _MAX_CLAIMS = 100_000
 _DRAIN_LIMIT = 1 << 20
+# How far into a PNG to look for a C2PA chunk before its pixels begin (where signers put it).
+_PNG_PREFIX_LIMIT = 16 << 20
 
 # Fixed wording: strerror differs between platforms (and says "operation not permitted").
 _REASONS = {
@@ -50,9 +54,13 @@ class SavedImage:
     width: int | None
     height: int | None
     bytes: int
+    # The image carries a C2PA manifest, so it was written byte-identical (no text chunks).
+    c2pa: bool = False
 
 
-def _split_head(it: Iterator[bytes], want: int) -> tuple[bytes, Iterator[bytes | memoryview]]:
+def _split_head(
+    it: Iterator[bytes] | Iterator[bytes | memoryview], want: int
+) -> tuple[bytes, Iterator[bytes | memoryview]]:
     """The first `want` bytes, and the rest as pieces (a big first piece is not copied)."""
     small: list[bytes] = []
     have = 0
@@ -156,6 +164,21 @@ def claim_name(tmp: Path, directory: Path, name: str, overwrite: bool) -> Path:
     raise OutputError(f"cannot write {directory / name}: too many files with that name")
 
 
+def _png_head(
+    head: bytes, rest: Iterator[bytes | memoryview]
+) -> tuple[bytearray, Iterator[bytes | memoryview], int, bool]:
+    """Read on to the first IDAT: (bytes read, the rest, where IDAT starts, caBX seen)."""
+    buf = bytearray(head)
+    while True:
+        end, c2pa = png_prefix(buf)
+        if end is not None or len(buf) > _PNG_PREFIX_LIMIT:
+            return buf, rest, end or len(buf), c2pa
+        piece = next(rest, None)
+        if piece is None:
+            return buf, rest, len(buf), c2pa
+        buf += piece
+
+
 def save_image(
     chunks: Iterable[bytes],
     plan: OutputPlan,
@@ -166,29 +189,70 @@ def save_image(
     now: datetime,
     png_text: Mapping[str, str] | None = None,
 ) -> SavedImage:
-    """Stream image bytes to a temporary file, then claim a final name without overwriting."""
+    """Stream image bytes to a temporary file, then claim a final name without overwriting.
+
+    A PNG gets `png_text` as text chunks after IHDR unless it carries a C2PA manifest: then,
+    like every other format, it is written exactly as received.
+    """
     # A bare bytes object would iterate as ints.
     it: Iterator[bytes] = iter((chunks,)) if isinstance(chunks, bytes | bytearray) else iter(chunks)
     head, rest = _split_head(it, _PNG_HEAD)
     if not head:
         raise ResponseError("server sent an empty image (0 bytes)")
     fmt = sniff_format(head)
+    if fmt is None and could_be_svg(head):
+        more: Iterator[bytes | memoryview] = itertools.chain([head], rest)
+        head, rest = _split_head(more, SVG_HEAD)
+        fmt = "svg" if is_svg(head) else None
     if fmt is None:
         raise _not_image(head, rest)
-    dims = _png_size(head) if fmt == "png" else None
-    first = png_with_text(head, png_text) if fmt == "png" and png_text else head
+    dims = _png_size(head) if fmt == "png" else svg_size(head) if fmt == "svg" else None
+    pieces: list[bytes | memoryview] = [head]
+    scanned, inserted, c2pa = 0, 0, False
+    if fmt == "png" and png_text:
+        buf, rest, scanned, c2pa = _png_head(head, rest)
+        view = memoryview(buf)
+        extra = b"" if c2pa or dims is None else text_chunks(png_text)
+        inserted = len(extra)
+        pieces = [view[:_PNG_HEAD], extra, view[_PNG_HEAD:]]
 
     fd, tmp = _open_temp(plan.directory, ".part", 0o666)
     try:
-        size = _stream(fd, itertools.chain([first], rest), plan.directory)
-        dims = dims or image_dimensions(tmp)
+        size = _stream(fd, itertools.chain(pieces, rest), plan.directory)
+        if not c2pa and fmt in ("png", "jpeg", "webp"):
+            c2pa = has_c2pa(tmp, fmt, start=scanned + inserted)
+            if c2pa and inserted:
+                # The manifest came after the pixels: take our chunks out again, so its hash
+                # still covers exactly the bytes the server signed.
+                size = _cut(tmp, _PNG_HEAD, inserted, plan.directory)
+        dims = dims or (None if fmt == "svg" else image_dimensions(tmp))
         name = plan.filename(index=index, ext=FORMAT_EXT[fmt], prompt=prompt, model=model, now=now)
         final = claim_name(tmp, plan.directory, name, plan.overwrite)
     except BaseException:
         _remove(tmp)
         raise
     width, height = dims or (None, None)
-    return SavedImage(path=final, format=fmt, width=width, height=height, bytes=size)
+    return SavedImage(final, fmt, width, height, size, c2pa=c2pa)
+
+
+def _cut(path: Path, start: int, length: int, directory: Path) -> int:
+    """Remove `length` bytes at `start` from the file, by copying it (a rare path)."""
+    fd, tmp = _open_temp(directory, ".part", 0o666)
+
+    def pieces() -> Iterator[bytes]:
+        with open(path, "rb") as f:
+            yield f.read(start)
+            f.seek(start + length)
+            while piece := f.read(1 << 20):
+                yield piece
+
+    try:
+        size = _stream(fd, pieces(), directory)
+        os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return size
 
 
 def _write_atomic(path: Path, data: bytes, mode: int, *, exact_mode: bool) -> None:

@@ -24,9 +24,13 @@ def _text_chunk(key: str, value: str) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
 
+def text_chunks(text: Mapping[str, str]) -> bytes:
+    """One PNG text chunk per key, ready to go right after IHDR."""
+    return b"".join(_text_chunk(k, v) for k, v in text.items())
+
+
 def png_with_text(data: bytes, text: Mapping[str, str]) -> bytes:
     """The PNG with one text chunk per key inserted after IHDR; pixels are not re-encoded."""
     if not text or len(data) < _PNG_HEAD or _png_size(data[:_PNG_HEAD]) is None:
         return data
-    extra = b"".join(_text_chunk(k, v) for k, v in text.items())
-    return bytes(data[:_PNG_HEAD]) + extra + bytes(data[_PNG_HEAD:])
+    return bytes(data[:_PNG_HEAD]) + text_chunks(text) + bytes(data[_PNG_HEAD:])

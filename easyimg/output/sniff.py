@@ -1,4 +1,4 @@
-"""Image formats: signatures, sniffing and header-only dimensions."""
+"""Image formats: signatures, sniffing and header-only dimensions (SVG text: svg.py)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,26 @@ import struct
 from pathlib import Path
 from typing import IO
 
-FORMAT_EXT: dict[str, str] = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif"}
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
+FORMAT_EXT: dict[str, str] = {
+    "png": "png",
+    "jpeg": "jpg",
+    "webp": "webp",
+    "gif": "gif",
+    "svg": "svg",
+}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".svg")
 
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _IHDR = b"\x00\x00\x00\x0dIHDR"
 _PNG_HEAD = 33  # signature + IHDR: text chunks go right after it
-_EXT_FORMAT = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp", "gif": "gif"}
+_EXT_FORMAT = {
+    "png": "png",
+    "jpg": "jpeg",
+    "jpeg": "jpeg",
+    "webp": "webp",
+    "gif": "gif",
+    "svg": "svg",
+}
 
 
 def sniff_format(head: bytes) -> str | None:
