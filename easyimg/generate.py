@@ -367,6 +367,14 @@ def parse_extra(item: str) -> tuple[str, Any]:
         return key, value
 
 
+def check_extras(extras: list[str] | None, owned: Mapping[str, str] | None) -> None:
+    """UsageError for a `-x KEY=...` whose KEY a flag sets (`owned`: field -> flag)."""
+    for item in extras or []:
+        key = parse_extra(item)[0]
+        if owned and key in owned:
+            raise UsageError(f"-x {key}=...: {key} is set with {owned[key]}, not -x")
+
+
 def build_body(
     prompt: str | None,
     *,
@@ -380,10 +388,7 @@ def build_body(
 
     `owned` maps body fields to the flag that sets them: `-x` may not set those.
     """
-    for item in extras or []:
-        key = parse_extra(item)[0]
-        if owned and key in owned:
-            raise UsageError(f"-x {key}=...: {key} is set with {owned[key]}, not -x")
+    check_extras(extras, owned)
     body: dict[str, Any] = {"model": model}
     if prompt is not None:
         body["prompt"] = prompt

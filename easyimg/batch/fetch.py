@@ -244,8 +244,13 @@ class Fetch:
                 now=now,
                 png_text=text,
             )
-            pending.images.append(GenImage(saved, revised, rid))
-            if self.sidecar:
+            gid = item.get("generation_id")
+            pending.images.append(
+                GenImage(saved, revised, rid, gid if isinstance(gid, str) else None)
+            )
+            # SVG text and C2PA-signed images cannot hold our metadata: it goes beside them.
+            beside = saved.format == "svg" or saved.c2pa
+            if self.sidecar or (self.metadata and beside):
                 rest = {k: v for k, v in body.items() if k != "data"}
                 write_json_atomic(
                     sidecar_path(saved.path),

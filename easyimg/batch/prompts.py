@@ -11,8 +11,10 @@ from typing import Any
 
 from ..errors import EasyImgError, UsageError
 from ..generate import build_body, parse_extra
-from ..models import rules_for, validate
+from ..inputs import InputImage, check_edit
+from ..models import request_limit, rules_for, validate
 from ..output import check_template
+from ..references import Reference, json_edit_fields
 
 # Body fields a gen flag sets; jsonl keys and csv columns use these names.
 OPTION_FIELDS = (
@@ -25,11 +27,18 @@ OPTION_FIELDS = (
     "output_compression",
     "response_format",
     "user",
+    "safety_identifier",
+    "complexity",
+    "frame_count",
+    "frame_duration_ms",
+    "input_fidelity",
 )
-CSV_COLUMNS = ("prompt", "name", "model", "n", *OPTION_FIELDS)
+# An item with `image` (a path, URL or file id, or a list of them) is an edit; `mask` too.
+EDIT_FIELDS = ("image", "mask")
+CSV_COLUMNS = ("prompt", "name", "model", "n", *OPTION_FIELDS, *EDIT_FIELDS)
 # `x.seed` in a csv header sends `seed`, its cells read like `-x seed=VALUE`.
 CSV_EXTRA_PREFIX = "x."
-INT_FIELDS = ("n", "output_compression")
+INT_FIELDS = ("n", "output_compression", "frame_count", "frame_duration_ms")
 # A batch item is one plain request: streaming answers are for a person watching one image.
 NOT_IN_BATCH = ("stream", "partial_images")
 KINDS = ("txt", "jsonl", "csv")
@@ -56,6 +65,9 @@ class Item:
     name: str | None
     key: str
     max_n: int
+    # An edit's inputs (checked files and references) and mask; empty for a generation.
+    images: tuple[InputImage | Reference, ...] = ()
+    mask: InputImage | Reference | None = None
 
     @property
     def prompt(self) -> str:
@@ -64,6 +76,16 @@ class Item:
     @property
     def count(self) -> int:
         return int(self.body.get("n", 1))
+
+    @property
+    def is_edit(self) -> bool:
+        return bool(self.images)
+
+    def request_body(self) -> dict[str, Any]:
+        """The body to send: an edit's images and mask added (local files read now, inline)."""
+        if not self.images:
+            return self.body
+        return {**self.body, **json_edit_fields(list(self.images), self.mask)}
 
 
 @dataclass
@@ -165,6 +187,12 @@ class _Builder:
             raise UsageError(f"n must be a whole number of at least 1, not {_short(n)}")
         options = dict(d.options)
         extras = dict(self.extras)
+        labels = _labels(fields.pop("image", None), "image")
+        mask = fields.pop("mask", None)
+        if mask is not None and not isinstance(mask, str):
+            raise UsageError(f"mask must be a path, URL or file id, not {_short(mask)}")
+        if mask is not None and not labels:
+            raise UsageError("mask needs an image to edit")
         for key, value in fields.items():
             if key in NOT_IN_BATCH:
                 raise UsageError(f"{key} is not available in a batch")
@@ -179,13 +207,34 @@ class _Builder:
             raise UsageError(f"size must be a string like 1024x1024, not {_short(size)}")
         body = build_body(prompt, model=model, n=n, options=options)
         body.update(extras)
-        max_n = rules_for(model).max_n
+        max_n = request_limit(model, body.get("output_format"))
+        endpoint = "edits" if labels else "generations"
         if d.validate:
-            validate({**body, "n": min(n, max_n)})
-        base = item_key(body, name)
+            validate({**body, "n": min(n, max_n)}, endpoint=endpoint, mask=mask is not None)
+        images: list[InputImage | Reference] = []
+        found_mask = None
+        if labels:
+            images, found_mask = check_edit(
+                labels, mask, rules_for(model), model, validate=d.validate
+            )
+        # The inputs are part of what makes an item itself: the same prompt on two images is two.
+        keyed = {**body, "image": labels, "mask": mask} if labels else body
+        base = item_key(keyed, name)
         self._seen[base] = occurrence = self._seen.get(base, 0) + 1
-        key = base if occurrence == 1 else item_key(body, name, occurrence)
-        return Item(line, body, name, key, max_n)
+        key = base if occurrence == 1 else item_key(keyed, name, occurrence)
+        return Item(line, body, name, key, max_n, tuple(images), found_mask)
+
+
+def _labels(value: Any, key: str) -> list[str]:
+    """`image` as given in a line: one path, URL or file id, or a list of them."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(v, str) and v for v in items):
+        raise UsageError(
+            f"{key} must be a path, URL or file id, or a list of them, not {_short(value)}"
+        )
+    return list(items)
 
 
 def _short(value: Any) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api.client import Client
-from ..errors import OutputError, ResponseError
+from ..errors import OutputError, ResponseError, UsageError
 from ..models import plan_counts
 from ..output import temp_path, write_json_atomic
 from .backend import RUNNING, BatchBackend
@@ -19,6 +19,7 @@ from .manifest import Manifest, ManifestState, now_iso, to_do
 from .prompts import Item
 
 ENDPOINT = "/v1/images/generations"
+EDITS_ENDPOINT = "/v1/images/edits"
 STATE_PREFIX = "easyimg-batch-"
 MAX_POLL = 30.0
 
@@ -66,18 +67,34 @@ def base_id(cid: str, items: Mapping[str, Any]) -> str:
     return head if tail.isdigit() and head in items else cid
 
 
-def request_lines(items: Iterable[Item], endpoint: str = ENDPOINT) -> Iterator[tuple[str, str]]:
-    """(custom_id, JSONL line) for each request; an item above its model's n splits in parts."""
+def endpoint_of(items: Iterable[Item]) -> str:
+    """The one endpoint a batch of these items goes to (a Batch API batch has one)."""
+    kinds = {EDITS_ENDPOINT if i.is_edit else ENDPOINT for i in items}
+    if len(kinds) > 1:
+        raise UsageError(
+            "the file mixes edits (lines with image) and generations; a Batch API batch "
+            "takes one endpoint, so give them in two files"
+        )
+    return kinds.pop() if kinds else ENDPOINT
+
+
+def request_lines(items: Iterable[Item], endpoint: str | None = None) -> Iterator[tuple[str, str]]:
+    """(custom_id, JSONL line) for each request; an item above its model's n splits in parts.
+
+    Edits are JSON bodies with their images inline (data: URLs), as URLs or as file ids.
+    """
     for item in items:
         cid = custom_id(item)
         counts = plan_counts(item.count, item.max_n)
+        body = item.request_body()
+        url = endpoint or (EDITS_ENDPOINT if item.is_edit else ENDPOINT)
         for part, count in enumerate(counts, 1):
             rid = cid if part == 1 else f"{cid}-{part}"
             line = {
                 "custom_id": rid,
                 "method": "POST",
-                "url": endpoint,
-                "body": {**item.body, "n": count},
+                "url": url,
+                "body": {**body, "n": count},
             }
             yield rid, json.dumps(line, ensure_ascii=False, separators=(",", ":"))
 
@@ -105,11 +122,12 @@ def submit(
     template: str,
     state_dir: Path | None = None,
     resume: bool = True,
-    endpoint: str = ENDPOINT,
+    endpoint: str | None = None,
     backend: BatchBackend | None = None,
 ) -> Submission:
     """Upload the requests not done yet, create the batch, record it beside the images."""
     backend = backend or default_backend()
+    endpoint = endpoint or endpoint_of(items)
     manifest = Manifest(directory)
     plan = to_do(manifest, items, resume=resume)
     todo = [task.request() for task in plan.todo]

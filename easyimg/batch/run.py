@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..api import images as images_api
 from ..api.answers import add_usage
 from ..api.client import Client
 from ..errors import EasyImgError, ExitCode, Interrupted, OutputError, Terminated
@@ -305,11 +306,18 @@ class BatchRun:
             count=item.count,
             overwrite=self.overwrite,
         )
+        error: EasyImgError | None = None
+        try:
+            # An edit's local images are read and inlined only now, one item at a time.
+            body = task.request().request_body()
+        except EasyImgError as exc:
+            body, error = task.body, exc
         gen = Generation(
             self.client,
-            task.body,
+            body,
             plan,
             max_n=item.max_n,
+            dialect=images_api.Dialect(images_api.EDITS) if item.is_edit else None,
             metadata=self.metadata,
             sidecar=self.sidecar,
             now=datetime.now(),
@@ -317,8 +325,9 @@ class BatchRun:
         )
         with self._lock:
             self._active[item.key] = (task, gen)
-        error: EasyImgError | None = None
         try:
+            if error is not None:
+                raise error
             result = gen.run()
             if result.errors:
                 error = result.errors[0]

@@ -9,10 +9,13 @@ from .common import (
     ApiKey,
     Background,
     BaseUrl,
+    Complexity,
     Compression,
     Count,
     Extra,
     Format,
+    FrameMs,
+    Frames,
     Json,
     Model,
     Moderation,
@@ -27,6 +30,7 @@ from .common import (
     ResponseFormat,
     Retries,
     RetryTimeouts,
+    SafetyId,
     Sidecar,
     Size,
     Style,
@@ -34,8 +38,10 @@ from .common import (
     User,
     connect,
     make_console,
+    newer_fields,
     settings_for,
     state,
+    warn_advisories,
 )
 
 if TYPE_CHECKING:
@@ -121,6 +127,10 @@ def batch(
     fmt: Format = None,
     compression: Compression = None,
     response_format: ResponseFormat = None,
+    frames: Frames = None,
+    frame_ms: FrameMs = None,
+    complexity: Complexity = None,
+    safety_id: SafetyId = None,
     user: User = None,
     extra: Extra = None,
     no_validate: NoValidate = False,
@@ -146,6 +156,7 @@ def batch(
     """Generate images for every prompt in FILE; generation options are the defaults.
 
     Items already in DIR/easyimg-manifest.jsonl are skipped: run it again to finish.
+    A jsonl line with "image" (a path, URL or file id, or a list) is an edit.
 
     easyimg batch prompts.txt -j 8 -o out/
     """
@@ -153,8 +164,10 @@ def batch(
 
     from ..batch.prompts import Defaults
     from ..errors import UsageError
+    from ..generate import check_extras
     from ..models import DEFAULT_MODEL
     from ..output import DEFAULT_TEMPLATE, IMAGE_SUFFIXES, check_template
+    from .common import FLAG_FIELDS
 
     console = make_console(quiet=quiet, json_mode=json_out)
     settings = settings_for(
@@ -178,6 +191,8 @@ def batch(
         raise UsageError(f"-o {directory}: a batch writes many files; give a directory")
     template = settings.name or DEFAULT_TEMPLATE
     check_template(template)
+    owned = {k: v for k, v in FLAG_FIELDS.items() if k not in ("stream", "partial_images")}
+    check_extras(extra, {**owned, "prompt": "the prompt file"})
     defaults = Defaults(
         model=settings.model or DEFAULT_MODEL,
         n=count,
@@ -193,9 +208,17 @@ def batch(
             "output_compression": compression,
             "response_format": response_format,
             "user": user,
+            **newer_fields(
+                settings.format,
+                frames=frames,
+                frame_ms=frame_ms,
+                complexity=complexity,
+                safety_id=safety_id,
+            ),
         },
     )
     items = _read_items(console, file, defaults)
+    warn_advisories(console, settings, [i.body for i in items])
 
     if dry_run:
         _dry_run(
@@ -300,8 +323,9 @@ def _dry_run(
 
     from ..api.client import USER_AGENT
     from ..batch.manifest import Manifest, to_do
-    from ..batch.remote import request_lines
+    from ..batch.remote import endpoint_of, request_lines
     from ..config import mask_key
+    from ..generate import recordable
     from ..models import plan_counts
     from .batch_progress import warn_unreadable
 
@@ -311,14 +335,15 @@ def _dry_run(
     if plan.skipped:
         console.info(f"{plan.skipped} of {len(items)} items are already done (see {manifest.path})")
     if remote:
-        lines = [line for _, line in request_lines(t.request() for t in plan.todo)]
+        lines = [
+            line for _, line in request_lines((t.request() for t in plan.todo), endpoint_of(items))
+        ]
         if json_out:
             console.out_json({"requests": [json.loads(line) for line in lines]})
         else:
             for line in lines:
                 console.out(line)
         return
-    url = f"{settings.base_url}/images/generations"
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     if settings.api_key:
         headers["Authorization"] = f"Bearer {mask_key(settings.api_key)}"
@@ -326,9 +351,10 @@ def _dry_run(
         {
             "line": t.item.line,
             "method": "POST",
-            "url": url,
+            "url": f"{settings.base_url}/images/{'edits' if t.item.is_edit else 'generations'}",
             "headers": headers,
-            "body": {**t.body, "n": k},
+            # Inlined images are shown cut short, not as megabytes of base64.
+            "body": recordable({**t.request().request_body(), "n": k}),
         }
         for t in plan.todo
         for k in plan_counts(int(t.body.get("n", 1)), t.item.max_n)
@@ -340,7 +366,7 @@ def _dry_run(
         "\n".join(
             [
                 f"# {source}:{r['line']}",
-                f"POST {url}",
+                f"POST {r['url']}",
                 *(f"{k}: {v}" for k, v in headers.items()),
                 "",
                 json.dumps(r["body"], indent=2, ensure_ascii=False),
