@@ -391,6 +391,13 @@ def test_models_json_is_one_document(cli, server):
     assert gpt2["qualities"] == ["low", "medium", "high", "auto"]
     assert gpt2["formats"] == ["png", "jpeg", "webp"]
     assert gpt2["named_sizes"]["landscape"] == "1536x1024"
+    assert "at least 655,360 pixels" in gpt2["size_rule"] and gpt2["retired"] is None
+    flare = next(d for d in docs if d["id"] == "gpt-image-2.6-flare")
+    assert flare["formats"] == ["png", "jpeg", "webp", "gif", "svg"]
+    assert flare["qualities"][-2:] == ["xhigh", "max"]
+    old = next(d for d in docs if d["id"] == "gpt-image-1")
+    assert old["sizes"] == ["1024x1024", "1536x1024", "1024x1536", "auto"]
+    assert old["retired"] == "2026-10-23"
 
 
 def test_models_offline(cli):

@@ -42,14 +42,14 @@ def split_png(data: bytes) -> list[tuple[bytes, bytes]]:
     return out
 
 
-def signed_png(where: str = "before") -> bytes:
+def signed_png(where: str = "before", padding: int = 0) -> bytes:
     """A PNG carrying a caBX chunk, before its pixels (as signers put it) or at the end."""
     plain = make_image("PNG", (16, 8))
     head, chunks = plain[:8], split_png(plain)
     body = b"".join(chunk(k, d) for k, d in chunks if k != b"IEND")
     ihdr = chunk(*chunks[0])
     rest = body[len(ihdr) :]
-    manifest = chunk(b"caBX", JUMBF)
+    manifest = chunk(b"caBX", JUMBF + bytes(padding))
     if where == "before":
         return head + ihdr + manifest + rest + chunk(b"IEND", b"")
     return head + ihdr + rest + manifest + chunk(b"IEND", b"")
@@ -139,9 +139,9 @@ def test_markup_that_is_not_svg_is_not_an_image(tmp_path):
 # --- C2PA --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("where", ["before", "after"])
-def test_png_with_a_manifest_is_written_byte_identical(tmp_path, where):
-    data = signed_png(where)
+@pytest.mark.parametrize(("where", "padding"), [("before", 0), ("after", 0), ("before", 700_000)])
+def test_png_with_a_manifest_is_written_byte_identical(tmp_path, where, padding):
+    data = signed_png(where, padding)
     saved = save(tmp_path, data, pieces=3)
     assert saved.c2pa
     assert saved.path.read_bytes() == data

@@ -119,9 +119,19 @@ def ids_in(text: str) -> set[str]:
     return ids | {f"{i}-{d}" for i in ids for d in dates if not re.search(r"\d{4}-\d\d-\d\d$", i)}
 
 
-def exception_for(model: str, key: str, value: str) -> str | None:
-    for (pattern, field, val), reason in EXCEPTIONS.items():
-        if field == key and fnmatch.fnmatchcase(model, pattern) and fnmatch.fnmatchcase(value, val):
+# Edits only: what the edit endpoint adds to EXCEPTIONS.
+EDIT_EXCEPTIONS: dict[tuple[str, str, str], str] = {
+    ("dall-e-3", "*", "*"): "dall-e-3 never had an edits endpoint",
+}
+
+
+def exception_for(
+    model: str, key: str, value: str, table: dict[tuple[str, str, str], str] = EXCEPTIONS
+) -> str | None:
+    for (pattern, field, val), reason in table.items():
+        if all(
+            fnmatch.fnmatchcase(a, b) for a, b in ((key, field), (model, pattern), (value, val))
+        ):
             return reason
     return None
 
@@ -160,6 +170,23 @@ def test_each_sdk_value_is_accepted_or_an_exception(field, cls):
                 wrong.append(f"{model} {field}={value} is now accepted: drop exception ({reason})")
             elif not ok and not reason:
                 wrong.append(f"{model} {field}={value}: the SDK allows it, the table refuses it")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("field", ["quality", "output_format", "size"])
+def test_each_sdk_edit_value_is_accepted_or_an_exception(field):
+    wrong: list[str] = []
+    for model in SDK_MODELS:
+        for value in sorted(field_values(EDIT, field)):
+            body = {"model": model, "prompt": "a cat", "n": 1, field: value}
+            reason = exception_for(model, field, value, EDIT_EXCEPTIONS) or exception_for(
+                model, field, value
+            )
+            ok = accepted(body, "edits")
+            if ok and reason:
+                wrong.append(f"edit: {model} {field}={value} is now accepted ({reason})")
+            elif not ok and not reason:
+                wrong.append(f"edit: {model} {field}={value}: the SDK allows it, we refuse it")
     assert not wrong, "\n".join(wrong)
 
 

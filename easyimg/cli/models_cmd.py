@@ -173,6 +173,7 @@ def _describe(item: dict[str, Any], rules: Optional["ModelRules"]) -> dict[str, 
             doc["size_rule"] = (
                 f"auto or any WxH: sides divisible by {rules.size_multiple}, "
                 f"aspect 1:{rules.max_aspect:g} to {rules.max_aspect:g}:1, "
+                f"at least {rules.min_pixels:,} pixels, "
                 f"at most {rules.max_edge}x{rules.max_pixels // rules.max_edge}"
             )
         doc["named_sizes"] = dict(rules.named_sizes)
@@ -180,6 +181,8 @@ def _describe(item: dict[str, Any], rules: Optional["ModelRules"]) -> dict[str, 
         # No output_format means PNG, always.
         doc["formats"] = list(rules.formats) or ["png"]
         doc["max_n"] = rules.max_n
+        # Shut down on OpenAI that day; routers may still serve it.
+        doc["retired"] = rules.retired.isoformat() if rules.retired else None
     return doc
 
 

@@ -28,6 +28,7 @@ _MAX_CLAIMS = 100_000
 _DRAIN_LIMIT = 1 << 20
 # How far into a PNG to look for a C2PA chunk before its pixels begin (where signers put it).
 _PNG_PREFIX_LIMIT = 16 << 20
+_PNG_PREFIX_STEP = 256 << 10
 
 # Fixed wording: strerror differs between platforms (and says "operation not permitted").
 _REASONS = {
@@ -176,7 +177,11 @@ def _png_head(
         piece = next(rest, None)
         if piece is None:
             return buf, rest, len(buf), c2pa
-        buf += piece
+        # The chunks before the pixels are small: copy a step at a time, not a whole image.
+        view = memoryview(piece)
+        buf += view[:_PNG_PREFIX_STEP]
+        if len(view) > _PNG_PREFIX_STEP:
+            rest = itertools.chain([view[_PNG_PREFIX_STEP:]], rest)
 
 
 def save_image(
