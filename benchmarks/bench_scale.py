@@ -1,0 +1,329 @@
+"""Growth checks (issue [8/8]): batch memory, file naming and history reading as they scale.
+
+Against an instant stdlib server answering one pre-built tiny PNG, so that only easyimg's own
+work is measured. Each figure is the median of --repeat runs of a fresh `easyimg` process;
+peak RSS and CPU come from that child's own rusage (os.wait4).
+
+- memory: peak RSS of `batch` over --small and --big prompts (txt, jsonl, and a resume whose
+  manifest already holds all but --small items); target: big within 15 MB of small
+  (the issue's full form: 1,000,000 within 20 MB of 10,000, under 120 MB: --small 10000
+  --big 1000000);
+- naming: CPU of `batch --name "{slug}.{ext}"` over --names prompts sharing one slug vs as many
+  distinct ones, and the default template with prompts sharing their first 48 slug chars;
+  target: within 1.2x;
+- history: `history -n 5` and `usage` over a synthetic --history-lines-line history file;
+  targets: under 0.3 s and 2 s at 1M lines.
+
+    python benchmarks/bench_scale.py [--only memory,naming,history] [--small 5000] [--big 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+SRC: str | None = None  # --src: a checkout to measure instead of the installed easyimg
+
+
+def easyimg() -> list[str]:
+    script = Path(sys.executable).with_name("easyimg")
+    if SRC is None and script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "easyimg"]
+
+
+def tiny_png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    ihdr = (1).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    parts = chunk(b"IHDR", ihdr) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + parts
+
+
+class Instant(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    answer = b""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self._send(b'{"object":"list","data":[{"id":"gpt-image-1","object":"model"}]}')
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._send(self.answer)
+
+
+def start_server() -> tuple[ThreadingHTTPServer, str]:
+    b64 = base64.b64encode(tiny_png()).decode()
+    Instant.answer = json.dumps(
+        {
+            "created": 1,
+            "data": [{"b64_json": b64}],
+            "usage": {"input_tokens": 10, "output_tokens": 20, "total_tokens": 30},
+        }
+    ).encode()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Instant)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+
+class Run:
+    def __init__(self, wall: float, cpu: float, rss_mb: float) -> None:
+        self.wall, self.cpu, self.rss_mb = wall, cpu, rss_mb
+
+
+def run(args: list[str], env: dict[str, str]) -> Run:
+    """One child: wall time, its CPU (user + system) and its peak RSS."""
+    start = time.perf_counter()
+    with open(os.devnull, "wb") as null:
+        proc = subprocess.Popen(args, stdout=null, stderr=subprocess.PIPE, env=env)
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    # ru_maxrss is in KiB on Linux (bytes on macOS).
+    rss = usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
+    return Run(wall, usage.ru_utime + usage.ru_stime, rss)
+
+
+def median_of(repeat: int, make: Callable[[int], Run]) -> Run:
+    runs = [make(i) for i in range(repeat)]
+    return Run(
+        statistics.median(r.wall for r in runs),
+        statistics.median(r.cpu for r in runs),
+        statistics.median(r.rss_mb for r in runs),
+    )
+
+
+def write_prompts(path: Path, count: int, kind: str, prompt: Callable[[int], str]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(count):
+            text = prompt(i)
+            f.write(json.dumps({"prompt": text}) + "\n" if kind == "jsonl" else text + "\n")
+
+
+def distinct(i: int) -> str:
+    return f"benchmark prompt number {i}"
+
+
+SHARED_PREFIX = "a lighthouse on a cliff above a stormy sea at dusk with gulls"
+
+
+def shared_slug(i: int) -> str:
+    # Digits are slug words, so the number goes past the 48-character cut: one slug for all.
+    return f"{SHARED_PREFIX} variant {i}"
+
+
+def resume_manifest(
+    out: Path, prompts: Path, done: int, common: list[str], env: dict[str, str]
+) -> None:
+    """A manifest in which the first `done` items of `prompts` are ok (keys from easyimg itself)."""
+    sys.path.insert(0, SRC or str(Path(__file__).resolve().parents[1]))
+    from easyimg.batch.prompts import Defaults, kind_of, parse
+
+    defaults = Defaults(
+        model="gpt-image-1",
+        options={"size": "1024x1024", "quality": "low"},
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    with prompts.open("rb") as fh, (out / "easyimg-manifest.jsonl").open("w") as m:
+        for n, item in enumerate(parse(fh, kind_of(str(prompts)), defaults, str(prompts))):
+            if n >= done:
+                break
+            m.write(
+                json.dumps(
+                    {
+                        "line": item.line,
+                        "key": item.key,
+                        "status": "ok",
+                        "files": [f"done-{n}.png"],
+                        "usage": None,
+                        "error": None,
+                        "exit_code": None,
+                        "prompt": item.prompt,
+                        "time": "2026-01-01T00:00:00Z",
+                    },
+                    separators=(",", ":"),
+                )
+                + "\n"
+            )
+
+
+def bench_memory(opts: argparse.Namespace, url: str, tmp: Path, env: dict[str, str]) -> None:
+    common = ["-m", "gpt-image-1", "-s", "1024x1024", "-q", "low", "--base-url", url, "--quiet"]
+    common += ["-j", str(opts.jobs)]
+    print(f"\n## memory: batch -j {opts.jobs}, peak RSS (median of {opts.repeat})\n")
+    print("| case | items | peak RSS | wall | per item | big - small |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for case in opts.memory_cases.split(","):
+        kind = "jsonl" if case == "jsonl" else "txt"
+        figures = {}
+        for size in (opts.small, opts.big):
+            prompts = tmp / f"mem-{size}.{kind}"
+            if not prompts.exists():
+                write_prompts(prompts, size, kind, distinct)
+            to_run = opts.small if case == "resume" else size
+
+            def once(rep: int, size: int = size, prompts: Path = prompts, case: str = case) -> Run:
+                out = tmp / f"mem-{case}-{size}-{rep}"
+                shutil.rmtree(out, ignore_errors=True)
+                if case == "resume":
+                    resume_manifest(out, prompts, size - opts.small, common, env)
+                r = run([*easyimg(), "batch", str(prompts), "-o", str(out), *common], env)
+                shutil.rmtree(out, ignore_errors=True)
+                return r
+
+            figures[size] = r = median_of(opts.repeat, once)
+            grow = "" if size == opts.small else f"{r.rss_mb - figures[opts.small].rss_mb:+.1f} MB"
+            print(
+                f"| {case} | {size} (run {to_run}) | {r.rss_mb:.1f} MB | {r.wall:.2f} s | "
+                f"{r.wall / to_run * 1000:.3f} ms | {grow} |"
+            )
+
+
+def bench_naming(opts: argparse.Namespace, url: str, tmp: Path, env: dict[str, str]) -> None:
+    common = ["-m", "gpt-image-1", "-s", "1024x1024", "-q", "low", "--base-url", url, "--quiet"]
+    common += ["-j", str(opts.jobs), "--no-metadata"]
+    n = opts.names
+    print(f"\n## naming: {n} items, batch CPU (user+sys, median of {opts.repeat})\n")
+    print("| template | distinct prompts | shared slug | ratio |")
+    print("|---|---:|---:|---:|")
+    for label, template in (("{slug}.{ext}", ["--name", "{slug}.{ext}"]), ("default", [])):
+        cpu = {}
+        for which, make in (("distinct", distinct), ("shared", shared_slug)):
+            prompts = tmp / f"names-{which}.txt"
+            write_prompts(prompts, n, "txt", make)
+
+            def once(
+                rep: int,
+                which: str = which,
+                prompts: Path = prompts,
+                template: list[str] = template,
+            ) -> Run:
+                out = tmp / f"names-{which}-{rep}"
+                shutil.rmtree(out, ignore_errors=True)
+                args = [*easyimg(), "batch", str(prompts), "-o", str(out), *common, *template]
+                r = run(args, env)
+                written = sum(1 for p in out.iterdir() if p.suffix == ".png")
+                if written != n:
+                    raise SystemExit(f"naming {which}: {written} images written, {n} expected")
+                shutil.rmtree(out, ignore_errors=True)
+                return r
+
+            cpu[which] = median_of(opts.repeat, once).cpu
+        print(
+            f"| {label} | {cpu['distinct']:.2f} s | {cpu['shared']:.2f} s | "
+            f"{cpu['shared'] / cpu['distinct']:.2f}x |"
+        )
+
+
+def write_history(path: Path, lines: int) -> None:
+    models = ("gpt-image-1", "gpt-image-2", "dall-e-3")
+    with path.open("w", encoding="utf-8") as f:
+        buf = io.StringIO()
+        for i in range(lines):
+            entry = {
+                "time": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T12:00:00Z",
+                "command": "batch",
+                "model": models[i % 3],
+                "prompt": f"benchmark prompt number {i} with a few more words in it",
+                "parameters": {"model": models[i % 3], "n": 1, "size": "1024x1024"},
+                "files": [f"/tmp/out/20260101-120000-benchmark-prompt-number-{i}-1.png"],
+                "usage": {"input_tokens": 10, "output_tokens": 4160, "total_tokens": 4170},
+                "request_id": None,
+                "base_url": "http://127.0.0.1:8000/v1",
+                "status": "ok",
+            }
+            buf.write(json.dumps(entry, separators=(",", ":")) + "\n")
+            if i % 10000 == 9999:
+                f.write(buf.getvalue())
+                buf = io.StringIO()
+        f.write(buf.getvalue())
+
+
+def bench_history(opts: argparse.Namespace, tmp: Path, env: dict[str, str]) -> None:
+    path = tmp / "history.jsonl"
+    write_history(path, opts.history_lines)
+    size_mb = path.stat().st_size / 1e6
+    henv = {**env, "EASYIMG_HISTORY": str(path)}
+    print(f"\n## history: {opts.history_lines} lines ({size_mb:.0f} MB), median of {opts.repeat}\n")
+    print("| command | wall | CPU | peak RSS |")
+    print("|---|---:|---:|---:|")
+    for args in (["history", "-n", "5"], ["usage"], ["usage", "--since", "2026-06-01"]):
+        # The first `usage` may build a summary beside the file: count it apart.
+        first = run([*easyimg(), *args], henv)
+        r = median_of(opts.repeat, lambda _, args=args: run([*easyimg(), *args], henv))
+        print(
+            f"| {' '.join(args)} | {r.wall:.3f} s (first {first.wall:.3f} s) | "
+            f"{r.cpu:.3f} s | {r.rss_mb:.1f} MB |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="memory,naming,history")
+    parser.add_argument("--small", type=int, default=5000)
+    parser.add_argument("--big", type=int, default=50000)
+    parser.add_argument("--memory-cases", default="txt,jsonl,resume")
+    parser.add_argument("--names", type=int, default=2000)
+    parser.add_argument("--history-lines", type=int, default=1_000_000)
+    parser.add_argument("--jobs", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--src", help="measure the easyimg package in this checkout (a baseline)")
+    opts = parser.parse_args()
+    global SRC
+    SRC = opts.src
+
+    server, url = start_server()
+    tmp = Path(tempfile.mkdtemp(prefix="easyimg-scale-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EASYIMG_")}
+    env |= {"EASYIMG_HISTORY": str(tmp / "run-history.jsonl"), "NO_COLOR": "1"}
+    env["EASYIMG_CONFIG"] = str(tmp / "config.toml")
+    if SRC is not None:
+        env["PYTHONPATH"] = SRC
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, instant server at {url}")
+    try:
+        only = opts.only.split(",")
+        if "memory" in only:
+            bench_memory(opts, url, tmp, env)
+        if "naming" in only:
+            bench_naming(opts, url, tmp, env)
+        if "history" in only:
+            bench_history(opts, tmp, env)
+    finally:
+        server.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
