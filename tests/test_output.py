@@ -590,3 +590,55 @@ def test_write_atomic_failure_is_output_error(tmp_path: Path) -> None:
 def test_sidecar_path() -> None:
     assert sidecar_path(Path("out/cat.png")) == Path("out/cat.json")
     assert sidecar_path(Path("out/cat-2.webp")) == Path("out/cat-2.json")
+
+
+def _temp(directory: Path, data: bytes = b"x") -> Path:
+    tmp = directory / f".easyimg-{os.getpid()}-{os.urandom(8).hex()}.part"
+    tmp.write_bytes(data)
+    return tmp
+
+
+def test_claims_of_one_name_cost_one_link_each_and_never_overwrite(tmp_path, monkeypatch):
+    from easyimg.output import files
+
+    calls: list[str] = []
+    real_link = os.link
+
+    def counting_link(src, dst, *args, **kwargs):
+        calls.append(os.path.basename(dst))
+        return real_link(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(files.os, "link", counting_link)
+    paths = [
+        files.claim_name(_temp(tmp_path, b"%d" % i), tmp_path, "cat.png", False) for i in range(50)
+    ]
+    assert [p.name for p in paths] == ["cat.png"] + [f"cat-{n}.png" for n in range(2, 51)]
+    assert [p.read_bytes() for p in paths] == [b"%d" % i for i in range(50)]
+    # The name itself, then straight to the next free suffix: two links, not one per image.
+    calls.clear()
+    files.claim_name(_temp(tmp_path), tmp_path, "cat.png", False)
+    assert calls == ["cat.png", "cat-51.png"]
+    # A name someone else took meanwhile is skipped, not overwritten.
+    (tmp_path / "cat-52.png").write_bytes(b"theirs")
+    calls.clear()
+    got = files.claim_name(_temp(tmp_path, b"ours"), tmp_path, "cat.png", False)
+    assert got.name == "cat-53.png" and calls == ["cat.png", "cat-52.png", "cat-53.png"]
+    assert (tmp_path / "cat-52.png").read_bytes() == b"theirs"
+    # A freed name is used again.
+    (tmp_path / "cat.png").unlink()
+    assert files.claim_name(_temp(tmp_path, b"new"), tmp_path, "cat.png", False).name == "cat.png"
+    assert not list(tmp_path.glob(".easyimg-*"))
+
+
+def test_claims_without_hard_links_keep_numbering(tmp_path, monkeypatch):
+    from easyimg.output import files
+
+    def no_link(src, dst, *args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(files.os, "link", no_link)
+    (tmp_path / "dog.png").write_bytes(b"old")
+    first = files.claim_name(_temp(tmp_path, b"a"), tmp_path, "dog.png", False)
+    second = files.claim_name(_temp(tmp_path, b"b"), tmp_path, "dog.png", False)
+    assert (first.name, second.name) == ("dog-2.png", "dog-3.png")
+    assert [p.read_bytes() for p in (tmp_path / "dog.png", first, second)] == [b"old", b"a", b"b"]

@@ -8,6 +8,8 @@ import itertools
 import json
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -134,35 +136,81 @@ def _checked(directory: Path, call: Callable[..., _T], *args: Any) -> _T:
         raise OutputError(f"cannot write an image in {directory}: {_reason(e)}") from None
 
 
+class _NextSuffix:
+    """Where the next claim of a name should start: the suffix after the last one this process
+    took. Only a hint, so that many images sharing a name cost one link each, not one per
+    earlier image: the link (or O_EXCL create) still decides, so nothing is ever overwritten."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._next: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, directory: Path, name: str) -> int:
+        with self._lock:
+            return self._next.get((os.fspath(directory), name), 2)
+
+    def taken(self, directory: Path, name: str, n: int) -> None:
+        key = (os.fspath(directory), name)
+        with self._lock:
+            if n + 1 > self._next.get(key, 2):
+                self._next[key] = n + 1
+            self._next.move_to_end(key)
+            if len(self._next) > self._size:
+                self._next.popitem(last=False)
+
+
+_NEXT = _NextSuffix()
+
+
+def _candidates(directory: Path, name: str) -> Iterator[int]:
+    """1 (the name itself: a freed name is used again), then from the hint on."""
+    yield 1
+    yield from range(max(2, _NEXT.get(directory, name)), _MAX_CLAIMS + 1)
+
+
 def claim_name(tmp: Path, directory: Path, name: str, overwrite: bool) -> Path:
     """Give a finished temporary file `name` in `directory`; taken names get -2, -3, ..."""
-    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
-    use_link = hasattr(os, "link")
-    n = 1
-    while n <= _MAX_CLAIMS:
-        final = directory / (name if n == 1 else f"{stem}-{n}{dot}{ext}")
+    if overwrite:
+        final = directory / name
         try:
-            if overwrite:
-                os.replace(tmp, final)
-            elif use_link:
+            os.replace(tmp, final)
+        except OSError as e:
+            raise OutputError(f"cannot write {final}: {_reason(e)}") from None
+        return final
+    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+    link = [hasattr(os, "link")]  # turned off once the file system refuses hard links
+    for n in _candidates(directory, name):
+        final = directory / (name if n == 1 else f"{stem}-{n}{dot}{ext}")
+        if _claim(tmp, final, link):
+            if n > 1:
+                _NEXT.taken(directory, name, n)
+            return final
+    raise OutputError(f"cannot write {directory / name}: too many files with that name")
+
+
+def _claim(tmp: Path, final: Path, link: list[bool]) -> bool:
+    """Move `tmp` to `final` if that name is free (True); False when it is taken."""
+    while True:
+        try:
+            if link[0]:
                 os.link(tmp, final)  # atomic, and fails if the name is taken
                 _remove(tmp)
-            else:
-                # An O_EXCL empty file reserves the name: concurrent writers never pick it too.
-                os.close(os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-                try:
-                    os.replace(tmp, final)
-                except BaseException:
-                    _remove(final)
-                    raise
-            return final
+                return True
+            # An O_EXCL empty file reserves the name: concurrent writers never pick it too.
+            os.close(os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            try:
+                os.replace(tmp, final)
+            except BaseException:
+                _remove(final)
+                raise
+            return True
         except FileExistsError:
-            n += 1
+            return False
         except OSError as e:
-            if overwrite or not use_link:
+            if not link[0]:
                 raise OutputError(f"cannot write {final}: {_reason(e)}") from None
-            use_link = False  # no hard links here (FAT, some network and FUSE mounts)
-    raise OutputError(f"cannot write {directory / name}: too many files with that name")
+            link[0] = False  # no hard links here (FAT, some network and FUSE mounts)
 
 
 def _png_head(
