@@ -7,13 +7,14 @@ import errno
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import EasyImgError, OutputError
+from .digests import DigestSet, digest
 from .prompts import Item
 
 MANIFEST_NAME = "easyimg-manifest.jsonl"
@@ -44,26 +45,30 @@ class ManifestState:
     the remote results already fetched. Asked through `done()` and `have()`, so a more
     compact structure can take the place of the set."""
 
-    ok: set[str] = field(default_factory=set)
-    # key -> files (relative) of an item that stopped with only some of its images.
-    partial: dict[str, list[str]] = field(default_factory=dict)
+    # Digests of the keys done (8 bytes each: a million done items take 8 MB).
+    ok: DigestSet = field(default_factory=DigestSet)
+    # key digest -> files (relative) of an item that stopped with only some of its images.
+    partial: dict[int, list[str]] = field(default_factory=dict)
     # (batch id, custom_id) pairs already written by `batches fetch`.
     fetched: set[tuple[str, str]] = field(default_factory=set)
     unreadable: list[Unreadable] = field(default_factory=list)
     unreadable_count: int = 0
 
     def done(self, key: str) -> bool:
-        return key in self.ok
+        return digest(key) in self.ok
 
     def have(self, key: str) -> list[str]:
         """The files a partial item already holds (as recorded; they may since be gone)."""
-        return self.partial.get(key, [])
+        return self.partial.get(digest(key), []) if self.partial else []
 
     def add(self, entry: Mapping[str, Any]) -> None:
         if isinstance(entry.get("batch"), str) and isinstance(entry.get("custom_id"), str):
             self.fetched.add((entry["batch"], entry["custom_id"]))
         key = entry.get("key")
-        if not isinstance(key, str) or key in self.ok:
+        if not isinstance(key, str):
+            return
+        key = digest(key)
+        if key in self.ok:
             return
         status, files = entry.get("status"), entry.get("files")
         if status == "ok":
@@ -182,25 +187,46 @@ class Plan:
     state: ManifestState
 
 
+class Pending:
+    """What a run still has to do, as a stream of Tasks: items are looked at one at a time, so
+    planning a million holds none of them. `skipped` counts the done ones met so far."""
+
+    def __init__(self, manifest: Manifest, items: Iterable[Item], *, resume: bool = True) -> None:
+        self.manifest = manifest
+        self.items = items
+        self.resume = resume
+        if resume:
+            self.state = manifest.read()
+        else:
+            manifest.check()
+            self.state = ManifestState()
+        self.skipped = 0
+
+    def __iter__(self) -> Iterator[Task]:
+        """The tasks, in file order; each pass counts `skipped` afresh."""
+        self.skipped = 0
+        state, directory = self.state, self.manifest.directory
+        for item in self.items:
+            if not self.resume:
+                yield Task(item)
+                continue
+            if state.done(item.key):
+                self.skipped += 1
+                continue
+            # Only files still there count: one the user deleted is asked for again.
+            have = [f for f in state.have(item.key) if (directory / f).is_file()]
+            if len(have) >= item.count:
+                self.skipped += 1
+                continue
+            yield Task(item, have)
+
+
 def to_do(manifest: Manifest, items: Iterable[Item], *, resume: bool = True) -> Plan:
     """What a run (local, remote or dry) still has to do: done items are skipped, partial
-    ones ask for the rest. The one place that decides what resuming means."""
-    if not resume:
-        manifest.check()
-        return Plan([Task(item) for item in items], 0, ManifestState())
-    state = manifest.read()
-    todo, skipped = [], 0
-    for item in items:
-        if state.done(item.key):
-            skipped += 1
-            continue
-        # Only files still there count: one the user deleted is asked for again.
-        have = [f for f in state.have(item.key) if (manifest.directory / f).is_file()]
-        if len(have) >= item.count:
-            skipped += 1
-            continue
-        todo.append(Task(item, have))
-    return Plan(todo, skipped, state)
+    ones ask for the rest. Resuming means what `Pending` says; this is its list form."""
+    pending = Pending(manifest, items, resume=resume)
+    todo = list(pending)
+    return Plan(todo, pending.skipped, pending.state)
 
 
 def now_iso() -> str:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import EasyImgError, UsageError
 from ..generate import build_body, parse_extra
 from ..inputs import InputImage, check_edit
-from ..models import request_limit, rules_for, validate
+from ..models import plan_counts, request_limit, rules_for, validate
 from ..output import check_template
 from ..references import Reference, json_edit_fields
+from .digests import DigestSet, digest
 
 # Body fields a gen flag sets; jsonl keys and csv columns use these names.
 OPTION_FIELDS = (
@@ -143,25 +145,49 @@ def item_key(body: Mapping[str, Any], name: str | None, occurrence: int = 1) -> 
 class _Builder:
     """Turns fields of one line into an Item, collecting errors instead of stopping."""
 
-    def __init__(self, source: str, defaults: Defaults) -> None:
+    def __init__(self, source: str, defaults: Defaults, repeats: set[int] | None = None) -> None:
         self.source = source
         self.defaults = defaults
         self.extras = dict(parse_extra(x) for x in defaults.extras)
-        self.items: list[Item] = []
         self.errors: list[LineError] = []
         self.error_count = 0
-        self._seen: dict[str, int] = {}
+        self.count = 0
+        self.widest = 1
+        # Which requests occur more than once: found by the checking pass (`_seen`, 8 bytes a
+        # key), then only those are counted while the file is read again to run it.
+        self.repeats: set[int] = set() if repeats is None else repeats
+        self._checking = repeats is None
+        self._seen = DigestSet()
+        self._occurrences: dict[int, int] = {}
 
     def error(self, line: int, message: str) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_KEPT_ERRORS:
             self.errors.append(LineError(line, message))
 
-    def add(self, line: int, fields: Mapping[str, Any]) -> None:
+    def build(self, line: int, fields: Mapping[str, Any]) -> Item | None:
         try:
-            self.items.append(self._item(line, fields))
+            item = self._item(line, fields)
         except EasyImgError as exc:
             self.error(line, exc.message)
+            return None
+        self.count += 1
+        self.widest = max(self.widest, len(plan_counts(item.count, item.max_n)))
+        return item
+
+    def _occurrence(self, base: str) -> int:
+        d = digest(base)
+        if self._checking:
+            if d in self._seen:
+                if d not in self.repeats:
+                    self.repeats.add(d)
+                    self._occurrences[d] = 1  # the one seen before
+            else:
+                self._seen.add(d)
+        if d not in self.repeats:
+            return 1
+        self._occurrences[d] = occurrence = self._occurrences.get(d, 0) + 1
+        return occurrence
 
     def _item(self, line: int, fields: Mapping[str, Any]) -> Item:
         d = self.defaults
@@ -220,7 +246,7 @@ class _Builder:
         # The inputs are part of what makes an item itself: the same prompt on two images is two.
         keyed = {**body, "image": labels, "mask": mask} if labels else body
         base = item_key(keyed, name)
-        self._seen[base] = occurrence = self._seen.get(base, 0) + 1
+        occurrence = self._occurrence(base)
         key = base if occurrence == 1 else item_key(keyed, name, occurrence)
         return Item(line, body, name, key, max_n, tuple(images), found_mask)
 
@@ -257,14 +283,17 @@ def _decoded(lines: Iterable[bytes | str], builder: _Builder) -> Iterator[tuple[
         yield number, text.rstrip("\r\n")
 
 
-def _txt(lines: Iterator[tuple[int, str]], b: _Builder) -> None:
+Fields = Iterator[tuple[int, Mapping[str, Any]]]
+
+
+def _txt(lines: Iterator[tuple[int, str]], b: _Builder) -> Fields:
     for number, text in lines:
         prompt = text.strip()
         if prompt and not prompt.startswith("#"):
-            b.add(number, {"prompt": prompt})
+            yield number, {"prompt": prompt}
 
 
-def _jsonl(lines: Iterator[tuple[int, str]], b: _Builder) -> None:
+def _jsonl(lines: Iterator[tuple[int, str]], b: _Builder) -> Fields:
     for number, text in lines:
         if not text.strip():
             continue
@@ -279,7 +308,7 @@ def _jsonl(lines: Iterator[tuple[int, str]], b: _Builder) -> None:
         if not isinstance(obj, dict):
             b.error(number, f"not a JSON object (got {type(obj).__name__})")
             continue
-        b.add(number, obj)
+        yield number, obj
 
 
 def _csv_header(row: list[str], number: int, b: _Builder) -> list[str] | None:
@@ -307,7 +336,7 @@ def _csv_header(row: list[str], number: int, b: _Builder) -> list[str] | None:
     return None if problems else header
 
 
-def _csv(lines: Iterator[tuple[int, str]], b: _Builder) -> None:
+def _csv(lines: Iterator[tuple[int, str]], b: _Builder) -> Fields:
     # csv.reader counts physical lines, so a quoted cell spanning lines keeps numbers right.
     reader = csv.reader(text + "\n" for _, text in lines)
     header: list[str] | None = None
@@ -325,9 +354,11 @@ def _csv(lines: Iterator[tuple[int, str]], b: _Builder) -> None:
             b.error(number, f"{len(row)} cells but the header has {len(header)} columns")
             continue
         try:
-            b.add(number, _csv_fields(header, row))
+            fields = _csv_fields(header, row)
         except UsageError as exc:
             b.error(number, exc.message)
+            continue
+        yield number, fields
     if header is None:
         b.error(1, "no header row (the first line names the columns, one of them 'prompt')")
 
@@ -354,15 +385,72 @@ def _csv_fields(header: list[str], row: list[str]) -> dict[str, Any]:
 _PARSERS = {"txt": _txt, "jsonl": _jsonl, "csv": _csv}
 
 
-def parse(lines: Iterable[bytes | str], kind: str, defaults: Defaults, source: str) -> list[Item]:
-    """Every item of the file, or FileErrors naming each bad line; nothing is sent meanwhile."""
+def _items(lines: Iterable[bytes | str], kind: str, builder: _Builder) -> Iterator[Item]:
     if kind not in _PARSERS:
         raise UsageError(f"unknown prompt file format {kind!r}; use {', '.join(KINDS)}")
-    builder = _Builder(source, defaults)
-    _PARSERS[kind](_decoded(lines, builder), builder)
+    for number, fields in _PARSERS[kind](_decoded(lines, builder), builder):
+        item = builder.build(number, fields)
+        if item is not None:
+            yield item
+
+
+def _raise_errors(builder: _Builder) -> None:
     if builder.error_count:
         builder.errors.sort(key=lambda e: e.line)
-        raise FileErrors(source, builder.errors, builder.error_count)
-    if not builder.items:
-        raise UsageError(f"{source}: no prompts in the file")
-    return builder.items
+        raise FileErrors(builder.source, builder.errors, builder.error_count)
+    if not builder.count:
+        raise UsageError(f"{builder.source}: no prompts in the file")
+
+
+def parse(lines: Iterable[bytes | str], kind: str, defaults: Defaults, source: str) -> list[Item]:
+    """Every item of the file, or FileErrors naming each bad line; nothing is sent meanwhile."""
+    builder = _Builder(source, defaults)
+    items = list(_items(lines, kind, builder))
+    _raise_errors(builder)
+    return items
+
+
+@dataclass
+class Checked:
+    """What the checking pass over a prompt file learnt, holding none of its items."""
+
+    count: int
+    widest: int  # the most requests one item sends
+    repeats: set[int]  # digests of the requests written more than once
+
+
+def check(lines: Iterable[bytes | str], kind: str, defaults: Defaults, source: str) -> Checked:
+    """The whole-file check of `parse`, keeping no item: FileErrors naming each bad line."""
+    builder = _Builder(source, defaults)
+    for _ in _items(lines, kind, builder):
+        pass
+    _raise_errors(builder)
+    return Checked(builder.count, builder.widest, builder.repeats)
+
+
+class PromptFile:
+    """A checked prompt file, read again (a stream, one item at a time) each time it is
+    iterated: a million prompts cost no more memory than ten."""
+
+    def __init__(
+        self,
+        opener: Callable[[], AbstractContextManager[Iterable[bytes | str]]],
+        kind: str,
+        defaults: Defaults,
+        source: str,
+    ) -> None:
+        self._opener = opener
+        self.kind = kind
+        self.defaults = defaults
+        self.source = source
+        with opener() as lines:
+            self.checked = check(lines, kind, defaults, source)
+
+    def __len__(self) -> int:
+        return self.checked.count
+
+    def __iter__(self) -> Iterator[Item]:
+        builder = _Builder(self.source, self.defaults, self.checked.repeats)
+        with self._opener() as lines:
+            # Lines that fail now (the file changed since it was checked) are left out.
+            yield from _items(lines, self.kind, builder)

@@ -115,7 +115,7 @@ def state_name(batch_id: str) -> str:
 
 def submit(
     client: Client,
-    items: list[Item],
+    items: Iterable[Item],
     *,
     source: str,
     directory: Path,

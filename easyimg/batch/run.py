@@ -6,7 +6,7 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,10 +19,12 @@ from ..errors import EasyImgError, ExitCode, Interrupted, OutputError, Terminate
 from ..generate import Generation, GenImage
 from ..output import OutputPlan
 from .breaker import Breaker
-from .manifest import Manifest, Task, Unreadable, entry, relative, to_do
+from .manifest import Manifest, Pending, Task, Unreadable, entry, relative
 from .prompts import Item
+from .spool import PathSpool
 
 _POLL = 0.1  # how often the main thread looks up from waiting, to notice Ctrl-C
+MAX_FAILURES = 1000
 
 
 @dataclass
@@ -64,8 +66,9 @@ class Summary:
     terminated: bool = False  # the interruption was SIGTERM
     stopped_by: EasyImgError | None = None
     stop_reason: str | None = None
-    images: list[Path] = field(default_factory=list)
+    images: PathSpool = field(default_factory=lambda: PathSpool())
     usage: dict[str, Any] | None = None
+    # The first MAX_FAILURES failures (`failed` counts them all): the manifest has the rest.
     failures: list[Failure] = field(default_factory=list)
     elapsed: float = 0.0
     manifest: Path | None = None
@@ -108,7 +111,8 @@ class Summary:
         else:
             self.failed += 1
             err = outcome.error or EasyImgError("failed")
-            self.failures.append(Failure(outcome.line, err.message, int(err.exit_code)))
+            if len(self.failures) < MAX_FAILURES:
+                self.failures.append(Failure(outcome.line, err.message, int(err.exit_code)))
         self.images.extend(outcome.paths)
         self.usage = add_usage(self.usage, outcome.usage)
 
@@ -168,8 +172,9 @@ class BatchRun:
         self._tasks: queue.Queue[Task] = queue.Queue()
         self._results: queue.Queue[Outcome] = queue.Queue()
         self._lock = threading.Lock()
+        # Items being run; whoever takes an item out of it (its worker, or a second Ctrl-C)
+        # writes its manifest line: exactly once.
         self._active: dict[str, tuple[Task, Generation]] = {}
-        self._recorded: set[str] = set()
         self._breaker = Breaker()
         self._stopping = False
         # Feeding counts on the main thread; stopping waits on the queue's own count, which a
@@ -181,17 +186,17 @@ class BatchRun:
 
     def run(self) -> Summary:
         start = self.clock()
-        todo = self._plan()
-        self.events.started(self.summary, len(todo))
+        pending, to_run = self._plan()
+        self.events.started(self.summary, to_run)
         workers = [
             threading.Thread(target=self._work, name=f"easyimg-batch-{i}", daemon=True)
-            for i in range(min(self.jobs, len(todo)))
+            for i in range(min(self.jobs, to_run))
         ]
         for worker in workers:
             worker.start()
         try:
             try:
-                self._feed(iter(todo))
+                self._feed(iter(pending) if to_run else iter(()))
             except KeyboardInterrupt as exc:
                 self._interrupted(exc)
                 self._stop("terminated" if self.summary.terminated else "interrupted")
@@ -205,12 +210,17 @@ class BatchRun:
             self._report_ready()
         return self.summary
 
-    def _plan(self) -> list[Task]:
-        plan = to_do(self.manifest, self.items, resume=self.resume)
-        self.summary.skipped = plan.skipped
-        self.summary.unreadable = plan.state.unreadable
-        self.summary.unreadable_count = plan.state.unreadable_count
-        return plan.todo
+    def _plan(self) -> tuple[Pending, int]:
+        """The tasks as a stream, and how many there are: one pass counts them (holding
+        none), the run reads the items again."""
+        if isinstance(self.items, Iterator):
+            self.items = list(self.items)  # a one-pass iterator cannot be read twice
+        pending = Pending(self.manifest, self.items, resume=self.resume)
+        to_run = sum(1 for _ in pending)
+        self.summary.skipped = pending.skipped
+        self.summary.unreadable = pending.state.unreadable
+        self.summary.unreadable_count = pending.state.unreadable_count
+        return pending, to_run
 
     def _interrupted(self, exc: BaseException) -> None:
         self.summary.interrupted = True
@@ -358,10 +368,8 @@ class BatchRun:
     def _record(self, outcome: Outcome) -> None:
         """Write the manifest line once per item (after its files), then count it."""
         with self._lock:
-            if outcome.key in self._recorded:
+            if self._active.pop(outcome.key, None) is None:
                 return
-            self._recorded.add(outcome.key)
-            self._active.pop(outcome.key, None)
         files = outcome.kept + [relative(p, self.manifest.directory) for p in outcome.paths]
         try:
             self.manifest.append(

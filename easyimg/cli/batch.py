@@ -1,5 +1,6 @@
 """`easyimg batch`: many generations from a prompt file, run here or by the Batch API."""
 
+import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -45,9 +46,10 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
-    from ..batch.prompts import Item
+    from ..batch.prompts import PromptFile
     from ..config import Settings
     from ..console import Console
 
@@ -267,16 +269,16 @@ def batch(
     )
 
 
-def _read_items(console: "Console", file: str, defaults: Any) -> "list[Item]":
-    from ..batch.prompts import FileErrors, kind_of, parse
+def _read_items(console: "Console", file: str, defaults: Any) -> "PromptFile":
+    from ..batch.prompts import FileErrors, PromptFile, kind_of
     from ..errors import UsageError
 
     try:
         if file == "-":
-            return parse(state.env.stdin, "txt", defaults, "<stdin>")
+            return PromptFile(_stdin_opener(), "txt", defaults, "<stdin>")
         kind = kind_of(file)
         try:
-            fh = open(file, "rb")  # noqa: SIM115 - closed below, after a clear error otherwise
+            open(file, "rb").close()
         except OSError as exc:
             reason = (
                 "no such file"
@@ -288,8 +290,8 @@ def _read_items(console: "Console", file: str, defaults: Any) -> "list[Item]":
                 )
             )
             raise UsageError(f"cannot read {file}: {reason}") from None
-        with fh:
-            return parse(fh, kind, defaults, file)
+        # Read twice, as a stream each time: checked whole first, then run.
+        return PromptFile(lambda: open(file, "rb"), kind, defaults, file)
     except FileErrors as exc:
         if console.json_mode:
             console.out_json(
@@ -308,10 +310,38 @@ def _read_items(console: "Console", file: str, defaults: Any) -> "list[Item]":
         raise typer.Exit(2) from None
 
 
+def _stdin_opener() -> Any:
+    """Lines of stdin the first time, copied to a temporary file that later reads replay."""
+    import contextlib
+    import tempfile
+
+    copy = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the command ends
+    read = [False]
+
+    def tee() -> "Iterator[bytes]":
+        for line in state.env.stdin:
+            raw = line.encode("utf-8", "surrogateescape") if isinstance(line, str) else line
+            copy.write(raw)
+            yield raw
+        copy.flush()
+
+    @contextlib.contextmanager
+    def opener() -> "Iterator[Any]":
+        if not read[0]:
+            read[0] = True
+            yield tee()
+            return
+        with open(os.dup(copy.fileno()), "rb") as fh:
+            fh.seek(0)
+            yield fh
+
+    return opener
+
+
 def _dry_run(
     console: "Console",
     settings: "Settings",
-    items: "list[Item]",
+    items: "PromptFile",
     directory: "Path",
     *,
     resume: bool,
@@ -377,17 +407,14 @@ def _dry_run(
     console.out("\n\n".join(blocks))
 
 
-def _pool_size(items: "list[Item]", jobs: int) -> int:
-    from ..models import plan_counts
-
-    widest = max((len(plan_counts(i.count, i.max_n)) for i in items), default=1)
-    return min(jobs * widest, 256)
+def _pool_size(items: "PromptFile", jobs: int) -> int:
+    return min(jobs * items.checked.widest, 256)
 
 
 def _run_local(
     console: "Console",
     settings: "Settings",
-    items: "list[Item]",
+    items: "PromptFile",
     directory: "Path",
     *,
     source: str,

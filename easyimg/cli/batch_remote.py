@@ -8,6 +8,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
     from ..api.client import Client
@@ -46,7 +47,7 @@ def history_recorder(settings: "Settings") -> Any:
 def submit_remote(
     console: "Console",
     settings: "Settings",
-    items: "list[Item]",
+    items: "Iterable[Item]",
     directory: "Path",
     *,
     source: str,
@@ -92,7 +93,7 @@ def submit_remote(
 def _submit_and_fetch(
     console: "Console",
     settings: "Settings",
-    items: "list[Item]",
+    items: "Iterable[Item]",
     directory: "Path",
     *,
     source: str,

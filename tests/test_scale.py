@@ -1,0 +1,73 @@
+"""Flat memory for big batches: prompt files read as streams, compact resume keys, spooled paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from easyimg.batch.digests import DigestSet, digest
+from easyimg.batch.manifest import Manifest, Pending, to_do
+from easyimg.batch.prompts import Defaults, PromptFile, parse
+from easyimg.batch.spool import PathSpool
+
+D = Defaults(model="gpt-image-2", options={"quality": "low"})
+
+
+def test_prompt_file_is_read_twice_as_a_stream_and_matches_parse(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    lines = [json.dumps({"prompt": p}) + "\n" for p in ["a", "b", "a", "c", "a", "b"]]
+    path.write_text("".join(lines))
+    opened: list[int] = []
+
+    def opener():
+        opened.append(1)
+        return path.open("rb")
+
+    prompts = PromptFile(opener, "jsonl", D, str(path))
+    assert len(opened) == 1 and len(prompts) == 6 and prompts.checked.widest == 1
+    expected = parse(lines, "jsonl", D, "f")
+    got = list(prompts)
+    # Same keys as the list form, repeated prompts included; and again on a second pass.
+    assert [(i.line, i.key) for i in got] == [(i.line, i.key) for i in expected]
+    assert len({i.key for i in got}) == 6
+    assert [i.key for i in prompts] == [i.key for i in got]
+    assert len(opened) == 3
+
+
+def test_digest_set_holds_many_keys_exactly() -> None:
+    s = DigestSet()
+    values = [(i * 0x9E3779B97F4A7C15) % (1 << 64) for i in range(150_000)]
+    for v in values:
+        s.add(v)
+    s.add(values[0])
+    assert len(s) == 150_000
+    assert all(v in s for v in values[::997])
+    assert 12345 not in s and "x" not in s
+    assert digest("ab" * 32) == int("ab" * 8, 16)
+    assert digest("not-hex-key") == digest("not-hex-key") != digest("not-hex-kez")
+
+
+def test_pending_streams_the_same_plan_as_to_do(tmp_path: Path) -> None:
+    two = Defaults(model="gpt-image-2", n=2)
+    items = parse([f"prompt {i}\n" for i in range(5)], "txt", two, "f")
+    manifest = Manifest(tmp_path)
+    (tmp_path / "kept.png").write_bytes(b"x")
+    manifest.append({"key": items[1].key, "status": "ok", "files": []})
+    manifest.append({"key": items[3].key, "status": "partial", "files": ["kept.png"]})
+    pending = Pending(manifest, items)
+    tasks = list(pending)
+    assert [t.item.line for t in tasks] == [1, 3, 4, 5] and pending.skipped == 1
+    assert tasks[2].body["n"] == 1
+    assert [t.have for t in tasks] == [[], [], ["kept.png"], []]
+    plan = to_do(manifest, items)
+    assert [t.item.key for t in plan.todo] == [t.item.key for t in tasks] and plan.skipped == 1
+
+
+def test_path_spool_keeps_order_past_memory(tmp_path: Path) -> None:
+    spool = PathSpool(kept=3)
+    paths = [tmp_path / f"img-{i}.png" for i in range(10)]
+    spool.extend(paths)
+    assert len(spool) == 10 and bool(spool)
+    assert list(spool) == paths and list(spool) == paths
+    spool.close()
+    assert not PathSpool()
