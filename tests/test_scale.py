@@ -71,3 +71,35 @@ def test_path_spool_keeps_order_past_memory(tmp_path: Path) -> None:
     assert list(spool) == paths and list(spool) == paths
     spool.close()
     assert not PathSpool()
+
+
+def test_history_last_reads_from_the_end_like_a_whole_read(tmp_path: Path, monkeypatch) -> None:
+    from easyimg import history
+    from easyimg.usage import newest_first
+
+    path = tmp_path / "history.jsonl"
+    lines = [json.dumps({"n": i, "prompt": "x" * (i % 37)}) for i in range(200)]
+    lines[150] = '{"cut off'  # a damaged line is skipped
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(history, "_BLOCK", 64)  # many blocks, lines cut across them
+    for limit in (1, 5, 49, 60, 199, 500):
+        assert history.last(path, limit) == newest_first(history.read(path), limit)
+    assert history.last(tmp_path / "none.jsonl", 5) == []
+
+
+def test_history_folder_is_made_once(tmp_path: Path, monkeypatch) -> None:
+    from easyimg import history
+
+    made: list[Path] = []
+    real = Path.mkdir
+
+    def counting(self: Path, *args, **kwargs) -> None:
+        made.append(self)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", counting)
+    path = tmp_path / "data" / "history.jsonl"
+    for i in range(3):
+        history.append(path, {"n": i})
+    assert made == [tmp_path / "data"]
+    assert [e["n"] for e in history.read(path)] == [0, 1, 2]

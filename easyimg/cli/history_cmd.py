@@ -33,7 +33,11 @@ def history(
 
     console = make_console(json_mode=json_out)
     settings = settings_for()
-    entries = newest_first(history_file.read(settings.history_file), limit)
+    entries = (
+        history_file.last(settings.history_file, limit)
+        if limit
+        else newest_first(history_file.read(settings.history_file), limit)
+    )
     if json_out:
         console.out_json(entries)
         return
