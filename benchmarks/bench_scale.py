@@ -103,7 +103,8 @@ def run(args: list[str], env: dict[str, str]) -> Run:
     """One child: wall time, its CPU (user + system) and its peak RSS."""
     start = time.perf_counter()
     with open(os.devnull, "wb") as null:
-        proc = subprocess.Popen(args, stdout=null, stderr=subprocess.PIPE, env=env)
+        # In the checkout itself, so that `-m easyimg` finds that one before any other.
+        proc = subprocess.Popen(args, stdout=null, stderr=subprocess.PIPE, env=env, cwd=SRC)
         assert proc.stderr is not None
         err = proc.stderr.read()
         _, status, usage = os.wait4(proc.pid, 0)
