@@ -126,6 +126,8 @@ class APIError(EasyImgError):
         )
         # An error object inside a 200 answer (or an SSE error event) is a refusal by the API.
         self.exit_code = exit_code_for_status(status) if status else ExitCode.REFUSED
+        if self.account_wide == "quota":
+            self.exit_code = ExitCode.AUTH  # out of money: an account problem, whatever the status
 
     def _render(self) -> str:
         head = f"{self.status} {_reason(self.status)}: " if self.status else "API error: "

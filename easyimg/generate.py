@@ -324,6 +324,10 @@ class Generation:
     def _image_bytes(self, item: Mapping[str, Any]) -> Iterator[bytes]:
         b64 = item.get("b64_json")
         if isinstance(b64, str) and b64:
+            if len(b64) // 4 * 3 > self.client.max_image:
+                from .api.limits import too_big
+
+                raise too_big(self.client.max_image, "an image in the answer")
             yield from decode_b64(b64)
             return
         url = item.get("url")

@@ -7,23 +7,36 @@ from typing import IO, Any
 
 import requests
 
-from ..errors import EasyImgError, NetworkError, ResponseError
-from .client import PARSE_BUFFER, _reason, error_from_payload, request_id
+from ..errors import EasyImgError, ResponseError
+from .client import PARSE_BUFFER, error_from_payload, request_id
+from .limits import READ_ERRORS, Bounds, bounds_of
+
+# One value (an image item, `usage`, ...) is a handful of fields: these bound what a server
+# can make us build from a value short enough to pass the size cap.
+MAX_EVENTS = 1 << 16
+MAX_DEPTH = 64
 
 
 class _Recording:
-    """A file wrapper that keeps the first bytes read, to quote them when parsing fails."""
+    """A file wrapper that keeps the first bytes read, to quote them when parsing fails, and
+    stops reading when one value grows past the bounds (ijson holds a string whole)."""
 
-    def __init__(self, raw: IO[bytes] | Any) -> None:
+    def __init__(self, raw: IO[bytes] | Any, bounds: Bounds) -> None:
         self._raw = raw
+        self._bounds = bounds
+        self._limit = bounds.max_value
         self.head = b""
         self.total = 0
+        self.pending = 0  # bytes read since the last whole value
 
     def read(self, size: int = -1) -> bytes:
         chunk = self._raw.read(size)
         if len(self.head) < 200:
             self.head += chunk[: 200 - len(self.head)]
         self.total += len(chunk)
+        self.pending += len(chunk)
+        if self.pending > self._limit:
+            raise self._bounds.too_big()
         return chunk
 
 
@@ -34,13 +47,20 @@ class _ValueBuilder:
         self._factory = factory
         self._builder: Any = None
         self._depth = 0
+        self._events = 0
 
     def feed(self, event: str, value: Any) -> tuple[bool, Any]:
         if self._builder is None:
             self._builder = self._factory()
+            self._events = 0
+        self._events += 1
+        if self._events > MAX_EVENTS:
+            raise ResponseError(f"a value in the answer has more than {MAX_EVENTS} parts")
         self._builder.event(event, value)
         if event in ("start_map", "start_array"):
             self._depth += 1
+            if self._depth > MAX_DEPTH:
+                raise ResponseError(f"the answer nests more than {MAX_DEPTH} levels deep")
         elif event in ("end_map", "end_array"):
             self._depth -= 1
         if self._depth:
@@ -61,7 +81,8 @@ def read_images(
     import ijson
 
     resp.raw.decode_content = True
-    source = _Recording(resp.raw)
+    bounds = bounds_of(resp)
+    source = _Recording(resp.raw, bounds)
     meta: dict[str, Any] = {}
     key = ""
     value_of = _ValueBuilder(ijson.ObjectBuilder)
@@ -72,6 +93,7 @@ def read_images(
         # small reads make a 30 MB b64_json quadratic (seconds instead of milliseconds).
         for prefix, event, value in ijson.parse(source, buf_size=PARSE_BUFFER, use_float=True):
             if prefix == "":
+                source.pending = 0
                 if event == "map_key":
                     key = value
                 elif event not in ("start_map", "end_map"):
@@ -83,19 +105,20 @@ def read_images(
             done, built = value_of.feed(event, value)
             if not done:
                 continue
+            source.pending = 0
             if in_data:
                 if isinstance(built, dict):
                     on_image(built, meta)
             else:
                 meta[key] = built
     except ijson.JSONError as exc:
+        if bounds.expired:
+            raise bounds.late() from None  # the socket was shut at the deadline
         raise _unreadable(source, resp, exc) from None
     except EasyImgError:
         raise
-    except (requests.RequestException, OSError, ValueError) as exc:
-        raise NetworkError(
-            f"the answer broke off after {source.total} bytes: {_reason(exc)}"
-        ) from None
+    except (*READ_ERRORS, ValueError) as exc:
+        raise bounds.failure(exc, source.total) from None
     err = error_from_payload(meta, None, rid)
     if err is not None:
         raise err

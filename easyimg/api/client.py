@@ -13,23 +13,30 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from .. import __version__
-from ..errors import APIError, NetworkError, ResponseError
+from ..errors import APIError, ExitCode, NetworkError, ResponseError
+from .deadline import Deadline, DeadlineAdapter
+from .limits import (
+    DEFAULT_MAX_IMAGE,
+    READ_ERRORS,
+    TIMEOUT_HINT,
+    Bounds,
+    attach,
+    is_timeout,
+    iter_body,
+    mb,
+    too_big,
+)
 
 USER_AGENT = f"easyimg/{__version__}"
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503})
 # The request reached the model and may have been billed; retried only with --retry-timeouts.
 TIMEOUT_STATUSES = frozenset({504, 520, 521, 522, 523, 524})
 MAX_BACKOFF = 60.0
+MAX_RETRY_WAIT = 60.0  # the longest Retry-After waited for; a longer one ends the command
 PARSE_BUFFER = 4 << 20
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-oneapi-request-id", "cf-ray")
-TIMEOUT_HINT = (
-    "the image may already have been generated and billed, so it was not retried; "
-    "use --stream (its events keep slow requests alive through proxies) "
-    "or --retry-timeouts to retry anyway"
-)
 
 
 class RateGate:
@@ -206,7 +213,10 @@ def api_error(resp: requests.Response, hint: str | None = None) -> APIError:
     if getattr(resp, "_content_consumed", False) or resp.raw is None:
         raw = resp.content[:1_000_000]  # requested with stream=False: already read
     else:
-        raw = resp.raw.read(1_000_000, decode_content=True)
+        try:
+            raw = resp.raw.read(1_000_000, decode_content=True)
+        except READ_ERRORS:
+            raw = b""  # an error answer that broke off still has its status
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
     try:
         payload = json.loads(text)
@@ -238,17 +248,24 @@ class Client:
         gate: RateGate | None = None,
         on_retry: Callable[[Retry], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_image: int = DEFAULT_MAX_IMAGE,
+        max_retry_wait: float = MAX_RETRY_WAIT,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries = retries
+        self.max_image = max_image
+        self.max_retry_wait = max_retry_wait
         self.retry_timeouts = retry_timeouts
         self.gate = gate or RateGate(sleep=sleep)
         self.on_retry = on_retry
         self._sleep = sleep
         self._host = urlsplit(self.base_url).netloc.lower()
+        self._hostname = urlsplit(self.base_url).hostname or self._host
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, pool_size), max_retries=0)
+        adapter = DeadlineAdapter(
+            pool_connections=4, pool_maxsize=max(10, pool_size), max_retries=0
+        )
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = USER_AGENT
@@ -283,8 +300,11 @@ class Client:
         while True:
             attempt += 1
             self.gate.wait()
+            # One deadline per try, for the whole answer: status, headers and body.
+            deadline = Deadline(self.timeout)
             try:
-                resp = self.session.request(
+                resp = self._send(
+                    deadline,
                     method,
                     url,
                     json=json_body,
@@ -292,7 +312,6 @@ class Client:
                     data=data,
                     headers=sent_headers,
                     stream=stream,
-                    timeout=(min(30.0, self.timeout), self.timeout),
                 )
             except requests.ConnectionError as exc:
                 if not _is_connect_failure(exc):
@@ -301,12 +320,19 @@ class Client:
                         _rewind(files)
                         continue
                     raise self._sent_failure(exc) from None
+                kind = _connect_kind(exc)
                 if attempt > self.retries:
                     raise NetworkError(
-                        f"cannot connect to {self._host}: {_reason(exc)}",
-                        account_wide=_connect_kind(exc),
+                        f"cannot resolve host {self._hostname}"
+                        if kind == "resolve"
+                        else f"cannot connect to {self._host}: {_reason(exc)}",
+                        account_wide=kind,
                     ) from None
-                self._pause(attempt, backoff(attempt), "cannot connect")
+                self._pause(
+                    attempt,
+                    backoff(attempt),
+                    "cannot resolve host" if kind == "resolve" else "cannot connect",
+                )
                 _rewind(files)
                 continue
             except requests.Timeout as exc:
@@ -320,26 +346,55 @@ class Client:
 
             status = resp.status_code
             if status < 300:
+                if stream:
+                    attach(resp, Bounds(self._host, self.timeout, deadline, self.max_image))
+                else:
+                    deadline.cancel()
                 return resp
-            retryable = self._should_retry(resp)
-            if retryable and attempt <= self.retries:
-                delay = retry_after(resp.headers)
-                if delay is None or delay > MAX_BACKOFF:
-                    delay = backoff(attempt)
-                if status == 429:
-                    self.gate.hold(delay)
-                resp.close()
-                self._pause(
-                    attempt, delay, f"{status} {resp.reason or ''}".strip(), gate=status == 429
-                )
-                _rewind(files)
-                continue
             hint = TIMEOUT_HINT if status in TIMEOUT_STATUSES and not self.retry_timeouts else None
+            # Read (at most 1 MB of) the error first: a 429 that says the quota is spent is an
+            # account problem, never retried.
             err = api_error(resp, hint)
             resp.close()
+            deadline.cancel()
+            retryable = self._should_retry(resp) and err.account_wide != "quota"
+            if retryable and attempt <= self.retries:
+                asked = retry_after(resp.headers)
+                if asked is not None and asked > self.max_retry_wait:
+                    err.message += (
+                        f"; the server asks to wait {asked:g} s before trying again, longer "
+                        f"than easyimg waits ({self.max_retry_wait:g} s; config key "
+                        "max_retry_wait)"
+                    )
+                    err.exit_code = ExitCode.NETWORK
+                    raise err
+                delay = backoff(attempt) if asked is None else asked
+                reason = f"{status} {resp.reason or ''}".strip()
+                if asked is not None:
+                    reason += ", Retry-After"
+                if status == 429:
+                    self.gate.hold(delay)
+                self._pause(attempt, delay, reason, gate=status == 429)
+                _rewind(files)
+                continue
             if retryable and attempt > 1:
                 err.message += f" (after {attempt} tries)"
             raise err
+
+    def _send(self, deadline: Deadline, method: str, url: str, **kw: Any) -> requests.Response:
+        try:
+            with deadline.sending():
+                return self.session.request(
+                    method, url, timeout=(min(30.0, self.timeout), self.timeout), **kw
+                )
+        except requests.RequestException as exc:
+            deadline.cancel()
+            if deadline.expired and not (
+                isinstance(exc, requests.ConnectionError) and _is_connect_failure(exc)
+            ):
+                # The watchdog shut the socket: the answer was late, not the line broken.
+                raise requests.ReadTimeout(str(exc)) from None
+            raise
 
     def _should_retry(self, resp: requests.Response) -> bool:
         flag = resp.headers.get("x-should-retry", "").lower()
@@ -358,11 +413,11 @@ class Client:
             self._sleep(delay)
 
     def _sent_failure(self, exc: Exception) -> NetworkError:
-        what = "no answer" if isinstance(exc, requests.Timeout) else "the connection dropped"
         if isinstance(exc, requests.Timeout):
-            what = f"no answer within {self.timeout:g} s"
+            return Bounds(self._host, self.timeout).late()
         return NetworkError(
-            f"{what} from {self._host} after the request was sent", hint=TIMEOUT_HINT
+            f"the connection dropped from {self._host} after the request was sent",
+            hint=TIMEOUT_HINT,
         )
 
     def download(
@@ -374,20 +429,28 @@ class Client:
     ) -> Iterator[bytes]:
         """Stream an image URL (data: URLs too); the key goes only to the API's own host."""
         if url.startswith("data:"):
-            yield decode_data_url(url)
+            data = decode_data_url(url)
+            if len(data) > self.max_image:
+                raise too_big(self.max_image, "a data: URL image")
+            yield data
             return
         full = urljoin(self.base_url + "/", url)
         if urlsplit(full).scheme not in ("http", "https"):
             raise ResponseError(f"image URL {url[:80]!r} is not http(s)")
+        deadline = Deadline(self.timeout)
+        bounds = Bounds(urlsplit(full).netloc, self.timeout, deadline, self.max_image)
+        what = f"download of {_short(full)}"
         try:
-            resp = self.session.get(
-                full,
-                headers=self.headers_for(full),
-                stream=True,
-                timeout=(min(30.0, self.timeout), self.timeout),
-            )
+            resp = self._send(deadline, "GET", full, headers=self.headers_for(full), stream=True)
         except requests.RequestException as exc:
+            if is_timeout(exc):
+                raise bounds.late(what) from None
+            if isinstance(exc, requests.ConnectionError) and _connect_kind(exc) == "resolve":
+                raise NetworkError(
+                    f"cannot download {_short(full)}: cannot resolve host {urlsplit(full).hostname}"
+                ) from None
             raise NetworkError(f"cannot download {_short(full)}: {_reason(exc)}") from None
+        attach(resp, bounds)
         with resp:
             if resp.status_code >= 400:
                 raise NetworkError(
@@ -395,21 +458,18 @@ class Client:
                     f"{resp.reason or ''}".rstrip()
                 )
             total = int(resp.headers.get("content-length") or 0) or None
+            if total is not None and total > self.max_image:
+                raise bounds.too_big(f"the image at {_short(full)} ({mb(total)})")
             done = 0
-            try:
-                for chunk in resp.iter_content(chunk_size):
-                    done += len(chunk)
-                    if on_progress:
-                        on_progress(done, total)
-                    yield chunk
-            except requests.RequestException as exc:
-                raise NetworkError(
-                    f"download of {_short(full)} broke off: {_reason(exc)}"
-                ) from None
+            for chunk in iter_body(resp, what, chunk_size):
+                done += len(chunk)
+                if done > self.max_image:
+                    raise bounds.too_big(f"the image at {_short(full)}")
+                if on_progress:
+                    on_progress(done, total)
+                yield chunk
             if total is not None and done < total:
-                raise NetworkError(
-                    f"download of {_short(full)} broke off at {done} of {total} bytes"
-                )
+                raise NetworkError(f"the {what} broke off after {done} of {total} bytes")
 
     def close(self) -> None:
         self.session.close()

@@ -53,7 +53,10 @@ def stream_error(payload: dict[str, Any], rid: str | None) -> APIError:
             body=payload,
         )
     kind = f"{err.type or ''} {err.code or ''}".lower()
-    err.exit_code = ExitCode.NETWORK if any(k in kind for k in _SERVER_SIDE) else ExitCode.REFUSED
+    if err.account_wide != "quota":
+        err.exit_code = (
+            ExitCode.NETWORK if any(k in kind for k in _SERVER_SIDE) else ExitCode.REFUSED
+        )
     return err
 
 

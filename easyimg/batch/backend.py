@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from ..api.client import Client
+from ..api.limits import read_body
 from ..errors import EasyImgError, ExitCode, ResponseError
 
 RUNNING = ("validating", "in_progress", "finalizing", "cancelling")
@@ -54,11 +56,9 @@ def json_call(
     # Streamed: the client reads an error answer's body itself, which stream=False consumes.
     resp = client.request(method, path, json_body=body, **kw)
     try:
-        doc = resp.json()
+        doc = json.loads(read_body(resp))
     except ValueError:
         raise ResponseError(f"{method} {path}: the answer is not JSON") from None
-    finally:
-        resp.close()
     if not isinstance(doc, dict):
         raise ResponseError(f"{method} {path}: the answer is not a JSON object")
     return doc

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from ..api.client import Client
+from ..api.limits import iter_body
 from ..errors import OutputError, ResponseError
 from .backend import json_call
 
@@ -32,7 +33,7 @@ def download(client: Client, file_id: str, dest: Path) -> None:
     )
     try:
         with open(dest, "wb") as fh:
-            for chunk in resp.iter_content(1 << 16):
+            for chunk in iter_body(resp, f"download of file {file_id}"):
                 fh.write(chunk)
     except OSError as exc:
         raise OutputError(f"cannot write {dest}: {exc.strerror or exc}") from None

@@ -83,6 +83,9 @@ def models(
 
     easyimg models --base-url http://localhost:4000/v1 --json | jq -r '.[].id'
     """
+    import json
+
+    from ..api.limits import read_body
     from ..errors import ResponseError
     from ..models import lookup
 
@@ -92,13 +95,14 @@ def models(
     )
     conn = connect(settings, offline=offline, console=console)
     try:
-        resp = conn.client.request("GET", "models")
+        body = read_body(conn.client.request("GET", "models"))
         try:
-            payload = resp.json()
+            payload = json.loads(body)
         except ValueError:
+            text = body[:200].decode("utf-8", "replace")
             raise ResponseError(
                 f"the models list from {settings.base_url} is not JSON: "
-                f"{' '.join(resp.text.split())[:80]}"
+                f"{' '.join(text.split())[:80]}"
             ) from None
     finally:
         conn.close()

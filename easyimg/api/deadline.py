@@ -1,0 +1,207 @@
+"""A deadline for a whole answer: when it passes, the socket is shut, so a blocked read ends too."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.response import HTTPResponse
+
+_local = threading.local()
+
+
+class Deadline:
+    """The time by which one answer (status, headers and body) must have arrived.
+
+    Socket timeouts only bound each read, so a server sending a byte a second never trips
+    them. Instead the watchdog thread shuts the connection's socket when the time is up:
+    whatever read is under way, even inside C or TLS, then ends and reports `expired`.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._conn: _Conn | _TLSConn | None = None
+        self._sending = False
+        self._over = False
+        self._lock = threading.Lock()
+        _watchdog.arm(self)
+
+    def left(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """Connections taken from the pool in this thread meanwhile are under this deadline."""
+        before = getattr(_local, "deadline", None)
+        _local.deadline, self._sending = self, True
+        try:
+            yield
+        finally:
+            _local.deadline, self._sending = before, False
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._over, self._conn = True, None
+        _watchdog.disarm(self)
+
+    def _own(self, conn: _Conn | _TLSConn) -> None:
+        with self._lock:
+            if self._over:
+                return
+            self._conn, conn.deadline = conn, self
+
+    def _release(self, conn: _Conn | _TLSConn) -> None:
+        conn.deadline = None
+        with self._lock:
+            if self._conn is conn:
+                self._conn = None
+        # Back in the pool while the answer is being read means the body is complete (or was
+        # abandoned); during sending it is a redirect, and the next request takes over.
+        if not self._sending:
+            self.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._over:
+                return
+            self.expired = True
+            conn = self._conn
+        if conn is not None:
+            _shut(conn.sock)
+            _shut(conn.answer_sock)
+
+
+def _shut(sock: socket.socket | None) -> None:
+    if sock is not None:
+        # socket.socket's own shutdown: SSLSocket's would drop its TLS state under a reader.
+        with contextlib.suppress(OSError):  # already closed
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One daemon thread for every deadline of the process, woken for the earliest."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._armed: set[Deadline] = set()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: Deadline) -> None:
+        with self._cond:
+            self._armed.add(deadline)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="deadline", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def disarm(self, deadline: Deadline) -> None:
+        with self._cond:
+            self._armed.discard(deadline)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                due = [d for d in self._armed if d.at <= now]
+                self._armed.difference_update(due)
+                if not due:
+                    soonest = min((d.at for d in self._armed), default=None)
+                    self._cond.wait(None if soonest is None else soonest - now)
+                    continue
+            for deadline in due:
+                deadline._fire()
+
+
+_watchdog = _Watchdog()
+
+
+class _Conn(HTTPConnection):
+    deadline: Deadline | None = None
+    # The socket the answer is read from: http.client drops `sock` from a connection whose
+    # answer says `Connection: close`, handing the socket to the response alone.
+    answer_sock: socket.socket | None = None
+
+    def connect(self) -> None:
+        super().connect()
+        if self.deadline is not None and self.deadline.expired:
+            _shut(self.sock)  # the deadline passed while connecting
+
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]
+        self.answer_sock = self.sock
+        return super().getresponse()
+
+
+class _TLSConn(HTTPSConnection):
+    deadline: Deadline | None = None
+    answer_sock: socket.socket | None = None
+
+    def connect(self) -> None:
+        super().connect()
+        if self.deadline is not None and self.deadline.expired:
+            _shut(self.sock)
+
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]
+        self.answer_sock = self.sock
+        return super().getresponse()
+
+
+def _take(conn: Any) -> Any:
+    deadline = getattr(_local, "deadline", None)
+    if deadline is not None and isinstance(conn, _Conn | _TLSConn):
+        deadline._own(conn)
+    return conn
+
+
+def _give_back(conn: Any) -> None:
+    if isinstance(conn, _Conn | _TLSConn) and conn.deadline is not None:
+        conn.deadline._release(conn)
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _Conn
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        return _take(super()._get_conn(timeout))
+
+    def _put_conn(self, conn: Any) -> None:
+        _give_back(conn)
+        super()._put_conn(conn)
+
+
+class _TLSPool(HTTPSConnectionPool):
+    ConnectionCls = _TLSConn
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        return _take(super()._get_conn(timeout))
+
+    def _put_conn(self, conn: Any) -> None:
+        _give_back(conn)
+        super()._put_conn(conn)
+
+
+_POOLS = {"http": _Pool, "https": _TLSPool}
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """An HTTPAdapter whose connections a Deadline can shut (direct and HTTP(S) proxies)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        # SOCKS managers have pools of their own kind: those keep per-read timeouts only.
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
