@@ -29,6 +29,8 @@ KEYS: dict[str, type] = {
     "retries": int,
     "jobs": int,
     "history": bool,
+    "max_image_mb": float,
+    "max_retry_wait": float,
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -44,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "retries": 3,
     "jobs": 4,
     "history": True,
+    "max_image_mb": 100.0,
+    "max_retry_wait": 60.0,
 }
 
 
@@ -159,6 +163,10 @@ class Settings:
     retries: int = 3
     jobs: int = 4
     history: bool = True
+    # One image's data is capped (a server may send endless base64); a longer Retry-After
+    # than max_retry_wait seconds ends the command instead of being waited.
+    max_image_mb: float = 100.0
+    max_retry_wait: float = 60.0
     profile: str | None = None
     config_file: Path = field(default_factory=Path)
     history_file: Path = field(default_factory=Path)
@@ -225,6 +233,10 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         raise UsageError(f"timeout must be positive, not {settings.timeout}")
     if settings.retries < 0:
         raise UsageError(f"retries must be 0 or more, not {settings.retries}")
+    if settings.max_image_mb <= 0:
+        raise UsageError(f"max_image_mb must be positive, not {settings.max_image_mb:g}")
+    if settings.max_retry_wait < 0:
+        raise UsageError(f"max_retry_wait must be 0 or more, not {settings.max_retry_wait:g}")
     if settings.jobs < 1:
         raise UsageError(f"jobs must be at least 1, not {settings.jobs}")
     scheme = urlsplit(settings.base_url).scheme

@@ -19,9 +19,10 @@ EXIT_CODES = {
     0: "everything asked for was written",
     1: "unexpected internal error (a traceback only with --debug)",
     2: "usage or validation error, found before any request",
-    3: "authentication or configuration problem (no key, 401, 403)",
+    3: "authentication, account or configuration problem (no key, 401, 403, quota spent)",
     4: "the API refused the request (other 4xx, content policy, unknown model)",
-    5: "network failure, timeout, 429 or 5xx still failing after retries, malformed response",
+    5: "network failure, timeout, 429 or 5xx still failing after retries, malformed response, "
+    "an answer past --timeout or max_image_mb, a Retry-After over max_retry_wait",
     6: "partial success (some images or batch items written, some failed)",
     130: "interrupted",
     143: "terminated by SIGTERM (a batch first records what finished, as on Ctrl-C)",
@@ -36,10 +37,12 @@ KEY_NOTES = {
     "format": "default `--format`",
     "out_dir": "default `--out` directory (else `.`)",
     "name": "default `--name` template",
-    "timeout": "seconds to wait for an answer (default 600)",
+    "timeout": "seconds the whole answer may take, body included (default 600)",
     "retries": "retries after the first try (default 3)",
     "jobs": "default `batch --jobs` (default 4)",
     "history": "`false` stops writing the history file",
+    "max_image_mb": "cap on one image's data, in MB (default 100); past it, exit 5",
+    "max_retry_wait": "longest `Retry-After` waited, in seconds (default 60); longer: exit 5",
 }
 
 

@@ -66,7 +66,7 @@ Timeout = Annotated[
     typer.Option(
         "--timeout",
         metavar="SECONDS",
-        help="seconds to wait for an answer [default: 600]",
+        help="seconds the whole answer may take, body included [default: 600]",
         rich_help_panel=CONN,
         show_default=False,
     ),
@@ -370,7 +370,7 @@ def connect(
     def on_retry(retry: Any) -> None:
         if console is not None:
             console.info(
-                f"retrying in {retry.delay:.1f}s ({retry.reason}, try "
+                f"waiting {round(retry.delay, 1):g}s ({retry.reason}; try "
                 f"{retry.attempt + 1} of {settings.retries + 1})"
             )
 
@@ -382,6 +382,8 @@ def connect(
         retry_timeouts=retry_timeouts,
         pool_size=pool_size,
         on_retry=on_retry,
+        max_image=int(settings.max_image_mb * (1 << 20)),
+        max_retry_wait=settings.max_retry_wait,
     )
     stack.callback(client.close)
     return Connection(settings, client, offline, stack)
