@@ -84,19 +84,25 @@ def test_429_closes_the_shared_gate_and_honours_retry_after(httpserver: HTTPServ
     assert gate.wait() == 0
 
 
-def test_server_delay_over_cap_falls_back_to_backoff(httpserver: HTTPServer):
+def test_server_delay_over_the_wait_cap_ends_at_once(httpserver: HTTPServer):
     clock = FakeClock()
     httpserver.expect_ordered_request("/v1/x").respond_with_data(
         "busy", status=503, headers={"retry-after": "3600"}
     )
-    httpserver.expect_ordered_request("/v1/x").respond_with_json({})
     client = Client(
         httpserver.url_for("/v1"),
         sleep=clock.sleep,
         gate=RateGate(clock=clock.time, sleep=clock.sleep),
+        max_retry_wait=30,
     )
-    client.request("POST", "x", json_body={})
-    assert len(clock.slept) == 1 and clock.slept[0] <= 0.5
+    with pytest.raises(APIError) as info:
+        client.request("POST", "x", json_body={})
+    assert clock.slept == [] and len(httpserver.log) == 1
+    assert info.value.exit_code == ExitCode.NETWORK
+    assert info.value.message == (
+        "503 Service Unavailable: busy; the server asks to wait 3600 s before trying again, "
+        "longer than easyimg waits (30 s; config key max_retry_wait)"
+    )
 
 
 def test_409_and_408_are_retried_other_4xx_not(httpserver: HTTPServer):
@@ -194,3 +200,23 @@ def test_error_message_kept_when_body_was_already_read(httpserver: HTTPServer):
         client.request("GET", "x", stream=False)
     assert info.value.api_message == "Incorrect API key provided"
     assert info.value.code == "invalid_api_key"
+
+
+def test_a_deadline_ends_with_its_answer_so_a_reused_connection_is_not_shut(
+    httpserver: HTTPServer,
+):
+    from easyimg.api.limits import bounds_of
+
+    httpserver.expect_request("/v1/x").respond_with_json({"ok": True})
+    client = Client(httpserver.url_for("/v1"), timeout=30)
+    first = client.request("GET", "x")
+    deadline = bounds_of(first).deadline
+    assert deadline is not None and not deadline.expired
+    assert first.json() == {"ok": True}
+    first.close()
+    # Read to the end, the connection went back to the pool and its deadline with it.
+    assert deadline._conn is None and deadline._over
+    second = client.request("GET", "x")
+    assert bounds_of(second).deadline is not deadline
+    assert second.json() == {"ok": True}
+    assert len(httpserver.log) == 2

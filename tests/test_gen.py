@@ -641,7 +641,8 @@ def test_read_timeout_is_not_retried(cli, tmp_path):
         sock.close()
     assert r.code == 5
     assert len(accepted) == 1
-    assert "no answer within 0.3 s" in r.err and "--retry-timeouts" in r.err
+    assert f"no complete answer from 127.0.0.1:{port} within 0.3 s (--timeout)" in r.err
+    assert "--retry-timeouts" in r.err
 
 
 # --- validation, config and key handling ---------------------------------------------------

@@ -506,3 +506,30 @@ def test_close_removes_partials_still_waiting_and_keeps_no_more(httpserver, tmp_
 
     read_url(httpserver, reader, on_image)
     assert listing(tmp_path) == ["img1.png", "img2.png"]
+
+
+def test_lines_split_on_every_ending_even_across_chunks():
+    from easyimg.api.limits import Bounds
+    from easyimg.api.sse import _lines
+
+    chunks = [b"event: a\r", b"\ndata: x", b"y\r\n\r", b"\ndata: z\rdata: w\n\n", b"tail"]
+    assert list(_lines(chunks, Bounds("h"))) == [
+        b"event: a",
+        b"data: xy",
+        b"",
+        b"data: z",
+        b"data: w",
+        b"",
+        b"tail",
+    ]
+
+
+def test_a_quota_error_event_is_an_account_problem():
+    from easyimg.api.images_stream import stream_error
+
+    err = stream_error(
+        {"type": "error", "error": {"code": "insufficient_quota", "message": "m"}}, None
+    )
+    assert err.exit_code == ExitCode.AUTH
+    err = stream_error({"type": "error", "error": {"code": "server_error", "message": "m"}}, None)
+    assert err.exit_code == ExitCode.NETWORK
