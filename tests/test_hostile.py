@@ -610,3 +610,16 @@ def test_gzip_helpers_round_trip():
     body = gzip_bomb(b'{"a": "', 3 * MB, b'"}')
     assert gzip.decompress(body) == b'{"a": "' + b"A" * (3 * MB) + b'"}'
     assert base64.b64decode(b"QUFB") == b"AAA"
+
+
+def test_a_body_that_does_not_inflate_is_exit_5(cli, serve, tmp_path):
+    def handle(peer: Peer, req: Request) -> None:
+        body = gzip.compress(png_answer())[:40] + b"not deflate at all" * 10
+        if peer.head(Content_Type="application/json", Content_Encoding="gzip"):
+            peer.send(body)
+
+    server = serve(handle)
+    for command in (["gen", "a cat"], ["models"]):
+        r = cli(*command, "--base-url", server.url, cwd=tmp_path)
+        assert r.code == ExitCode.NETWORK
+        assert "compressed wrongly" in one_error_line(r.err)

@@ -72,10 +72,16 @@ class Bounds:
             hint=TIMEOUT_HINT,
         )
 
-    def failure(self, exc: BaseException, got: int, what: str | None = None) -> NetworkError:
+    def failure(
+        self, exc: BaseException, got: int, what: str | None = None
+    ) -> NetworkError | ResponseError:
         """What a failed read of the answer (or `what`), after `got` bytes, tells the user."""
         if self.expired or is_timeout(exc):
             return self.late(what)
+        if isinstance(
+            exc, requests.exceptions.ContentDecodingError | urllib3.exceptions.DecodeError
+        ):
+            return ResponseError(f"the {what or 'answer'} is compressed wrongly (Content-Encoding)")
         return NetworkError(f"the {what or 'answer'} broke off after {got} bytes")
 
 
