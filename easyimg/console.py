@@ -49,6 +49,11 @@ class Environment:
         )
 
 
+def in_ci(env: Mapping[str, str]) -> bool:
+    """CI services set `CI` (GitHub, GitLab, Travis, CircleCI, ...); "false" or "0" is not CI."""
+    return env.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
@@ -102,6 +107,11 @@ class Console:
     @property
     def interactive(self) -> bool:
         return self.env.stderr_isatty and not self.quiet
+
+    @property
+    def may_open(self) -> bool:
+        """Open a browser or viewer only for a person at a terminal: never in a pipe or CI."""
+        return self.env.stdout_isatty and self.env.stderr_isatty and not in_ci(self.env.env)
 
     # stdout: data only
     def out(self, line: str) -> None:

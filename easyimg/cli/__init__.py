@@ -70,6 +70,7 @@ def _register() -> None:
         completions_cmd,
         config_cmd,
         edit,
+        gallery,
         gen,
         history_cmd,
         models_cmd,
@@ -89,6 +90,7 @@ def _register() -> None:
     app.add_typer(config_cmd.config_app, name="config")
     app.command("serve")(serve.serve)
     app.command("completions")(completions_cmd.completions)
+    app.command("gallery")(gallery.gallery)
 
 
 _register()
