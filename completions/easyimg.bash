@@ -7,7 +7,7 @@
 # _easyimg_is_child PATH WORD: is WORD a subcommand of the command at PATH?
 _easyimg_is_child() {
     case "$1/$2" in
-        "/gen"|"/edit"|"/vary"|"/batch"|"/models"|"/history"|"/usage"|"/login"|"/serve"|"/completions"|"/batches"|"/config"|"/generate"|"batches/list"|"batches/show"|"batches/fetch"|"batches/cancel"|"config/path"|"config/show"|"config/set"|"config/unset") return 0 ;;
+        "/gen"|"/edit"|"/vary"|"/batch"|"/models"|"/history"|"/usage"|"/login"|"/serve"|"/completions"|"/gallery"|"/batches"|"/config"|"/generate"|"batches/list"|"batches/show"|"batches/fetch"|"batches/cancel"|"config/path"|"config/show"|"config/set"|"config/unset") return 0 ;;
     esac
     return 1
 }
@@ -15,7 +15,7 @@ _easyimg_is_child() {
 # _easyimg_subcommands PATH: the visible subcommands of PATH.
 _easyimg_subcommands() {
     case "$1" in
-        "") printf '%s\n' gen edit vary batch models history usage login serve completions batches config ;;
+        "") printf '%s\n' gen edit vary batch models history usage login serve completions gallery batches config ;;
         "batches") printf '%s\n' list show fetch cancel ;;
         "config") printf '%s\n' path show set unset ;;
     esac
@@ -36,6 +36,7 @@ _easyimg_options() {
         "login") printf '%s\n' --profile --base-url -h --help ;;
         "serve") printf '%s\n' --host --port -p --latency --api-key --quiet -h --help ;;
         "completions") printf '%s\n' -h --help ;;
+        "gallery") printf '%s\n' --open -o --out --json --quiet -h --help ;;
         "batches") printf '%s\n' -h --help ;;
         "batches list") printf '%s\n' --limit --json --base-url --api-key --profile --timeout --retries -h --help ;;
         "batches show") printf '%s\n' --json --base-url --api-key --profile --timeout --retries -h --help ;;
@@ -61,7 +62,7 @@ _easyimg_option_kind() {
             printf '%s\n' 'choice_1' ;;
         "gen --complexity"|"generate --complexity"|"edit --complexity"|"batch --complexity")
             printf '%s\n' 'complexity' ;;
-        "gen -o"|"gen --out"|"generate -o"|"generate --out"|"edit --prompt-file"|"edit --mask"|"edit -o"|"edit --out"|"vary -o"|"vary --out"|"batch -o"|"batch --out"|"batches fetch -o"|"batches fetch --out")
+        "gen -o"|"gen --out"|"generate -o"|"generate --out"|"edit --prompt-file"|"edit --mask"|"edit -o"|"edit --out"|"vary -o"|"vary --out"|"batch -o"|"batch --out"|"gallery -o"|"gallery --out"|"batches fetch -o"|"batches fetch --out")
             printf '%s\n' 'file' ;;
         "gen -f"|"gen --format"|"generate -f"|"generate --format"|"edit -f"|"edit --format"|"batch -f"|"batch --format")
             printf '%s\n' 'format' ;;
@@ -92,6 +93,7 @@ _easyimg_arg_kind() {
         "vary") case "$2" in 0) printf '%s\n' file ;; esac ;;
         "batch") case "$2" in 0) printf '%s\n' file ;; esac ;;
         "completions") case "$2" in 0) printf '%s\n' shell ;; esac ;;
+        "gallery") case "$2" in 0) printf '%s\n' file ;; esac ;;
         "config set") case "$2" in 0) printf '%s\n' config_key ;; 1) printf '%s\n' config_value ;; esac ;;
         "config unset") case "$2" in 0) printf '%s\n' config_key ;; esac ;;
     esac

@@ -5,7 +5,7 @@
 # __easyimg_is_child PATH WORD
 function __easyimg_is_child
     switch "$argv[1]/$argv[2]"
-        case '/gen' '/edit' '/vary' '/batch' '/models' '/history' '/usage' '/login' '/serve' '/completions' '/batches' '/config' '/generate' 'batches/list' 'batches/show' 'batches/fetch' 'batches/cancel' 'config/path' 'config/show' 'config/set' 'config/unset'
+        case '/gen' '/edit' '/vary' '/batch' '/models' '/history' '/usage' '/login' '/serve' '/completions' '/gallery' '/batches' '/config' '/generate' 'batches/list' 'batches/show' 'batches/fetch' 'batches/cancel' 'config/path' 'config/show' 'config/set' 'config/unset'
             return 0
         case '*'
             return 1
@@ -23,7 +23,7 @@ function __easyimg_option_kind
             echo 'choice_1'
         case 'gen --complexity' 'generate --complexity' 'edit --complexity' 'batch --complexity'
             echo 'complexity'
-        case 'gen -o' 'gen --out' 'generate -o' 'generate --out' 'edit --prompt-file' 'edit --mask' 'edit -o' 'edit --out' 'vary -o' 'vary --out' 'batch -o' 'batch --out' 'batches fetch -o' 'batches fetch --out'
+        case 'gen -o' 'gen --out' 'generate -o' 'generate --out' 'edit --prompt-file' 'edit --mask' 'edit -o' 'edit --out' 'vary -o' 'vary --out' 'batch -o' 'batch --out' 'gallery -o' 'gallery --out' 'batches fetch -o' 'batches fetch --out'
             echo 'file'
         case 'gen -f' 'gen --format' 'generate -f' 'generate --format' 'edit -f' 'edit --format' 'batch -f' 'batch --format'
             echo 'format'
@@ -179,6 +179,7 @@ complete -c easyimg -n '__easyimg_sub ""' -a usage -d 'Token totals per model or
 complete -c easyimg -n '__easyimg_sub ""' -a login -d 'Store an API key in the config file (asked for hidden, or read from std…'
 complete -c easyimg -n '__easyimg_sub ""' -a serve -d 'Serve an OpenAI-format image API on this machine that draws placeholder…'
 complete -c easyimg -n '__easyimg_sub ""' -a completions -d 'Print the shell completion script for bash, zsh or fish.'
+complete -c easyimg -n '__easyimg_sub ""' -a gallery -d 'Write a static page of an output folder: thumbnails, prompts, failures,…'
 complete -c easyimg -n '__easyimg_sub ""' -a batches -d 'The provider\'s Batch API: list, show, fetch, cancel.'
 complete -c easyimg -n '__easyimg_sub ""' -a config -d 'Read and change the config file.'
 complete -c easyimg -n '__easyimg_at ""' -l version -d 'print the version and exit'
@@ -414,6 +415,14 @@ complete -c easyimg -n '__easyimg_at "serve"' -s h -l help -d 'Show this message
 # easyimg completions
 complete -c easyimg -n '__easyimg_at "completions"' -s h -l help -d 'Show this message and exit.'
 complete -c easyimg -n '__easyimg_arg "completions" 0' -x -a 'bash zsh fish'
+
+# easyimg gallery
+complete -c easyimg -n '__easyimg_at "gallery"' -l open -d 'open the page in the browser (on a terminal only)'
+complete -c easyimg -n '__easyimg_at "gallery"' -s o -l out -r -F -d 'write the page here [default: DIR/index.html]'
+complete -c easyimg -n '__easyimg_at "gallery"' -l json -d 'print one JSON object instead of paths'
+complete -c easyimg -n '__easyimg_at "gallery"' -l quiet -d 'print errors only'
+complete -c easyimg -n '__easyimg_at "gallery"' -s h -l help -d 'Show this message and exit.'
+complete -c easyimg -n '__easyimg_arg "gallery" 0' -F
 
 # easyimg batches
 complete -c easyimg -n '__easyimg_sub "batches"' -a list -d 'List recent batches with their progress.'

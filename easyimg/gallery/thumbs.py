@@ -40,11 +40,11 @@ def make_thumb(source: Path, target: Path, size: int = THUMB_SIZE) -> bool:
     from PIL import Image, ImageOps
 
     try:
-        with Image.open(source) as im:
+        with Image.open(source) as opened:
             # thumbnail() asks a JPEG decoder for a reduced scale first (draft mode) and
             # reduces PNGs in integer steps before resampling: big images stay cheap.
-            im.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
-            im = ImageOps.exif_transpose(im) or im
+            opened.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
+            im: Image.Image = ImageOps.exif_transpose(opened) or opened
             if im.mode not in ("RGB", "RGBA"):
                 has_alpha = im.mode in ("LA", "PA") or "transparency" in im.info
                 im = im.convert("RGBA" if has_alpha else "RGB")
