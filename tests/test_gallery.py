@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from easyimg.batch.manifest import MANIFEST_NAME
 from easyimg.gallery import build
-from easyimg.gallery.collect import MANIFEST_NAME, item_cost
+from easyimg.gallery.collect import item_cost
 from easyimg.gallery.thumbs import THUMBS_DIR
 from easyimg.output import png_with_text
 

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..batch.manifest import MANIFEST_NAME
 from ..errors import OutputError
 from ..history import read_jsonl
 from ..usage import tokens_of
 
-MANIFEST_NAME = "easyimg-manifest.jsonl"
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".svg"})
 _N = TypeVar("_N", int, float)
 
