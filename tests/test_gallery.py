@@ -364,7 +364,9 @@ def test_cli_prints_the_page_and_a_summary(tmp_path: Path, cli: Callable[..., Re
     r = cli("gallery", str(folder))
     assert r.code == 0
     assert r.out == f"{folder / 'index.html'}\n"
-    assert r.err.startswith("gallery: 3 images, 1 failed; thumbnails: 3 made, 0 reused (")
+    assert r.err.startswith(
+        f"gallery {folder / 'index.html'}: 3 images, 1 failed; thumbnails: 3 made, 0 reused ("
+    )
     r = cli("gallery", str(folder), "--json")
     doc = json.loads(r.out)
     assert doc["thumbnails"] == {"made": 0, "reused": 3, "unreadable": 0, "removed": 0}
@@ -400,3 +402,104 @@ def test_open_only_at_a_terminal_outside_ci(
     r = cli("gallery", str(tmp_path), "--open", tty=tty, env=env)
     assert r.code == 0
     assert calls == ([(tmp_path / "index.html").resolve().as_uri()] if opened else [])
+
+
+# --- --gallery on the commands that write images ------------------------------------------------
+
+
+def test_batch_gallery_shows_every_item(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    prompts = tmp_path / "p.txt"
+    prompts.write_text(f"a red fox\n# a comment\n{XSS}\nblue whale\n")
+    out = tmp_path / "out"
+    r = cli(
+        "batch",
+        str(prompts),
+        "--offline",
+        "-m",
+        "dall-e-2",
+        "-s",
+        "256x256",
+        "-o",
+        str(out),
+        "--gallery",
+    )
+    assert r.code == 0, r.err
+    assert f"gallery {out / 'index.html'}: 3 images; thumbnails: 3 made, 0 reused" in r.err
+    assert str(out / "index.html") not in r.out  # stdout stays the image paths
+    page = read_page(out / "index.html")
+    assert [c["p"] for c in page.cards] == ["a red fox", XSS, "blue whale"]
+    assert [c["small"].split(" \u00b7 ")[0] for c in page.cards] == [
+        "line\u00a01",
+        "line\u00a03",
+        "line\u00a04",
+    ]
+    assert {c["attrs"]["data-m"] for c in page.cards} == {"dall-e-2"}
+
+
+def test_remote_batch_fetch_refreshes_the_gallery(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("one\ntwo\n")
+    out = tmp_path / "out"
+    args = ("--offline", "-m", "dall-e-2", "-s", "256x256", "-o", str(out), "--gallery")
+    r = cli("batch", str(prompts), "--remote", "--wait", *args)
+    assert r.code == 0, r.err
+    page = read_page(out / "index.html")
+    # The manifest's "submitted" line is not an item.
+    assert [(c["p"], c["attrs"]["data-s"]) for c in page.cards] == [("one", "ok"), ("two", "ok")]
+
+
+def test_batch_open_implies_gallery_and_opens_it_on_a_terminal(
+    tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda u: calls.append(u) or True)
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("one\n")
+    out = tmp_path / "out"
+    r = cli(
+        "batch",
+        str(prompts),
+        "--offline",
+        "-m",
+        "dall-e-2",
+        "-s",
+        "256x256",
+        "-o",
+        str(out),
+        "--open",
+        tty=True,
+    )
+    assert r.code == 0, r.err
+    assert calls == [(out / "index.html").resolve().as_uri()]
+
+
+def test_gen_gallery_open_opens_the_page_not_the_files(
+    tmp_path: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import easyimg.preview
+
+    pages: list[str] = []
+    files: list[Path] = []
+    monkeypatch.setattr(webbrowser, "open", lambda u: pages.append(u) or True)
+    monkeypatch.setattr(easyimg.preview, "open_file", lambda p, **kw: files.append(p))
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "old.png").write_bytes(png("made earlier"))
+    r = cli("gen", "a cat", "--offline", "-o", str(out), "--gallery", "--open", tty=True)
+    assert r.code == 0, r.err
+    assert pages == [(out / "index.html").resolve().as_uri()] and files == []
+    page = read_page(out / "index.html")
+    assert sorted(c["p"] for c in page.cards) == ["a cat", "made earlier"]
+
+
+def test_a_gallery_that_cannot_be_written_does_not_fail_gen(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    (tmp_path / "index.html").write_text("mine")
+    r = cli("gen", "a cat", "--offline", "-o", str(tmp_path), "--gallery")
+    assert r.code == 0
+    assert len(r.out.splitlines()) == 1
+    assert f"warning: gallery not written: {tmp_path / 'index.html'} exists and was not" in r.err
+    assert (tmp_path / "index.html").read_text() == "mine"

@@ -17,6 +17,7 @@ from .common import (
     Format,
     FrameMs,
     Frames,
+    Gallery,
     Json,
     Model,
     Moderation,
@@ -24,6 +25,7 @@ from .common import (
     NoMetadata,
     NoValidate,
     Offline,
+    OpenGallery,
     Overwrite,
     Profile,
     Quality,
@@ -144,6 +146,8 @@ def batch(
     no_resume: NoResume = False,
     json_out: Json = False,
     quiet: Quiet = False,
+    gallery: Gallery = False,
+    open_page: OpenGallery = False,
     dry_run: BatchDryRun = False,
     remote: Remote = False,
     wait: Wait = False,
@@ -250,6 +254,8 @@ def batch(
             metadata=not no_metadata,
             sidecar=sidecar,
             json_out=json_out,
+            gallery=gallery or open_page,
+            open_page=open_page,
         )
         return
     _run_local(
@@ -266,6 +272,8 @@ def batch(
         metadata=not no_metadata,
         sidecar=sidecar,
         json_out=json_out,
+        gallery=gallery or open_page,
+        open_page=open_page,
     )
 
 
@@ -426,6 +434,8 @@ def _run_local(
     metadata: bool,
     sidecar: bool,
     json_out: bool,
+    gallery: bool = False,
+    open_page: bool = False,
 ) -> None:
     from ..batch.run import BatchRun
     from ..output import plan_output
@@ -462,4 +472,12 @@ def _run_local(
                 view.close()
         finally:
             conn.close()
-    finish(console, summary, source, json_out=json_out, offline=offline)
+    finish(
+        console,
+        summary,
+        source,
+        json_out=json_out,
+        offline=offline,
+        gallery=directory if gallery else None,
+        open_page=open_page,
+    )

@@ -174,8 +174,11 @@ def finish(
     json_out: bool,
     offline: bool,
     batch_id: str | None = None,
+    gallery: "Path | None" = None,
+    open_page: bool = False,
 ) -> None:
-    """Report a finished run or fetch; a non-zero exit code ends the command here."""
+    """Report a finished run or fetch, refresh the gallery of `gallery` if given; a non-zero
+    exit code ends the command here."""
     import contextlib
 
     from ..console import human_bytes, usage_line
@@ -255,6 +258,10 @@ def finish(
             f"finished, {s.abandoned} abandoned, {s.not_started} not started; "
             "run the same command again to continue"
         )
+    if gallery is not None and not s.interrupted:
+        from .gallery import refresh
+
+        refresh(console, gallery, open_page=open_page)
     code = s.exit_code()
     if code:
         raise typer.Exit(code)

@@ -60,6 +60,8 @@ def submit_remote(
     metadata: bool,
     sidecar: bool,
     json_out: bool,
+    gallery: bool = False,
+    open_page: bool = False,
 ) -> None:
     from ..output import plan_output
     from .batch_progress import folder_lock
@@ -87,6 +89,8 @@ def submit_remote(
             metadata=metadata,
             sidecar=sidecar,
             json_out=json_out,
+            gallery=gallery,
+            open_page=open_page,
         )
 
 
@@ -106,6 +110,8 @@ def _submit_and_fetch(
     metadata: bool,
     sidecar: bool,
     json_out: bool,
+    gallery: bool,
+    open_page: bool,
 ) -> None:
     from ..batch.manifest import MANIFEST_NAME
     from ..batch.remote import submit
@@ -170,6 +176,8 @@ def _submit_and_fetch(
             sidecar=sidecar,
             json_out=json_out,
             offline=offline,
+            gallery=gallery,
+            open_page=open_page,
         )
     finally:
         conn.close()
@@ -197,6 +205,8 @@ def fetch_results(
     sidecar: bool,
     json_out: bool,
     offline: bool = False,
+    gallery: bool = False,
+    open_page: bool = False,
 ) -> None:
     """Write a provider batch's results as a local run would; `batch --remote --wait` ends here."""
     from ..batch import remote
@@ -245,7 +255,16 @@ def fetch_results(
             f"batch {batch_id} was {batch.get('status')}: "
             f"{summary.not_started} items have no result"
         )
-    finish(console, summary, view.source, json_out=json_out, offline=offline, batch_id=batch_id)
+    finish(
+        console,
+        summary,
+        view.source,
+        json_out=json_out,
+        offline=offline,
+        batch_id=batch_id,
+        gallery=directory if gallery else None,
+        open_page=open_page,
+    )
 
 
 def _progress_text(b: dict[str, Any]) -> str:

@@ -9,8 +9,10 @@ from .batch import OutDir, Wait
 from .common import (
     ApiKey,
     BaseUrl,
+    Gallery,
     Json,
     NoMetadata,
+    OpenGallery,
     Overwrite,
     Profile,
     Quiet,
@@ -186,6 +188,8 @@ def fetch_cmd(
     sidecar: Sidecar = False,
     json_out: Json = False,
     quiet: Quiet = False,
+    gallery: Gallery = False,
+    open_page: OpenGallery = False,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
     profile: Profile = None,
@@ -226,6 +230,8 @@ def fetch_cmd(
             metadata=not no_metadata,
             sidecar=sidecar,
             json_out=json_out,
+            gallery=gallery or open_page,
+            open_page=open_page,
         )
 
 

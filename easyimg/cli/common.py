@@ -304,6 +304,22 @@ DryRun = Annotated[
 Open = Annotated[
     bool, typer.Option("--open", help="open the files in the system viewer", rich_help_panel=OUT)
 ]
+Gallery = Annotated[
+    bool,
+    typer.Option(
+        "--gallery",
+        help="write or refresh the output folder's gallery page (index.html) at the end",
+        rich_help_panel=OUT,
+    ),
+]
+OpenGallery = Annotated[
+    bool,
+    typer.Option(
+        "--open",
+        help="open the gallery page in the browser at the end (implies --gallery)",
+        rich_help_panel=OUT,
+    ),
+]
 Preview = Annotated[
     bool,
     typer.Option("--preview", help="draw a small preview in the terminal", rich_help_panel=OUT),

@@ -78,6 +78,17 @@ def write_gallery(
     return result
 
 
+def refresh(console: Console, directory: Path, *, open_page: bool = False) -> None:
+    """`--gallery` at the end of a command that wrote images: a page that cannot be written is
+    a warning, never a failure of the images already there."""
+    from ..errors import EasyImgError
+
+    try:
+        write_gallery(console, directory, open_page=open_page)
+    except EasyImgError as exc:
+        console.warn(f"gallery not written: {exc.message}" + (f"; {exc.hint}" if exc.hint else ""))
+
+
 def summary_line(result: GalleryResult) -> str:
     parts = [f"{result.images} image{'s' if result.images != 1 else ''}"]
     if result.failures:
@@ -87,7 +98,7 @@ def summary_line(result: GalleryResult) -> str:
     thumbs = f"thumbnails: {result.thumbs_made} made, {result.thumbs_reused} reused"
     if result.no_preview:
         thumbs += f", {result.no_preview} unreadable"
-    return f"gallery: {', '.join(parts)}; {thumbs} ({result.elapsed:.1f}s)"
+    return f"gallery {result.page}: {', '.join(parts)}; {thumbs} ({result.elapsed:.1f}s)"
 
 
 def result_doc(result: GalleryResult) -> dict[str, object]:

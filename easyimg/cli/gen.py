@@ -17,6 +17,7 @@ from .common import (
     Format,
     FrameMs,
     Frames,
+    Gallery,
     Json,
     Model,
     Moderation,
@@ -24,7 +25,6 @@ from .common import (
     NoMetadata,
     NoValidate,
     Offline,
-    Open,
     Out,
     Overwrite,
     Preview,
@@ -49,9 +49,20 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..config import Settings
     from ..console import Console
     from ..generate import Ask, GenResult, Writing
+
+OpenFiles = Annotated[
+    bool,
+    typer.Option(
+        "--open",
+        help="open the files in the system viewer (with --gallery: the page, in the browser)",
+        rich_help_panel="Output",
+    ),
+]
 
 
 def gen(
@@ -112,7 +123,8 @@ def gen(
     json_out: Json = False,
     quiet: Quiet = False,
     dry_run: DryRun = False,
-    open_files: Open = False,
+    open_files: OpenFiles = False,
+    gallery: Gallery = False,
     preview: Preview = False,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
@@ -195,7 +207,7 @@ def gen(
             sidecar=sidecar,
             save_partials=save_partials,
         ),
-        Showing(json_out=json_out, open_files=open_files, preview=preview),
+        Showing(json_out=json_out, open_files=open_files, preview=preview, gallery=gallery),
         offline=offline,
         retry_timeouts=retry_timeouts,
     )
@@ -255,6 +267,7 @@ class Showing:
     json_out: bool = False
     open_files: bool = False
     preview: bool = False
+    gallery: bool = False  # refresh the output folder's page; --open then opens the page
 
 
 def run_generation(
@@ -314,7 +327,16 @@ def run_generation(
         if reader is not None:
             reader.close()
         conn.close()
-    render_result(console, settings, body, result, showing, offline=offline, command=ask.command)
+    render_result(
+        console,
+        settings,
+        body,
+        result,
+        showing,
+        offline=offline,
+        command=ask.command,
+        directory=plan.directory,
+    )
 
 
 def render_result(
@@ -326,6 +348,7 @@ def render_result(
     *,
     offline: bool,
     command: str,
+    directory: "Path | None" = None,
 ) -> None:
     from .. import history
     from ..errors import ExitCode
@@ -392,14 +415,19 @@ def render_result(
         except Exception as exc:
             # A history file that cannot be written must never cost the user their images.
             console.warn(str(exc))
-    if showing.preview or showing.open_files:
+    if showing.gallery and directory is not None:
+        from .gallery import refresh
+
+        refresh(console, directory, open_page=showing.open_files)
+    open_files = showing.open_files and not showing.gallery
+    if showing.preview or open_files:
         from ..preview import show_images
 
         show_images(
             console,
             [i.saved.path for i in result.images],
             preview=showing.preview,
-            open_files=showing.open_files,
+            open_files=open_files,
         )
     if not result.complete:
         raise typer.Exit(ExitCode.PARTIAL)

@@ -100,6 +100,8 @@ def read_items(directory: Path) -> list[Item]:
     """Manifest items in prompt-file order (line numbers), one per request key."""
     items: dict[str, Item] = {}
     for n, entry in enumerate(read_jsonl(directory / MANIFEST_NAME, OutputError)):
+        if entry.get("status") not in ("ok", "error"):
+            continue  # `batch --remote` notes its submissions here too
         raw_line = entry.get("line")
         line = raw_line if isinstance(raw_line, int) and not isinstance(raw_line, bool) else None
         key = entry.get("key")
