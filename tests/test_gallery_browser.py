@@ -98,6 +98,11 @@ def test_the_page_in_chromium(driver: Any, tmp_path: Path) -> None:
     assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
     driver.save_screenshot(str(ARTIFACTS / "gallery-1280.png"))
 
+    buttons = driver.find_elements(By.CSS_SELECTOR, "#g button.cp")
+    assert [b.get_attribute("title") for b in buttons] == [
+        f"easyimg rerun img-{n}.png" for n in (1, 2, 3, 5, 6)
+    ]
+
     everything = visible_prompts(driver)
     assert len(everything) == 6
     box = driver.find_element(By.ID, "q")
@@ -119,15 +124,22 @@ def test_the_page_in_chromium(driver: Any, tmp_path: Path) -> None:
             "const lb = document.getElementById('lb');"
             "return [lb.open, document.getElementById('lbp').textContent,"
             " document.getElementById('lbi').getAttribute('src'),"
-            " document.getElementById('lbk').textContent]"
+            " document.getElementById('lbk').textContent,"
+            " document.getElementById('lbc').textContent]"
         )
 
     driver.find_elements(By.CSS_SELECTOR, "#g a")[1].click()
-    assert state() == [True, "<script>alert(1)</script>", "img-2.png", "2 of 5"]
+    assert state() == [
+        True,
+        "<script>alert(1)</script>",
+        "img-2.png",
+        "2 of 5",
+        "easyimg rerun img-2.png",
+    ]
     driver.switch_to.active_element.send_keys(Keys.ARROW_RIGHT)
-    assert state()[1:] == ["blue whale, deep sea", "img-3.png", "3 of 5"]
+    assert state()[1:4] == ["blue whale, deep sea", "img-3.png", "3 of 5"]
     driver.switch_to.active_element.send_keys(Keys.ARROW_RIGHT)  # past the failed item
-    assert state()[1:] == ["a green parrot", "img-5.png", "4 of 5"]
+    assert state()[1:4] == ["a green parrot", "img-5.png", "4 of 5"]
     driver.switch_to.active_element.send_keys(Keys.ARROW_LEFT)
     assert state()[1] == "blue whale, deep sea"
     driver.save_screenshot(str(ARTIFACTS / "gallery-lightbox-1280.png"))

@@ -82,6 +82,9 @@ def build(
     for item in items:
         clean = []
         for name in item.files:
+            if name in present:  # a plain name the scan found, links already checked
+                clean.append(name)
+                continue
             found = collect.manifest_file(directory, root, name)
             if found is None:
                 clean.append(name)

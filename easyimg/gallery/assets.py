@@ -69,7 +69,12 @@ JS = """\
   const text = cards.map((c) => c.textContent.toLowerCase());
   let at = null;
 
+  // Cards whose file name the shell takes as it is carry no command: it is spelled here.
   for (const c of cards) {
+    const a = c.querySelector("a[href]");
+    if (a && !c.dataset.c) {
+      c.dataset.c = "easyimg rerun " + decodeURIComponent(a.getAttribute("href"));
+    }
     if (!c.dataset.c) continue;
     const b = d.createElement("button");
     b.type = "button";
