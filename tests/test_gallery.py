@@ -505,3 +505,16 @@ def test_a_gallery_that_cannot_be_written_does_not_fail_gen(
     assert len(r.out.splitlines()) == 1
     assert f"warning: gallery not written: {tmp_path / 'index.html'} exists and was not" in r.err
     assert (tmp_path / "index.html").read_text() == "mine"
+
+
+def test_a_linked_thumbnail_folder_is_refused(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(png("x"))
+    (folder / THUMBS_DIR).symlink_to(elsewhere)
+    r = cli("gallery", str(folder))
+    assert r.code == 2
+    assert r.err == f"error: {folder / THUMBS_DIR} is a symbolic link; remove it and run again\n"
+    assert list(elsewhere.iterdir()) == [] and not (folder / "index.html").exists()

@@ -57,6 +57,38 @@ def _check_target(target: Path) -> None:
         )
 
 
+def _place_manifest_files(
+    items: list[collect.Item],
+    present: dict[str, os.stat_result],
+    directory: Path,
+    root: Path,
+) -> None:
+    """Manifest paths as clean names of files in the folder; the rest stay as given (missing)."""
+    for item in items:
+        clean = []
+        for name in item.files:
+            if name in present:  # a plain name the scan found, links already checked
+                clean.append(name)
+                continue
+            found = collect.manifest_file(directory, root, name)
+            clean.append(name if found is None else found[0])
+            if found is not None:
+                present.setdefault(*found)
+        item.files = clean
+
+
+def _plan(present: dict[str, os.stat_result], existing: set[str]) -> list[_Work]:
+    work = []
+    for name, st in present.items():
+        if name.lower().endswith(".svg"):
+            # The browser draws an SVG at any size: it is its own thumbnail.
+            work.append(_Work(name, st, None, False))
+            continue
+        thumb = thumbs.thumb_name(name, st)
+        work.append(_Work(name, st, thumb, thumb not in existing))
+    return work
+
+
 def build(
     directory: Path,
     out: Path | None = None,
@@ -79,31 +111,12 @@ def build(
 
     present = collect.scan_images(directory)
     items = collect.read_items(directory)
-    for item in items:
-        clean = []
-        for name in item.files:
-            if name in present:  # a plain name the scan found, links already checked
-                clean.append(name)
-                continue
-            found = collect.manifest_file(directory, root, name)
-            if found is None:
-                clean.append(name)
-            else:
-                clean.append(found[0])
-                present.setdefault(*found)
-        item.files = clean
+    _place_manifest_files(items, present, directory, root)
     listed = {name for item in items for name in item.files}
     extra = [name for name in present if name not in listed]
 
     folder, existing = thumbs.prepare(directory)
-    work = []
-    for name, st in present.items():
-        if name.lower().endswith(".svg"):
-            # The browser draws an SVG at any size: it is its own thumbnail.
-            work.append(_Work(name, st, None, False))
-            continue
-        thumb = thumbs.thumb_name(name, st)
-        work.append(_Work(name, st, thumb, thumb not in existing))
+    work = _plan(present, existing)
 
     def one(w: _Work) -> tuple[collect.ImageFacts, bool]:
         facts = collect.read_facts(directory / w.name, w.st)
@@ -112,6 +125,7 @@ def build(
             made = thumbs.make_thumb(directory / w.name, folder / w.thumb)
         return facts, made
 
+    # Pillow lets go of the GIL while it decodes, resizes and encodes: threads use every core.
     workers = jobs or min(8, os.cpu_count() or 2)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = list(pool.map(one, work))

@@ -51,6 +51,7 @@ dialog::backdrop{background:#000a}
 #lbk{color:#b5b5b5}
 dialog button{background:#26272b;border-color:#45474d;color:#eee}
 @media (max-width:520px){header{position:static;padding:10px 12px}\
+.bar input{flex-basis:100%}.bar select{flex:1 1 0;min-width:0}\
 .g{padding:10px;gap:10px;grid-template-columns:repeat(2,minmax(0,1fr))}\
 .c p{margin:6px 8px 0}.c small{margin:4px 8px 8px}.cp{margin:auto 8px 8px}}
 [hidden]{display:none!important}

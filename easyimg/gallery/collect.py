@@ -55,7 +55,6 @@ class Card:
     item_images: int = 1  # the tokens and cost belong to this many images
     error: str | None = None
     thumb: str | None = None  # relative to the gallery folder; None: no preview
-    readable: bool = True
 
 
 @dataclass
@@ -267,7 +266,6 @@ def image_card(name: str, facts: ImageFacts, st: os.stat_result) -> Card:
         format=facts.format,
         bytes=facts.bytes,
         created=facts.created or mtime_iso(st),
-        readable=facts.readable,
     )
 
 

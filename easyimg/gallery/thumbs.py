@@ -28,6 +28,9 @@ def thumb_name(name: str, st: os.stat_result, size: int = THUMB_SIZE) -> str:
 def prepare(directory: Path) -> tuple[Path, set[str]]:
     """The thumbnail folder (created if missing) and the thumbnails already in it."""
     folder = directory / THUMBS_DIR
+    if folder.is_symlink():
+        # Thumbnails are written and pruned there: it must be the folder's own.
+        raise OutputError(f"{folder} is a symbolic link; remove it and run again")
     try:
         folder.mkdir(exist_ok=True)
         return folder, {n for n in os.listdir(folder) if _NAME.match(n)}
