@@ -93,7 +93,6 @@ _easyimg_arg_kind() {
         "vary") case "$2" in 0) printf '%s\n' file ;; esac ;;
         "batch") case "$2" in 0) printf '%s\n' file ;; esac ;;
         "completions") case "$2" in 0) printf '%s\n' shell ;; esac ;;
-        "gallery") case "$2" in 0) printf '%s\n' file ;; esac ;;
         "config set") case "$2" in 0) printf '%s\n' config_key ;; 1) printf '%s\n' config_value ;; esac ;;
         "config unset") case "$2" in 0) printf '%s\n' config_key ;; esac ;;
     esac

@@ -426,7 +426,6 @@ complete -c easyimg -n '__easyimg_at "gallery"' -s o -l out -r -F -d 'write the 
 complete -c easyimg -n '__easyimg_at "gallery"' -l json -d 'print one JSON object instead of paths'
 complete -c easyimg -n '__easyimg_at "gallery"' -l quiet -d 'print errors only'
 complete -c easyimg -n '__easyimg_at "gallery"' -s h -l help -d 'Show this message and exit.'
-complete -c easyimg -n '__easyimg_arg "gallery" 0' -F
 
 # easyimg batches
 complete -c easyimg -n '__easyimg_sub "batches"' -a list -d 'List recent batches with their progress.'

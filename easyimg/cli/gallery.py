@@ -17,16 +17,18 @@ if TYPE_CHECKING:
 
 def gallery(
     directory: Annotated[
-        Path,
+        str,
         typer.Argument(
-            metavar="DIR", help="output folder: images, and its easyimg-manifest.jsonl if any"
+            metavar="DIR",
+            help="output folder: images, and its easyimg-manifest.jsonl if any",
+            show_default=False,
         ),
     ],
     open_page: Annotated[
         bool, typer.Option("--open", help="open the page in the browser (on a terminal only)")
     ] = False,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "-o",
             "--out",
@@ -46,7 +48,8 @@ def gallery(
     easyimg gallery out/ --open
     """
     console = make_console(quiet=quiet, json_mode=json_out)
-    result = write_gallery(console, directory, out=out, open_page=open_page)
+    page = Path(out) if out is not None else None
+    result = write_gallery(console, Path(directory), out=page, open_page=open_page)
     if json_out:
         console.out_json(result_doc(result))
     else:

@@ -96,7 +96,8 @@ JS = """\
       if (c.hidden === keep) c.hidden = !keep;
       if (keep) shown++;
     });
-    count.textContent = shown === cards.length ? "" : `${shown} of ${cards.length} shown`;
+    const n = (k) => k.toLocaleString("en");
+    count.textContent = shown === cards.length ? "" : `${n(shown)} of ${n(cards.length)} shown`;
   }
   q.addEventListener("input", apply);
   fm.addEventListener("change", apply);
