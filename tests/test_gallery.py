@@ -175,7 +175,7 @@ def test_cards_are_the_manifest_items_in_prompt_file_order(tmp_path: Path) -> No
     assert page.cards[3]["error"] == 'rejected: "><img src=x onerror=alert(1)>'
     first = page.cards[0]["small"]
     assert "600\u00d7400" in first and "100\u00a0tokens" in first and "$0.2500" in first
-    assert "2026\u201101\u201102\u00a003:04\u00a0UTC" in first
+    assert "2026\u201101\u201101\u00a000:00\u00a0UTC" in first  # its `created` chunk
     assert page.header.startswith("3 images \u00b7 1 failed \u00b7 300 tokens \u00b7 $1.50")
     assert (result.images, result.failures, result.tokens, result.cost) == (3, 1, 300, 1.5)
 
@@ -312,8 +312,9 @@ def test_a_folder_without_manifest_uses_image_metadata(tmp_path: Path) -> None:
 def test_items_with_several_images_and_reruns(tmp_path: Path) -> None:
     folder = tmp_path / "out"
     folder.mkdir()
-    for name in ("x-1.png", "x-2.png", "x-3.png"):
+    for name in ("x-1.png", "x-2.png"):
         (folder / name).write_bytes(png("three of them"))
+    (folder / "x-3.png").write_bytes(png(None))
     part = failed(1, "three of them", "server returned 2 of 3 images")
     part["files"] = ["x-1.png", "x-2.png"]
     part["usage"] = {"total_tokens": 20}
@@ -323,6 +324,9 @@ def test_items_with_several_images_and_reruns(tmp_path: Path) -> None:
     assert [c["href"] for c in page.cards] == ["x-1.png", "x-2.png", "x-3.png"]
     assert "30\u00a0tokens for 3\u00a0images" in page.cards[0]["small"]
     assert "tokens" not in page.cards[1]["small"]
+    # No `created` chunk: the time the manifest recorded.
+    assert page.cards[2]["small"].endswith("2026\u201101\u201102\u00a003:04\u00a0UTC")
+    assert page.cards[2]["p"] == "three of them"
 
 
 def test_a_damaged_image_is_a_card_without_preview(tmp_path: Path) -> None:

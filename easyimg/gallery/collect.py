@@ -288,11 +288,11 @@ def build_cards(
             card.prompt = item.prompt if item.prompt is not None else card.prompt
             card.line = item.line
             card.model = card.model or item.model
-            card.created = item.time or card.created
+            card.created = facts[name].created or item.time or card.created
             item_cards.append(card)
         for name in missing:
             item_cards.append(
-                Card("missing", item.prompt, item.line, model=item.model, error=f"{name} is gone")
+                Card("missing", item.prompt, item.line, model=item.model, error=f"not here: {name}")
             )
         if not item.ok:
             item_cards.append(
