@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,26 +43,43 @@ def easyimg() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "easyimg"]
 
 
-def timed(args: list[str]) -> float:
+def timed(args: list[str], cpu: list[float] | None = None) -> float:
+    """Wall seconds of a command; its CPU seconds (user + system) appended to `cpu`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    if cpu is not None:
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return elapsed
+
+
+def scaled_page(page: Path, times: int) -> Path:
+    """The page with its cards repeated: how a folder of `times` as many images would load."""
+    html = page.read_text(encoding="utf-8")
+    start = html.index('<ul class="g" id="g">\n') + len('<ul class="g" id="g">\n')
+    end = html.index("\n</ul>")
+    cards = html[start:end] + "\n"
+    bigger = page.with_name(f"index-x{times}.html")
+    bigger.write_text(html[:start] + cards * times + html[end + 1 :], encoding="utf-8")
+    return bigger
 
 
 def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
 
 
-def serial_thumbnails(folder: Path) -> float:
+def serial_thumbnails(folder: Path, cpu: list[float]) -> float:
     """The baseline: every image thumbnailed to WebP in one thread, nothing cached."""
-    start = time.perf_counter()
+    start, used = time.perf_counter(), time.process_time()
     for path in sorted(folder.glob("*.png")):
         with Image.open(path) as im:
             im.thumbnail((256, 256))
             im.save(io.BytesIO(), "WEBP", quality=80)
+    cpu.append(time.process_time() - used)
     return time.perf_counter() - start
 
 
@@ -133,6 +152,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", type=Path, help="batch folder to use (made if missing)")
+    parser.add_argument(
+        "--scale", type=int, default=10, help="also load the page with its cards repeated N times"
+    )
     opts = parser.parse_args()
 
     tmp = None
@@ -148,42 +170,60 @@ def main() -> None:
         count = len(list(folder.glob("*.png")))
         gallery = [*easyimg(), "gallery", str(folder), "--quiet"]
         version = statistics.median(timed([*easyimg(), "--version"]) for _ in range(5))
-        baseline = statistics.median(serial_thumbnails(folder) for _ in range(opts.repeat))
-        cold, warm = [], []
+        base_cpu: list[float] = []
+        baseline = statistics.median(
+            serial_thumbnails(folder, base_cpu) for _ in range(opts.repeat)
+        )
+        cold: list[float] = []
+        warm: list[float] = []
+        cold_cpu: list[float] = []
+        warm_cpu: list[float] = []
         for _ in range(opts.repeat):
             shutil.rmtree(folder / THUMBS, ignore_errors=True)
-            cold.append(timed(gallery))
-            warm.append(timed(gallery))
+            cold.append(timed(gallery, cold_cpu))
+            warm.append(timed(gallery, warm_cpu))
         page = folder / "index.html"
         load = browser_load(page, opts.repeat)
+        big = scaled_page(page, opts.scale) if opts.scale > 1 else None
+        big_load = browser_load(big, opts.repeat) if big is not None else None
+        load_avg = os.getloadavg()
 
         print(
             f"{count} images of {opts.size} ({folder_bytes(folder) / 1e6:.1f} MB) in {folder}; "
-            f"median of {opts.repeat}; python {sys.version.split()[0]}"
+            f"median of {opts.repeat}; python {sys.version.split()[0]}; {os.cpu_count()} CPUs, "
+            f"load average {load_avg[0]:.1f} at the end"
         )
         if made is not None:
             print(f"made by `easyimg batch --offline -j {opts.jobs}` in {made:.1f} s")
         print()
-        print("| measure | median | min-max | baseline | ratio |")
-        print("|---|---:|---:|---:|---:|")
+        med = statistics.median
+        print("| measure | median | min-max | CPU (user+sys) | baseline | ratio |")
+        print("|---|---:|---:|---:|---:|---:|")
         print(
-            f"| build, first run (no thumbnails) | {statistics.median(cold):.2f} s | "
-            f"{min(cold):.2f}-{max(cold):.2f} s | serial Pillow loop {baseline:.2f} s | "
-            f"{statistics.median(cold) / baseline:.2f} |"
+            f"| build, first run (no thumbnails) | {med(cold):.2f} s | "
+            f"{min(cold):.2f}-{max(cold):.2f} s | {med(cold_cpu):.2f} s | serial Pillow loop "
+            f"{baseline:.2f} s (CPU {med(base_cpu):.2f} s) | {med(cold) / baseline:.2f} |"
         )
         print(
-            f"| build, second run (thumbnails reused) | {statistics.median(warm):.2f} s | "
-            f"{min(warm):.2f}-{max(warm):.2f} s | `easyimg --version` {version:.2f} s | "
-            f"{statistics.median(warm) / version:.2f} |"
+            f"| build, second run (thumbnails reused) | {med(warm):.2f} s | "
+            f"{min(warm):.2f}-{max(warm):.2f} s | {med(warm_cpu):.2f} s | `easyimg --version` "
+            f"{version:.2f} s | {med(warm) / version:.2f} |"
         )
-        if load is not None:
+        for cards, measured in ((count, load), (count * opts.scale, big_load)):
+            if measured is None:
+                continue
             print(
-                f"| page load in Chromium (navigation start to load event) | "
-                f"{load['load_ms']:.0f} ms | {load['load_min_ms']:.0f}-{load['load_max_ms']:.0f} "
-                f"ms | | |"
+                f"| page load in Chromium, {cards:,} cards (navigation start to load event) | "
+                f"{measured['load_ms']:.0f} ms | {measured['load_min_ms']:.0f}-"
+                f"{measured['load_max_ms']:.0f} ms | | | |"
             )
-            print(f"| DOMContentLoaded | {load['dom_ready_ms']:.0f} ms | | | |")
-            print(f"| filter over every card (one keystroke) | {load['filter_ms']:.1f} ms | | | |")
+            print(
+                f"| DOMContentLoaded, {cards:,} cards | {measured['dom_ready_ms']:.0f} ms | | | | |"
+            )
+            print(
+                f"| filter over {cards:,} cards (one keystroke) | {measured['filter_ms']:.1f} ms "
+                "| | | | |"
+            )
         print()
         thumbs = folder / THUMBS
         print(
@@ -192,6 +232,9 @@ def main() -> None:
             f"{THUMBS}/: {folder_bytes(thumbs) / 1e6:.2f} MB in {len(list(thumbs.iterdir()))} "
             f"files ({folder_bytes(thumbs) / max(1, count) / 1e3:.1f} KB each)"
         )
+        if big is not None:
+            print(f"{big.name} ({count * opts.scale:,} cards): {big.stat().st_size / 1e6:.1f} MB")
+            big.unlink()
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
