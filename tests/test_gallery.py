@@ -295,7 +295,7 @@ def test_a_folder_without_manifest_uses_image_metadata(tmp_path: Path) -> None:
         "from the sidecar",
         "second by time",
         "third by time",
-        "",
+        "plain.webp",  # no metadata: the file name
     ]
     assert [c["attrs"].get("data-m") for c in page.cards] == [
         "flux",
@@ -305,7 +305,7 @@ def test_a_folder_without_manifest_uses_image_metadata(tmp_path: Path) -> None:
     ]
     assert "42\u00a0tokens" in page.cards[0]["small"]
     assert "2026\u201101\u201101\u00a000:01\u00a0UTC" in page.cards[1]["small"]
-    assert page.cards[3]["img"]["alt"] == ""
+    assert page.cards[3]["img"]["alt"] == "plain.webp"
     assert (result.images, result.failures, result.tokens) == (4, 0, 42)
 
 

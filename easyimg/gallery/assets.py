@@ -35,6 +35,7 @@ border-radius:8px;overflow:hidden;content-visibility:auto;contain-intrinsic-size
 -webkit-line-clamp:3;overflow:hidden}
 .c small{display:block;margin:4px 10px 10px;color:var(--mut);overflow-wrap:break-word}
 .c .e{color:var(--bad);-webkit-line-clamp:4}
+.c .n{color:var(--mut);font-style:italic}
 .c .e+small{margin-top:4px}
 .cp{margin:auto 10px 10px;padding:4px 8px;font-size:13px;align-self:flex-start}
 .none{padding:40px 16px;color:var(--mut);text-align:center}

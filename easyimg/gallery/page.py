@@ -122,6 +122,10 @@ def _card(card: Card, prefix: str) -> str:
             f'<li class="c f"{attrs}><div class="ph">{label}</div>{caption}{error}'
             f"<small>{_meta(card)}</small></li>"
         )
+    if not prompt:
+        # Nothing says what the image is: its file name has to.
+        prompt = text(card.path)
+        caption = f'<p class="n">{prompt}</p>'
     href = url(prefix + card.path)
     command = rerun_command(card.path)
     if prefix or command != f"easyimg rerun {card.path}":
