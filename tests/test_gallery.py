@@ -309,16 +309,24 @@ def test_a_folder_without_manifest_uses_image_metadata(tmp_path: Path) -> None:
     assert (result.images, result.failures, result.tokens) == (4, 0, 42)
 
 
-def test_items_with_several_images_and_reruns(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("status", "last_lists_all"),
+    [("partial", True), ("error", False)],  # this manifest's lines, and older ones'
+)
+def test_items_with_several_images_and_reruns(
+    tmp_path: Path, status: str, last_lists_all: bool
+) -> None:
     folder = tmp_path / "out"
     folder.mkdir()
     for name in ("x-1.png", "x-2.png"):
         (folder / name).write_bytes(png("three of them"))
     (folder / "x-3.png").write_bytes(png(None))
     part = failed(1, "three of them", "server returned 2 of 3 images")
-    part["files"] = ["x-1.png", "x-2.png"]
+    part["status"], part["files"] = status, ["x-1.png", "x-2.png"]
     part["usage"] = {"total_tokens": 20}
     rest = ok(1, "x-3.png", "three of them", tokens=10)
+    if last_lists_all:
+        rest["files"] = ["x-1.png", "x-2.png", "x-3.png"]
     manifest(folder, part, rest)
     page = read_page(build(folder).page)
     assert [c["href"] for c in page.cards] == ["x-1.png", "x-2.png", "x-3.png"]
@@ -327,6 +335,25 @@ def test_items_with_several_images_and_reruns(tmp_path: Path) -> None:
     # No `created` chunk: the time the manifest recorded.
     assert page.cards[2]["small"].endswith("2026\u201101\u201102\u00a003:04\u00a0UTC")
     assert page.cards[2]["p"] == "three of them"
+
+
+def test_a_file_a_rerun_replaced_is_not_reported_missing(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "new-1.png").write_bytes(png("two"))
+    (folder / "new-2.png").write_bytes(png("two"))
+    part = failed(1, "two", "server returned 1 of 2 images")
+    part["status"], part["files"] = "partial", ["deleted-1.png"]
+    later = ok(1, "new-1.png", "two")
+    later["files"] = ["new-1.png", "new-2.png"]
+    manifest(folder, part, later, ok(2, "gone.png", "lost since"))
+    page = read_page(build(folder).page)
+    assert [(c.get("href"), c["attrs"]["data-s"]) for c in page.cards] == [
+        ("new-1.png", "ok"),
+        ("new-2.png", "ok"),
+        (None, "missing"),
+    ]
+    assert page.cards[2]["error"] == "not here: gone.png"
 
 
 def test_a_damaged_image_is_a_card_without_preview(tmp_path: Path) -> None:

@@ -64,9 +64,10 @@ def _place_manifest_files(
     root: Path,
 ) -> None:
     """Manifest paths as clean names of files in the folder; the rest stay as given (missing)."""
-    for item in items:
+
+    def place(names: list[str]) -> list[str]:
         clean = []
-        for name in item.files:
+        for name in names:
             if name in present:  # a plain name the scan found, links already checked
                 clean.append(name)
                 continue
@@ -74,7 +75,10 @@ def _place_manifest_files(
             clean.append(name if found is None else found[0])
             if found is not None:
                 present.setdefault(*found)
-        item.files = clean
+        return clean
+
+    for item in items:
+        item.files, item.earlier = place(item.files), place(item.earlier)
 
 
 def _plan(present: dict[str, os.stat_result], existing: set[str]) -> list[_Work]:
@@ -112,7 +116,7 @@ def build(
     present = collect.scan_images(directory)
     items = collect.read_items(directory)
     _place_manifest_files(items, present, directory, root)
-    listed = {name for item in items for name in item.files}
+    listed = {name for item in items for name in (*item.files, *item.earlier)}
     extra = [name for name in present if name not in listed]
 
     folder, existing = thumbs.prepare(directory)

@@ -64,7 +64,8 @@ class Item:
     key: str
     line: int | None
     prompt: str | None = None
-    files: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # as the last line lists them
+    earlier: list[str] = field(default_factory=list)  # listed before, shown if still there
     ok: bool = False
     error: str | None = None
     time: str | None = None
@@ -99,7 +100,8 @@ def read_items(directory: Path) -> list[Item]:
     """Manifest items in prompt-file order (line numbers), one per request key."""
     items: dict[str, Item] = {}
     for n, entry in enumerate(read_jsonl(directory / MANIFEST_NAME, OutputError)):
-        if entry.get("status") not in ("ok", "error"):
+        status = entry.get("status")
+        if status not in ("ok", "partial", "error"):
             continue  # `batch --remote` notes its submissions here too
         raw_line = entry.get("line")
         line = raw_line if isinstance(raw_line, int) and not isinstance(raw_line, bool) else None
@@ -113,13 +115,14 @@ def read_items(directory: Path) -> list[Item]:
             item.model = entry["model"]
         if isinstance(entry.get("time"), str):
             item.time = entry["time"]
-        for name in entry.get("files") or []:
-            if isinstance(name, str) and name not in item.files:
-                item.files.append(name)
+        # A line lists every file its item holds; older manifests listed only the new ones.
+        item.earlier += [n for n in item.files if n not in item.earlier]
+        files = entry.get("files")
+        item.files = [n for n in files if isinstance(n, str)] if isinstance(files, list) else []
         usage = entry.get("usage")
         item.tokens = _add(item.tokens, item_tokens(usage))
         item.cost = _add(item.cost, item_cost(usage, item.model))
-        if entry.get("status") == "ok":
+        if status == "ok":
             item.ok = True
         else:
             error = entry.get("error")
@@ -279,7 +282,8 @@ def build_cards(
     cards: list[Card] = []
     used: set[str] = set()
     for item in items:
-        names = [n for n in item.files if n in present and n not in used]
+        listed = item.earlier + [n for n in item.files if n not in item.earlier]
+        names = [n for n in listed if n in present and n not in used]
         missing = [n for n in item.files if n not in present]
         used.update(names)
         item_cards = []
