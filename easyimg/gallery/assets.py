@@ -40,7 +40,7 @@ border-radius:8px;overflow:hidden;content-visibility:auto;contain-intrinsic-size
 .cp{margin:auto 10px 10px;padding:4px 8px;font-size:13px;align-self:flex-start}
 .none{padding:40px 16px;color:var(--mut);text-align:center}
 dialog{width:100vw;height:100vh;max-width:100vw;max-height:100vh;margin:0;padding:0;border:0;\
-background:#0b0b0cf2;color:#eee}
+background:#0b0b0c;color:#eee}
 dialog[open]{display:flex;flex-direction:column}
 dialog::backdrop{background:#000a}
 #lbi{flex:1;min-height:0;width:100%;object-fit:contain;padding:12px 12px 0}
@@ -71,6 +71,7 @@ JS = """\
   const cards = Array.from(grid.children);
   const text = cards.map((c) => c.textContent.toLowerCase());
   let at = null;
+  const n = (k) => k.toLocaleString("en");
 
   // Cards whose file name the shell takes as it is carry no command: it is spelled here.
   for (const c of cards) {
@@ -98,7 +99,6 @@ JS = """\
       if (c.hidden === keep) c.hidden = !keep;
       if (keep) shown++;
     });
-    const n = (k) => k.toLocaleString("en");
     count.textContent = shown === cards.length ? "" : `${n(shown)} of ${n(cards.length)} shown`;
   }
   q.addEventListener("input", apply);
@@ -119,7 +119,7 @@ JS = """\
     lbOpen.href = href;
     lbC.textContent = c.dataset.c || "";
     lbCopy.hidden = !c.dataset.c;
-    lbK.textContent = `${list.indexOf(c) + 1} of ${list.length}`;
+    lbK.textContent = `${n(list.indexOf(c) + 1)} of ${n(list.length)}`;
     if (!lb.open) lb.showModal();
   }
   function move(step) {
