@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 from collections.abc import Mapping
@@ -68,6 +69,8 @@ class ModelRules:
     successor: str = ""
     notes: str = ""
     aliases: tuple[str, ...] = field(default=())
+    # Which API the model is reached through: "images" (/images/*) or "chat" (/chat/completions).
+    dialect: str = "images"
 
 
 _GPT_NAMED = {"square": "1024x1024", "landscape": "1536x1024", "portrait": "1024x1536"}
@@ -233,6 +236,27 @@ def request_limit(model: str, output_format: Any = None) -> int:
     """How many images one request may ask for (svg answers one image a request)."""
     limit = rules_for(model).max_n
     return min(limit, SVG_MAX_N) if output_format == "svg" else limit
+
+
+DIALECTS = ("images", "chat")
+# Ids that are not in the table but whose API is known by name (routers add a vendor prefix,
+# `google/gemini-2.5-flash-image`, so the name after the last `/` is matched).
+DIALECT_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("gemini-*-image*", "chat"),
+    ("nano-banana*", "chat"),
+)
+
+
+def dialect_for(model: str) -> str:
+    """The API a model id is reached through by default: its rule, else its name, else images."""
+    known = lookup(model)
+    if known is not None:
+        return known.dialect
+    name = model.rsplit("/", 1)[-1].lower()
+    for pattern, dialect in DIALECT_PATTERNS:
+        if fnmatch.fnmatchcase(name, pattern):
+            return dialect
+    return "images"
 
 
 def parse_size(size: str) -> tuple[int, int] | None:
