@@ -6,6 +6,8 @@ import io
 
 from PIL import Image
 
+from easyimg.serve.http import ImageServer
+
 from . import serve_api
 from .serve_api import Api
 
@@ -39,7 +41,7 @@ def poll(api: Api, task_id: str) -> dict:
 
 def test_a_task_is_pending_then_processing_then_completed_after_the_latency(api_factory):
     clock = Clock()
-    api = api_factory(tasks_mode=True, latency=10.0, clock=clock)
+    api = api_factory(tasks=True, latency=10.0, clock=clock)
     task_id = submit(api, n=2, size="1536x1024")
     first = poll(api, task_id)
     assert (first["id"], first["status"], first["progress"]) == (task_id, "pending", 0)
@@ -60,7 +62,7 @@ def test_a_task_is_pending_then_processing_then_completed_after_the_latency(api_
 
 
 def test_a_request_the_api_would_refuse_becomes_a_failed_task(api_factory):
-    api = api_factory(tasks_mode=True)
+    api = api_factory(tasks=True)
     task_id = submit(api, size="12x12")
     doc = poll(api, task_id)
     assert doc["status"] == "failed" and "result" not in doc
@@ -69,7 +71,7 @@ def test_a_request_the_api_would_refuse_becomes_a_failed_task(api_factory):
 
 
 def test_an_unknown_task_is_a_404(api_factory):
-    api = api_factory(tasks_mode=True)
+    api = api_factory(tasks=True)
     r = api.get("/v1/tasks/task_nope")
     assert r.status_code == 404 and r.json()["error"]["code"] == "task_not_found"
 
@@ -77,3 +79,25 @@ def test_an_unknown_task_is_a_404(api_factory):
 def test_without_task_mode_generations_answer_images(api: Api):
     r = api.post("/v1/images/generations", json={"prompt": "a fox"})
     assert r.status_code == 200 and r.json()["data"][0]["b64_json"]
+
+
+def test_serve_command_takes_tasks_and_chat_style(cli, monkeypatch):
+    seen: list[tuple[str, bool]] = []
+
+    def interrupted(self: ImageServer, poll_interval: float = 0.5) -> None:
+        seen.append((self.dialects.chat_style, self.dialects.tasks_mode))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ImageServer, "serve_forever", interrupted)
+    r = cli("serve", "--port", "0", "--tasks", "--chat-style", "openrouter")
+    assert r.code == 0, r.err
+    assert seen == [("openrouter", True)]
+    assert "generations answer tasks" in r.err
+    bad = cli("serve", "--port", "0", "--chat-style", "midjourney")
+    assert bad.code == 2 and bad.err.startswith("error: --chat-style 'midjourney'")
+
+
+def test_streamed_generations_are_not_tasks(api_factory):
+    api = api_factory(tasks=True)
+    r = api.post("/v1/images/generations", json={"prompt": "a fox", "stream": True})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/event-stream")

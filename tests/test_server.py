@@ -316,9 +316,11 @@ def test_api_key_is_required(keyed, openapi):
 
 
 def test_unknown_path_and_wrong_method(srv, openapi):
-    r = requests.get(f"{srv.url}/chat/completions", timeout=10)
+    r = requests.get(f"{srv.url}/audio/speech", timeout=10)
     assert r.status_code == 404
     check(openapi, "ErrorResponse", r.json())
+    r = requests.get(f"{srv.url}/chat/completions", timeout=10)
+    assert r.status_code == 405 and r.headers["Allow"] == "POST"
     r = requests.get(f"{srv.url}/images/generations", timeout=10)
     assert r.status_code == 405 and r.headers["Allow"] == "POST"
     check(openapi, "ErrorResponse", r.json())
@@ -329,7 +331,13 @@ def test_models_list(srv):
     assert doc["object"] == "list"
     ids = [m["id"] for m in doc["data"]]
     assert set(models.MODELS) <= set(ids) and "gpt-4o-mini" in ids
-    assert all(set(m) == {"id", "object", "created", "owned_by"} for m in doc["data"])
+    assert "gemini-3.1-flash-image-preview" in ids
+    keys = {"id", "object", "created", "owned_by", "supported_endpoint_types"}
+    assert all(set(m) == keys for m in doc["data"])
+    types = {m["id"]: m["supported_endpoint_types"] for m in doc["data"]}
+    assert types["gpt-image-2"] == ["image-generation"]
+    assert types["gemini-3-pro-image-preview"] == ["openai", "gemini"]
+    assert types["gpt-4o-mini"] == ["openai"]
 
 
 def test_log_has_one_line_per_request_and_no_key():

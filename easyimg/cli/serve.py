@@ -33,29 +33,58 @@ def serve(
     api_key: str | None = typer.Option(
         None, "--api-key", metavar="KEY", help="require this key (401 otherwise)", envvar=None
     ),
+    chat_style: str = typer.Option(
+        "new-api",
+        "--chat-style",
+        metavar="STYLE",
+        help="how chat completions carry images: new-api (markdown in content) or "
+        "openrouter (message.images); a request's X-Easyimg-Chat-Style header overrides it",
+    ),
+    tasks: bool = typer.Option(
+        False,
+        "--tasks",
+        help="answer image generations with a task to poll at /v1/tasks/ID (APIMart's "
+        "shape), done after --latency",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="print nothing but errors"),
 ) -> None:
     """Serve an OpenAI-format image API on this machine that draws placeholder images.
 
-    Generations, edits, variations, models, files and batches: for offline scripts and CI.
+    Generations, edits, variations, chat completions, models, files and batches (OpenAI's
+    and EasyRouter's): for offline scripts and CI.
     """
     # Imported here: the CLI's start-up time is measured and the server pulls in Pillow.
     from ..errors import ExitCode, Terminated
+    from ..serve.chat import STYLES
     from ..serve.http import make_server
+
+    if chat_style not in STYLES:
+        typer.echo(
+            f"error: --chat-style {chat_style!r}: use one of {', '.join(STYLES)}",
+            file=state.env.stderr,
+        )
+        raise typer.Exit(2)
 
     def log(line: str) -> None:
         typer.echo(line, file=state.env.stderr)
 
     try:
         server = make_server(
-            host, port, latency=latency, api_key=api_key, log=None if quiet else log
+            host,
+            port,
+            latency=latency,
+            api_key=api_key,
+            log=None if quiet else log,
+            chat_style=chat_style,
+            tasks=tasks,
         )
     except (OSError, OverflowError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         log(f"error: cannot listen on {host}:{port}: {reason}")
         raise typer.Exit(2) from None
     if not quiet:
-        log(f"easyimg serve: listening on {server.url} (placeholder images; Ctrl-C to stop)")
+        mode = "; generations answer tasks" if tasks else ""
+        log(f"easyimg serve: listening on {server.url} (placeholder images{mode}; Ctrl-C to stop)")
     try:
         server.serve_forever()
     except KeyboardInterrupt as exc:

@@ -15,6 +15,8 @@ from . import placeholder
 from .images import Plan, make_plan, render
 from .request import Refusal, data_url
 
+# Chat image models `serve` lists besides the images API's own (GET /v1/models).
+MODELS = ("gemini-2.5-flash-image", "gemini-3-pro-image-preview", "gemini-3.1-flash-image-preview")
 STYLES = ("new-api", "openrouter")
 DEFAULT_STYLE = "new-api"
 STYLE_HEADER = "X-Easyimg-Chat-Style"
@@ -43,6 +45,13 @@ class ChatPlan:
     @property
     def model(self) -> str:
         return self.plan.model
+
+
+def endpoint_types(model: str) -> list[str]:
+    """new-api's `supported_endpoint_types` for a model `serve` lists."""
+    if model in MODELS:
+        return ["openai", "gemini"]
+    return ["image-generation"] if model in models.MODELS else ["openai"]
 
 
 def sleep_until(deadline: float) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,13 +30,13 @@ class Request:
     args: Mapping[str, str]
     query: Mapping[str, list[str]]
     body: bytes
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # names in lower case
     base_url: str
     # No answer goes out before this time.perf_counter() value: the server's --latency.
     deadline: float = 0.0
 
     def header(self, name: str) -> str:
-        return str(self.headers.get(name) or "")
+        return str(self.headers.get(name.lower()) or "")
 
     @property
     def token(self) -> str:
@@ -76,13 +75,12 @@ class Dialects:
         latency: float = 0.0,
         chat_style: str = chat.DEFAULT_STYLE,
         tasks_mode: bool = False,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if chat_style not in chat.STYLES:
             raise ValueError(f"chat style {chat_style!r}: use one of {', '.join(chat.STYLES)}")
         self.chat_style = chat_style
         self.tasks_mode = tasks_mode
-        self.tasks = tasks.Tasks(images, latency, clock=clock)
+        self.tasks = tasks.Tasks(images, latency)
         self.batches = easyrouter.ImageBatches(files, run, latency)
 
     def close(self) -> None:

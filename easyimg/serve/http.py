@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from .. import __version__, models
 from . import batches as serve_batches
+from . import chat as serve_chat
+from . import dialects as serve_dialects
 from . import placeholder
 from .batches import Batches, Files
 from .images import (
@@ -72,6 +74,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"/models", "models"),
         ("GET", r"/models/(?P<id>.+)", "model"),
         *serve_batches.ROUTES,
+        *serve_dialects.ROUTES,
     )
 ]
 
@@ -96,7 +99,9 @@ def _model_object(model_id: str, index: int) -> dict[str, Any]:
         "id": model_id,
         "object": "model",
         "created": 1_700_000_000 + index * 86_400,
-        "owned_by": "openai",
+        "owned_by": "google" if model_id in serve_chat.MODELS else "openai",
+        # As new-api lists them: which endpoints reach the model.
+        "supported_endpoint_types": serve_chat.endpoint_types(model_id),
     }
 
 
@@ -195,6 +200,9 @@ class _Handler(BaseHTTPRequestHandler):
         if name in serve_batches.NAMES:
             self._batch_api(name, args, parse_qs(url.query), body)
             return
+        if name in serve_dialects.NAMES:
+            self._dialect(name, args, parse_qs(url.query), body)
+            return
         getattr(self, f"route_{name}")(args, parse_qs(url.query), body)
 
     def _read_body(self) -> bytes:
@@ -284,7 +292,15 @@ class _Handler(BaseHTTPRequestHandler):
     # images
 
     def route_generations(self, args: dict[str, str], query: Any, body: bytes) -> None:
-        self._images(make_plan("generations", json_object(body), [], None))
+        fields = json_object(body)
+        if not fields.get("stream"):
+            task = self.app.dialects.submit(
+                lambda: make_plan("generations", fields, [], None), self._base_url()
+            )
+            if task is not None:
+                self._reply(task)
+                return
+        self._images(make_plan("generations", fields, [], None))
 
     def route_edits(self, args: dict[str, str], query: Any, body: bytes) -> None:
         content_type = self.headers.get("Content-Type", "")
@@ -337,13 +353,13 @@ class _Handler(BaseHTTPRequestHandler):
     # models
 
     def route_models(self, args: dict[str, str], query: Any, body: bytes) -> None:
-        ids = [*models.MODELS, *_OTHER_MODELS]
+        ids = [*models.MODELS, *serve_chat.MODELS, *_OTHER_MODELS]
         self._json(
             200, {"object": "list", "data": [_model_object(m, i) for i, m in enumerate(ids)]}
         )
 
     def route_model(self, args: dict[str, str], query: Any, body: bytes) -> None:
-        ids = [*models.MODELS, *_OTHER_MODELS]
+        ids = [*models.MODELS, *serve_chat.MODELS, *_OTHER_MODELS]
         if args["id"] not in ids:
             raise Refusal(
                 404,
@@ -367,6 +383,35 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(200, out)
 
+    # chat images, tasks, EasyRouter's batches
+
+    def _dialect(
+        self, name: str, args: dict[str, str], query: dict[str, list[str]], body: bytes
+    ) -> None:
+        request = serve_dialects.Request(
+            args,
+            query,
+            body,
+            {k.lower(): v for k, v in self.headers.items()},
+            self._base_url(),
+            self.started + self.app.latency,
+        )
+        self._reply(serve_dialects.handle(name, self.app.dialects, request))
+
+    def _reply(self, reply: serve_dialects.Reply) -> None:
+        if reply.chunks is None:
+            payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
+            self._send(reply.status, payload, reply.content_type, reply.headers)
+            return
+        self.status = reply.status
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self._common_headers(reply.headers)
+        for chunk in reply.chunks:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        self.wfile.write(b"0\r\n\r\n")
+
 
 class ImageServer(ThreadingHTTPServer):
     """The placeholder image API; see `make_server` and `start_background`."""
@@ -381,6 +426,8 @@ class ImageServer(ThreadingHTTPServer):
         latency: float = 0.0,
         api_key: str | None = None,
         log: LogFn | None = None,
+        chat_style: str = "new-api",
+        tasks: bool = False,
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.latency = max(0.0, latency)
@@ -391,6 +438,14 @@ class ImageServer(ThreadingHTTPServer):
         self.images = ImageStore()
         self.files = Files()
         self.batches = Batches(self.files, self.run, self.latency)
+        self.dialects = serve_dialects.Dialects(
+            self.images,
+            self.files,
+            self.run,
+            latency=self.latency,
+            chat_style=chat_style,
+            tasks_mode=tasks,
+        )
         self._log = log
         self._lock = threading.Lock()
         self._log_lock = threading.Lock()
@@ -418,6 +473,7 @@ class ImageServer(ThreadingHTTPServer):
         if self._serving:
             self.shutdown()
         self.batches.stop_all()
+        self.dialects.close()
         with self._lock:
             connections = list(self._connections)
         for conn in connections:
@@ -518,9 +574,22 @@ def make_server(
     latency: float = 0.0,
     api_key: str | None = None,
     log: LogFn | None = None,
+    chat_style: str = "new-api",
+    tasks: bool = False,
 ) -> ImageServer:
-    """Bind the server (OSError when the address is taken); call serve_forever() to run it."""
-    return ImageServer((host, port), latency=latency, api_key=api_key, log=log)
+    """Bind the server (OSError when the address is taken); call serve_forever() to run it.
+
+    `chat_style` is how chat completions carry images (new-api or openrouter); `tasks`
+    answers image generations with a task to poll (APIMart's shape).
+    """
+    return ImageServer(
+        (host, port),
+        latency=latency,
+        api_key=api_key,
+        log=log,
+        chat_style=chat_style,
+        tasks=tasks,
+    )
 
 
 def start_background(host: str = "127.0.0.1", port: int = 0, **kw: Any) -> ImageServer:

@@ -46,13 +46,13 @@ class Tasks:
     ) -> None:
         self._images = images
         self._latency = max(0.0, latency)
-        self._clock = clock
+        self.clock = clock  # tests set their own
         self._lock = threading.Lock()
         self._items: dict[str, _Task] = {}
 
     def submit(self, make: Callable[[], Plan], base_url: str) -> dict[str, Any]:
         """Start a task; the answer APIMart gives to a generation request."""
-        now = self._clock()
+        now = self.clock()
         task = _Task(
             id=f"task_{secrets.token_hex(13)}",
             created=int(time.time()),
@@ -93,7 +93,7 @@ class Tasks:
             raise Refusal(
                 404, f"Task {task_id!r} not found.", param="task_id", code="task_not_found"
             )
-        now = self._clock()
+        now = self.clock()
         doc: dict[str, Any] = {
             "id": task.id,
             "created": task.created,
