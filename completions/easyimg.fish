@@ -15,7 +15,7 @@ end
 # __easyimg_option_kind PATH OPTION: the kind of its value
 function __easyimg_option_kind
     switch "$argv[1] $argv[2]"
-        case 'gen -n' 'gen --count' 'gen --compression' 'gen --partial-images' 'gen --frames' 'gen --frame-ms' 'gen --safety-id' 'gen --user' 'gen -x' 'gen --extra' 'gen --name' 'gen --base-url' 'gen --api-key' 'gen --timeout' 'gen --retries' 'generate -n' 'generate --count' 'generate --compression' 'generate --partial-images' 'generate --frames' 'generate --frame-ms' 'generate --safety-id' 'generate --user' 'generate -x' 'generate --extra' 'generate --name' 'generate --base-url' 'generate --api-key' 'generate --timeout' 'generate --retries' 'edit -p' 'edit --prompt' 'edit -n' 'edit --count' 'edit --compression' 'edit --partial-images' 'edit --frames' 'edit --frame-ms' 'edit --safety-id' 'edit --user' 'edit -x' 'edit --extra' 'edit --name' 'edit --base-url' 'edit --api-key' 'edit --timeout' 'edit --retries' 'vary -n' 'vary --count' 'vary --user' 'vary -x' 'vary --extra' 'vary --name' 'vary --base-url' 'vary --api-key' 'vary --timeout' 'vary --retries' 'batch -j' 'batch --jobs' 'batch -n' 'batch --count' 'batch --compression' 'batch --frames' 'batch --frame-ms' 'batch --safety-id' 'batch --user' 'batch -x' 'batch --extra' 'batch --name' 'batch --base-url' 'batch --api-key' 'batch --timeout' 'batch --retries' 'models --base-url' 'models --api-key' 'models --timeout' 'models --retries' 'history -n' 'history --limit' 'usage --since' 'login --base-url' 'serve --host' 'serve --port' 'serve -p' 'serve --latency' 'serve --api-key' 'serve --chat-style' 'batches list --limit' 'batches list --base-url' 'batches list --api-key' 'batches list --timeout' 'batches list --retries' 'batches show --base-url' 'batches show --api-key' 'batches show --timeout' 'batches show --retries' 'batches fetch --base-url' 'batches fetch --api-key' 'batches fetch --timeout' 'batches fetch --retries' 'batches cancel --base-url' 'batches cancel --api-key' 'batches cancel --timeout' 'batches cancel --retries'
+        case 'gen -n' 'gen --count' 'gen --compression' 'gen --partial-images' 'gen --frames' 'gen --frame-ms' 'gen --safety-id' 'gen --user' 'gen -x' 'gen --extra' 'gen --api' 'gen --resolution' 'gen --name' 'gen --base-url' 'gen --api-key' 'gen --timeout' 'gen --retries' 'generate -n' 'generate --count' 'generate --compression' 'generate --partial-images' 'generate --frames' 'generate --frame-ms' 'generate --safety-id' 'generate --user' 'generate -x' 'generate --extra' 'generate --api' 'generate --resolution' 'generate --name' 'generate --base-url' 'generate --api-key' 'generate --timeout' 'generate --retries' 'edit -p' 'edit --prompt' 'edit -n' 'edit --count' 'edit --compression' 'edit --partial-images' 'edit --frames' 'edit --frame-ms' 'edit --safety-id' 'edit --user' 'edit -x' 'edit --extra' 'edit --name' 'edit --base-url' 'edit --api-key' 'edit --timeout' 'edit --retries' 'vary -n' 'vary --count' 'vary --user' 'vary -x' 'vary --extra' 'vary --name' 'vary --base-url' 'vary --api-key' 'vary --timeout' 'vary --retries' 'batch -j' 'batch --jobs' 'batch -n' 'batch --count' 'batch --compression' 'batch --frames' 'batch --frame-ms' 'batch --safety-id' 'batch --user' 'batch -x' 'batch --extra' 'batch --name' 'batch --base-url' 'batch --api-key' 'batch --timeout' 'batch --retries' 'models --base-url' 'models --api-key' 'models --timeout' 'models --retries' 'history -n' 'history --limit' 'usage --since' 'login --base-url' 'serve --host' 'serve --port' 'serve -p' 'serve --latency' 'serve --api-key' 'serve --chat-style' 'batches list --limit' 'batches list --base-url' 'batches list --api-key' 'batches list --timeout' 'batches list --retries' 'batches show --base-url' 'batches show --api-key' 'batches show --timeout' 'batches show --retries' 'batches fetch --base-url' 'batches fetch --api-key' 'batches fetch --timeout' 'batches fetch --retries' 'batches cancel --base-url' 'batches cancel --api-key' 'batches cancel --timeout' 'batches cancel --retries'
             echo ''
         case 'gen --background' 'generate --background' 'edit --background' 'batch --background'
             echo 'background'
@@ -78,7 +78,7 @@ function __easyimg_words
         case 'complexity'
             printf '%s\n' 'low' 'medium' 'high'
         case 'config_key'
-            printf '%s\n' 'base_url' 'api_key' 'model' 'size' 'quality' 'format' 'out_dir' 'name' 'timeout' 'retries' 'jobs' 'history' 'max_image_mb' 'max_retry_wait'
+            printf '%s\n' 'base_url' 'api_key' 'model' 'size' 'quality' 'format' 'out_dir' 'name' 'timeout' 'retries' 'jobs' 'history' 'max_image_mb' 'max_retry_wait' 'api' 'chat_style' 'task_poll' 'batch_api'
         case 'format'
             printf '%s\n' 'png' 'jpeg' 'webp' 'gif' 'svg'
         case 'input_fidelity'
@@ -207,6 +207,8 @@ complete -c easyimg -n '__easyimg_at "gen"' -l safety-id -x -d 'a stable (hashed
 complete -c easyimg -n '__easyimg_at "gen"' -l user -x -d 'deprecated: use --safety-id; end-user id sent as `user`'
 complete -c easyimg -n '__easyimg_at "gen"' -s x -l extra -x -d 'extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable'
 complete -c easyimg -n '__easyimg_at "gen"' -l no-validate -d 'skip client-side model rules'
+complete -c easyimg -n '__easyimg_at "gen"' -l api -x -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
+complete -c easyimg -n '__easyimg_at "gen"' -l resolution -x -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
 complete -c easyimg -n '__easyimg_at "gen"' -s o -l out -r -F -d 'output directory, or a file name ending in .png/.jpg/.webp'
 complete -c easyimg -n '__easyimg_at "gen"' -l name -x -d 'file name template: {date} {time} {slug} {index} {model} {ext}'
 complete -c easyimg -n '__easyimg_at "gen"' -l overwrite -d 'replace existing files'
@@ -248,6 +250,8 @@ complete -c easyimg -n '__easyimg_at "generate"' -l safety-id -x -d 'a stable (h
 complete -c easyimg -n '__easyimg_at "generate"' -l user -x -d 'deprecated: use --safety-id; end-user id sent as `user`'
 complete -c easyimg -n '__easyimg_at "generate"' -s x -l extra -x -d 'extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable'
 complete -c easyimg -n '__easyimg_at "generate"' -l no-validate -d 'skip client-side model rules'
+complete -c easyimg -n '__easyimg_at "generate"' -l api -x -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
+complete -c easyimg -n '__easyimg_at "generate"' -l resolution -x -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
 complete -c easyimg -n '__easyimg_at "generate"' -s o -l out -r -F -d 'output directory, or a file name ending in .png/.jpg/.webp'
 complete -c easyimg -n '__easyimg_at "generate"' -l name -x -d 'file name template: {date} {time} {slug} {index} {model} {ext}'
 complete -c easyimg -n '__easyimg_at "generate"' -l overwrite -d 'replace existing files'
@@ -499,10 +503,10 @@ complete -c easyimg -n '__easyimg_at "config show"' -s h -l help -d 'Show this m
 # easyimg config set
 complete -c easyimg -n '__easyimg_at "config set"' -l profile -x -a '(__easyimg_profiles)' -d 'change this [profiles.NAME] table instead of the top level'
 complete -c easyimg -n '__easyimg_at "config set"' -s h -l help -d 'Show this message and exit.'
-complete -c easyimg -n '__easyimg_arg "config set" 0' -x -a 'base_url api_key model size quality format out_dir name timeout retries jobs history max_image_mb max_retry_wait'
+complete -c easyimg -n '__easyimg_arg "config set" 0' -x -a 'base_url api_key model size quality format out_dir name timeout retries jobs history max_image_mb max_retry_wait api chat_style task_poll batch_api'
 complete -c easyimg -n '__easyimg_arg "config set" 1' -x -a '(__easyimg_config_values)'
 
 # easyimg config unset
 complete -c easyimg -n '__easyimg_at "config unset"' -l profile -x -a '(__easyimg_profiles)' -d 'change this [profiles.NAME] table instead of the top level'
 complete -c easyimg -n '__easyimg_at "config unset"' -s h -l help -d 'Show this message and exit.'
-complete -c easyimg -n '__easyimg_arg "config unset" 0' -x -a 'base_url api_key model size quality format out_dir name timeout retries jobs history max_image_mb max_retry_wait'
+complete -c easyimg -n '__easyimg_arg "config unset" 0' -x -a 'base_url api_key model size quality format out_dir name timeout retries jobs history max_image_mb max_retry_wait api chat_style task_poll batch_api'

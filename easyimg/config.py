@@ -31,6 +31,10 @@ KEYS: dict[str, type] = {
     "history": bool,
     "max_image_mb": float,
     "max_retry_wait": float,
+    "api": str,
+    "chat_style": str,
+    "task_poll": str,
+    "batch_api": str,
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -48,6 +52,10 @@ DEFAULTS: dict[str, Any] = {
     "history": True,
     "max_image_mb": 100.0,
     "max_retry_wait": 60.0,
+    "api": None,
+    "chat_style": None,
+    "task_poll": None,
+    "batch_api": None,
 }
 
 
@@ -167,12 +175,20 @@ class Settings:
     # than max_retry_wait seconds ends the command instead of being waited.
     max_image_mb: float = 100.0
     max_retry_wait: float = 60.0
+    # Which API generations use (images, chat; None: by model), how chat asks for images
+    # (new-api, openrouter; None: by host), where tasks are polled, which Batch API.
+    api: str | None = None
+    chat_style: str | None = None
+    task_poll: str | None = None
+    batch_api: str | None = None
     profile: str | None = None
     config_file: Path = field(default_factory=Path)
     history_file: Path = field(default_factory=Path)
     # Where the key came from, for `config show` and the no-key message.
     key_source: str | None = None
     prices: dict[str, Any] = field(default_factory=dict)
+    # Hosts whose batch privacy terms the user accepted (`--accept-batch-privacy`), and when.
+    batch_privacy: dict[str, str] = field(default_factory=dict)
 
     @property
     def needs_key(self) -> bool:
@@ -223,6 +239,9 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         settings.out_dir = str(Path(settings.out_dir).expanduser())
     prices = data.get("prices", {})
     settings.prices = prices if isinstance(prices, dict) else {}
+    accepted = data.get("batch_privacy", {})
+    if isinstance(accepted, dict):
+        settings.batch_privacy = {str(k): str(v) for k, v in accepted.items()}
     if settings.api_key:
         settings.key_source = sources.get("api_key")
     elif host_of(settings.base_url) == "api.openai.com" and env.get("OPENAI_API_KEY"):

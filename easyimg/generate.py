@@ -62,6 +62,8 @@ class GenImage:
     revised_prompt: str | None = None
     request_id: str | None = None
     generation_id: str | None = None
+    # Text the model answered with the image (chat image models).
+    text: str | None = None
 
 
 @dataclass
@@ -314,7 +316,14 @@ class Generation:
                 self._saving -= 1
                 self._idle.notify_all()
         gid = item.get("generation_id")
-        image = GenImage(saved, revised, rid, gid if isinstance(gid, str) else None)
+        text_answer = item.get("text")
+        image = GenImage(
+            saved,
+            revised,
+            rid,
+            gid if isinstance(gid, str) else None,
+            text_answer if isinstance(text_answer, str) else None,
+        )
         with self._lock:
             self.result.images.append(image)
         self.reporter.saved(image)

@@ -7,7 +7,7 @@ from types import ModuleType
 
 # Each name is a module here whose `Dialect` implements api.dialect.Dialect; imported only
 # when a command asks for it, so start-up pays for none of them.
-DIALECTS = ("images",)
+DIALECTS = ("images", "chat")
 
 
 def find(name: str) -> ModuleType:

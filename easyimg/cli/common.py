@@ -259,6 +259,27 @@ Extra = Annotated[
 NoValidate = Annotated[
     bool, typer.Option("--no-validate", help="skip client-side model rules", rich_help_panel=GEN)
 ]
+ApiChoice = Annotated[
+    str | None,
+    typer.Option(
+        "--api",
+        metavar="API",
+        help="images (/images/*) or chat (/chat/completions) [default: config api, else "
+        "by model: gemini-*-image*, nano-banana* use chat]",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
+Resolution = Annotated[
+    str | None,
+    typer.Option(
+        "--resolution",
+        metavar="SIZE",
+        help="1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)",
+        rich_help_panel=GEN,
+        show_default=False,
+    ),
+]
 
 # --- output options ----------------------------------------------------------------------------
 Out = Annotated[
@@ -374,9 +395,11 @@ def connect(
 
     stack = ExitStack()
     if offline:
+        from ..api.chat import form_for
         from ..serve.http import start_background
 
-        server = start_background()
+        # The placeholder server answers chat in the form the real host would.
+        server = start_background(chat_style=form_for(settings.base_url, settings.chat_style))
         stack.callback(server.close)
         settings.base_url = server.url
         settings.api_key = None
@@ -422,10 +445,29 @@ def history_files(paths: list[Path]) -> list[str]:
 
 
 def batch_backend(settings: "Settings") -> "BatchBackend":
-    """The remote Batch API backend the settings ask for."""
+    """The remote Batch API backend the settings ask for: `batch_api`, else by host."""
     from ..batch import find
+    from ..config import host_of
 
-    return find("openai")
+    name = settings.batch_api
+    if not name:
+        host = host_of(settings.base_url)
+        name = (
+            "easyrouter" if host == "easyrouter.io" or host.endswith(".easyrouter.io") else "openai"
+        )
+    return find(name)
+
+
+def api_for(settings: "Settings", model: str) -> str:
+    """The API a generation uses: --api or config `api`, else the rule table's, by model."""
+    from ..api import DIALECTS
+    from ..errors import UsageError
+    from ..models import dialect_for
+
+    name = settings.api or dialect_for(model)
+    if name not in ("images", "chat") or name not in DIALECTS:
+        raise UsageError(f"--api {name!r}: use images or chat")
+    return name
 
 
 # Body fields a flag sets: `-x` may not set them behind the flag's back.

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .common import (
+    ApiChoice,
     ApiKey,
     Background,
     BaseUrl,
@@ -31,6 +32,7 @@ from .common import (
     Profile,
     Quality,
     Quiet,
+    Resolution,
     ResponseFormat,
     Retries,
     RetryTimeouts,
@@ -40,6 +42,7 @@ from .common import (
     Style,
     Timeout,
     User,
+    api_for,
     connect,
     make_console,
     newer_fields,
@@ -115,6 +118,8 @@ def gen(
     user: User = None,
     extra: Extra = None,
     no_validate: NoValidate = False,
+    api: ApiChoice = None,
+    resolution: Resolution = None,
     out: Out = None,
     name: Name = None,
     overwrite: Overwrite = False,
@@ -157,6 +162,7 @@ def gen(
         format=fmt,
         out_dir=out,
         name=name,
+        api=api,
     )
     model_id = settings.model or DEFAULT_MODEL
     if partial_images is not None and not stream:
@@ -181,24 +187,54 @@ def gen(
             safety_id=safety_id,
         ),
     }
-    max_n = request_limit(model_id, settings.format)
-    body = build_body(
-        text, model=model_id, n=min(count, max_n), options=options, extras=extra, owned=FLAG_FIELDS
-    )
-    if no_validate:
-        if not text.strip():
-            raise UsageError("prompt is empty")
+    dialect: Any = None
+    if api_for(settings, model_id) == "chat":
+        from ..api import chat
+
+        if save_partials:
+            raise UsageError("--save-partials is for the images API: chat answers no partials")
+        body, notes = chat.prepare(
+            build_body(
+                text,
+                model=model_id,
+                n=1,
+                options={**options, "resolution": resolution},
+                extras=extra,
+                owned=FLAG_FIELDS,
+            ),
+            validate=not no_validate,
+        )
+        for note in notes:
+            console.warn(note)
+        max_n = 1
+        dialect = chat.Dialect(form=chat.form_for(settings.base_url, settings.chat_style))
     else:
-        validate(body)
+        if resolution is not None:
+            raise UsageError(
+                "--resolution is for chat image models (--api chat); give the images API -s WxH"
+            )
+        max_n = request_limit(model_id, settings.format)
+        body = build_body(
+            text,
+            model=model_id,
+            n=min(count, max_n),
+            options=options,
+            extras=extra,
+            owned=FLAG_FIELDS,
+        )
+        if not no_validate:
+            validate(body)
+    if not text.strip():
+        raise UsageError("prompt is empty")
     warn_advisories(console, settings, [body])
 
     if dry_run:
-        show_dry_run(console, settings, body, count, max_n, json_out)
+        show_dry_run(console, settings, body, count, max_n, json_out, dialect=dialect)
         return
     run_generation(
         console,
         settings,
-        Ask(body, count=count, max_n=max_n),
+        Ask(body, count=count, max_n=max_n, dialect=dialect),
         Writing(
             out=settings.out_dir,
             name=settings.name,
@@ -221,7 +257,9 @@ def show_dry_run(
     max_n: int,
     json_out: bool,
     path: str = "images/generations",
+    dialect: Any = None,
 ) -> None:
+    """Print the requests a generation would send; a chat `dialect` shows its own form."""
     import json
 
     from ..api.client import USER_AGENT
@@ -229,14 +267,22 @@ def show_dry_run(
     from ..generate import recordable
     from ..models import plan_counts
 
+    if dialect is not None:
+        path = dialect.endpoint
     url = f"{settings.base_url}/{path}"
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     if settings.api_key:
         headers["Authorization"] = f"Bearer {mask_key(settings.api_key)}"
     # Inlined images (data: URLs) are shown cut short, not as megabytes of base64.
     shown = recordable(body)
+
+    def wire(k: int) -> dict[str, Any]:
+        if dialect is None:
+            return {**shown, "n": k}
+        return dict(dialect.request_body({**shown, "n": k}, data_urls=False))
+
     requests: list[dict[str, Any]] = [
-        {"method": "POST", "url": url, "headers": headers, "body": {**shown, "n": k}}
+        {"method": "POST", "url": url, "headers": headers, "body": wire(k)}
         for k in plan_counts(count, max_n)
     ]
     if json_out:
@@ -379,6 +425,7 @@ def render_result(
                     "revised_prompt": i.revised_prompt,
                     "generation_id": i.generation_id,
                     "c2pa": i.saved.c2pa,
+                    **({"text": i.text} if i.text else {}),
                 }
                 for i in result.images
             ],

@@ -1,0 +1,334 @@
+"""Reading images out of chat answers (ROUTERS.md §5), JSON or streamed, one image at a time."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+from ..errors import APIError, EasyImgError, NetworkError, NoImagesError, ResponseError
+from .answers import _Recording, _unreadable, _ValueBuilder
+from .client import PARSE_BUFFER, _reason, error_from_payload, request_id
+from .dialect import OnImage
+
+# `![alt](data:image/png;base64,` — the payload runs from here to the closing parenthesis.
+_DATA_IMAGE = re.compile(r"!\[[^\]\n]{0,200}\]\(\s*data:(image/[\w.+-]+);base64,")
+_LINKED_IMAGE = re.compile(r"!\[[^\]\n]{0,200}\]\((https?://[^\s)]+)\)")
+_BARE_IMAGE = re.compile(r"https?://[^\s)\"'<>]+?\.(?:png|jpe?g|webp|gif)(?:\?[^\s)\"'<>]*)?", re.I)
+_TEXT_SHOWN = 200
+_REFUSALS = ("content_filter", "safety", "prohibited_content", "blocklist", "image_safety")
+
+
+class _Scanner:
+    """Finds markdown data-URL images in text that may arrive in pieces (streamed deltas).
+
+    Each complete image's base64 goes to `emit` at once; the rest is kept as the answer's text.
+    An image split over many pieces is collected piece by piece and joined once at its end.
+    """
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        self._emit = emit
+        self._tail = ""  # text that may be the start of an image's markdown
+        self._payload: list[str] | None = None
+        self.text: list[str] = []
+        self.found = 0
+
+    def feed(self, piece: str) -> None:
+        while piece:
+            if self._payload is not None:
+                end = piece.find(")")
+                if end < 0:
+                    self._payload.append(piece)
+                    return
+                self._payload.append(piece[:end])
+                payload, self._payload = "".join(self._payload), None
+                self._image(payload)
+                piece = piece[end + 1 :]
+                continue
+            text = self._tail + piece if self._tail else piece
+            self._tail = ""
+            match = _DATA_IMAGE.search(text)
+            if match is None:
+                cut = text.rfind("![")
+                if cut >= 0 and ")" not in text[cut:] and len(text) - cut < 400:
+                    self.text.append(text[:cut])
+                    self._tail = text[cut:]
+                elif text.endswith("!"):
+                    self.text.append(text[:-1])
+                    self._tail = "!"
+                else:
+                    self.text.append(text)
+                return
+            self.text.append(text[: match.start()])
+            end = text.find(")", match.end())
+            if end < 0:
+                self._payload = [text[match.end() :]]
+                return
+            self._image(text[match.end() : end])
+            piece = text[end + 1 :]
+
+    def _image(self, payload: str) -> None:
+        self.found += 1
+        self._emit(payload.strip())
+
+    def close(self) -> str:
+        if self._payload is not None:
+            raise ResponseError("the answer ended in the middle of an image")
+        self.text.append(self._tail)
+        self._tail = ""
+        return "".join(self.text)
+
+
+class ChatReader:
+    """Collects one chat answer's images and text, in the order of ROUTERS.md §5."""
+
+    def __init__(self, on_image: OnImage, meta: dict[str, Any]) -> None:
+        self._on_image = on_image
+        self.meta = meta
+        self.images = 0
+        self.finish: str | None = None
+        self._scanner = _Scanner(self._b64)
+
+    def _b64(self, payload: str) -> None:
+        self._deliver({"b64_json": payload})
+
+    def _deliver(self, item: dict[str, Any]) -> None:
+        # Saved at once, so no image waits in memory for the rest of the answer; it carries
+        # the text that came before it (routers send the text first).
+        self.images += 1
+        text = "".join(self._scanner.text).strip()
+        if text:
+            item["text"] = text
+        self._on_image(item, self.meta)
+
+    def url(self, url: Any) -> None:
+        if not isinstance(url, str) or not url:
+            return
+        if url.startswith("data:"):
+            head, _, payload = url.partition(",")
+            if ";base64" in head:
+                self._deliver({"b64_json": payload})
+                return
+        self._deliver({"url": url})
+
+    def content(self, value: Any) -> None:
+        """A message's (or delta's) `content`: a string, or a list of parts."""
+        if isinstance(value, str):
+            self._scanner.feed(value)
+        elif isinstance(value, list):
+            for part in value:
+                self.part(part)
+
+    def part(self, part: Any) -> None:
+        if not isinstance(part, Mapping):
+            return
+        kind = part.get("type")
+        if kind in ("text", "output_text") and isinstance(part.get("text"), str):
+            self._scanner.feed(part["text"])
+        elif kind in ("image_url", "output_image", "image"):
+            ref = part.get("image_url") or part.get("url")
+            self.url(ref.get("url") if isinstance(ref, Mapping) else ref)
+        inline = part.get("inlineData") or part.get("inline_data")
+        if isinstance(inline, Mapping) and isinstance(inline.get("data"), str):
+            self._deliver({"b64_json": inline["data"]})
+        elif "text" in part and kind is None and isinstance(part["text"], str):
+            self._scanner.feed(part["text"])  # a native Gemini part
+
+    def message(self, message: Any) -> None:
+        """A whole message or a streamed delta."""
+        if not isinstance(message, Mapping):
+            return
+        self.content(message.get("content"))
+        parts = message.get("parts")  # native Gemini: candidates[].content.parts
+        if isinstance(parts, list):
+            for part in parts:
+                self.part(part)
+        for image in message.get("images") or ():
+            if isinstance(image, Mapping):
+                ref = image.get("image_url") or image.get("url")
+                self.url(ref.get("url") if isinstance(ref, Mapping) else ref)
+
+    def choice(self, choice: Any) -> None:
+        if not isinstance(choice, Mapping):
+            return
+        self.message(choice.get("message") or choice.get("delta") or choice.get("content"))
+        reason = choice.get("finish_reason") or choice.get("finishReason")
+        if isinstance(reason, str) and reason:
+            self.finish = reason
+
+    def finish_answer(self) -> dict[str, Any]:
+        text = self._scanner.close().strip()
+        if not self.images:
+            # Last in ROUTERS.md's order: an image URL written into the text.
+            urls = _LINKED_IMAGE.findall(text) or _BARE_IMAGE.findall(text)
+            self._scanner.text = [_LINKED_IMAGE.sub("", text)]
+            for url in urls:
+                self._deliver({"url": url})
+        if not self.images:
+            raise self._no_image(text)
+        return self.meta
+
+    def _no_image(self, text: str) -> EasyImgError:
+        reason = (self.finish or "").lower()
+        if any(word in reason for word in _REFUSALS):
+            err = APIError(
+                None,
+                f"the model refused to draw (finish_reason {self.finish})"
+                + (f": {text[:_TEXT_SHOWN]}" if text else ""),
+                code=self.finish,
+            )
+            return err
+        if text:
+            shown = " ".join(text.split())
+            more = "…" if len(shown) > _TEXT_SHOWN else ""
+            return ResponseError(f"the model answered with text only: {shown[:_TEXT_SHOWN]}{more}")
+        return NoImagesError("the answer holds no image and no text")
+
+
+def _usage(meta: dict[str, Any], usage: Any) -> None:
+    if isinstance(usage, Mapping):
+        usage = dict(usage)
+        # OpenRouter's cost is dollars, not tokens: kept apart so token sums stay tokens.
+        if "cost" in usage:
+            meta["cost"] = usage.pop("cost")
+        meta["usage"] = usage
+
+
+def read_chat(resp: requests.Response, on_image: OnImage) -> dict[str, Any]:
+    """Read a chat answer, JSON or SSE, calling `on_image` per image; returns created, usage."""
+    if "text/event-stream" in resp.headers.get("content-type", "").lower():
+        return read_chat_stream(resp, on_image)
+    import ijson
+
+    resp.raw.decode_content = True
+    source = _Recording(resp.raw)
+    meta: dict[str, Any] = {}
+    reader = ChatReader(on_image, meta)
+    rid = request_id(resp.headers)
+    key = ""
+    value_of = _ValueBuilder(ijson.ObjectBuilder)
+    try:
+        # One top-level value at a time: a 10 MB image string is built once, then handed on.
+        for prefix, event, value in ijson.parse(source, buf_size=PARSE_BUFFER, use_float=True):
+            if prefix == "":
+                if event == "map_key":
+                    key = value
+                elif event not in ("start_map", "end_map"):
+                    raise ResponseError(f"expected a JSON object, got {event}")
+                continue
+            done, built = value_of.feed(event, value)
+            if not done:
+                continue
+            if key in ("choices", "candidates"):
+                for choice in built if isinstance(built, list) else ():
+                    reader.choice(choice)
+                del built
+            elif key in ("usage", "usageMetadata"):
+                _usage(meta, built)
+            else:
+                meta[key] = built
+    except ijson.JSONError as exc:
+        raise _unreadable(source, resp, exc) from None
+    except EasyImgError:
+        raise
+    except (requests.RequestException, OSError, ValueError) as exc:
+        raise NetworkError(
+            f"the answer broke off after {source.total} bytes: {_reason(exc)}"
+        ) from None
+    err = error_from_payload(meta, None, rid)
+    if err is not None:
+        raise err
+    return reader.finish_answer()
+
+
+class _Events:
+    """The `data` of each server-sent event, as bytes, read straight from the socket.
+
+    A 10 MB line is copied once, into the event it belongs to; the event is handed over and
+    not kept here (a generator's frame would hold it while the image is being saved).
+    """
+
+    def __init__(self, resp: requests.Response) -> None:
+        resp.raw.decode_content = True
+        self._raw = resp.raw
+        self._buf = bytearray()
+        self._searched = 0
+        self._eof = False
+
+    def next(self) -> bytearray | None:
+        data = bytearray()
+        while True:
+            nl = self._buf.find(b"\n", self._searched)
+            if nl < 0:
+                if self._eof:
+                    self._line(len(self._buf), data)
+                    self._buf.clear()
+                    return data or None
+                self._searched = len(self._buf)
+                self._fill()
+                continue
+            blank = self._line(nl, data)
+            del self._buf[: nl + 1]
+            self._searched = 0
+            if blank and data:
+                return data
+
+    def _line(self, end: int, data: bytearray) -> bool:
+        """Add the line buf[:end] to `data` if it is a data line; True for a blank line."""
+        buf = self._buf
+        if end and buf[end - 1] == 13:  # CR LF
+            end -= 1
+        if end == 0:
+            return True
+        if buf.startswith(b"data:"):
+            start = 6 if buf.startswith(b"data: ") else 5
+            if data:
+                data += b"\n"
+            with memoryview(buf) as view:
+                data += view[start:end]
+        return False
+
+    def _fill(self) -> None:
+        try:
+            chunk = self._raw.read(1 << 16)
+        except (requests.RequestException, OSError) as exc:
+            raise NetworkError(f"the event stream broke off: {_reason(exc)}") from None
+        if chunk:
+            self._buf += chunk
+        else:
+            self._eof = True
+
+
+def read_chat_stream(resp: requests.Response, on_image: OnImage) -> dict[str, Any]:
+    """Read a streamed chat answer: images from delta.images, delta.content or native parts."""
+    rid = request_id(resp.headers)
+    meta: dict[str, Any] = {}
+    reader = ChatReader(on_image, meta)
+    done = False
+    events = _Events(resp)
+    while (data := events.next()) is not None:
+        if data.strip() == b"[DONE]":
+            done = True
+            break
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise ResponseError(f"a stream event is not JSON: {bytes(data[:80])!r}") from None
+        del data
+        if not isinstance(chunk, dict):
+            continue
+        err = error_from_payload(chunk, None, rid)
+        if err is not None:
+            raise err
+        for key in ("id", "created", "model"):
+            if key in chunk:
+                meta.setdefault(key, chunk[key])
+        _usage(meta, chunk.get("usage") or chunk.get("usageMetadata"))
+        for choice in chunk.get("choices") or chunk.get("candidates") or ():
+            reader.choice(choice)
+    if not done and not reader.images and reader.finish is None:
+        raise NetworkError("the event stream ended before the answer was complete")
+    return reader.finish_answer()
