@@ -70,6 +70,10 @@ class _Scanner:
             self._image(text[match.end() : end])
             piece = text[end + 1 :]
 
+    @property
+    def in_image(self) -> bool:
+        return self._payload is not None
+
     def _image(self, payload: str) -> None:
         self.found += 1
         self._emit(payload.strip())
@@ -91,6 +95,10 @@ class ChatReader:
         self.images = 0
         self.finish: str | None = None
         self._scanner = _Scanner(self._b64)
+
+    @property
+    def in_image(self) -> bool:
+        return self._scanner.in_image
 
     def _b64(self, payload: str) -> None:
         self._deliver({"b64_json": payload})
@@ -329,6 +337,7 @@ def read_chat_stream(resp: requests.Response, on_image: OnImage) -> dict[str, An
         _usage(meta, chunk.get("usage") or chunk.get("usageMetadata"))
         for choice in chunk.get("choices") or chunk.get("candidates") or ():
             reader.choice(choice)
-    if not done and not reader.images and reader.finish is None:
-        raise NetworkError("the event stream ended before the answer was complete")
+    if not done and reader.finish is None and (reader.in_image or not reader.images):
+        what = "in the middle of an image" if reader.in_image else "before the answer was complete"
+        raise NetworkError(f"the event stream ended {what}")
     return reader.finish_answer()

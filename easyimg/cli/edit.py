@@ -7,6 +7,7 @@ import typer
 
 from .common import (
     GEN,
+    ApiChoice,
     ApiKey,
     Background,
     BaseUrl,
@@ -31,6 +32,7 @@ from .common import (
     Profile,
     Quality,
     Quiet,
+    Resolution,
     ResponseFormat,
     Retries,
     RetryTimeouts,
@@ -39,6 +41,7 @@ from .common import (
     Size,
     Timeout,
     User,
+    api_for,
     make_console,
     newer_fields,
     read_prompt,
@@ -155,6 +158,8 @@ def edit(
     user: User = None,
     extra: Extra = None,
     no_validate: NoValidate = False,
+    api: ApiChoice = None,
+    resolution: Resolution = None,
     out: Out = None,
     name: Name = None,
     overwrite: Overwrite = False,
@@ -200,6 +205,7 @@ def edit(
         format=fmt,
         out_dir=out,
         name=name,
+        api=api,
     )
     model_id = settings.model or DEFAULT_MODEL
     if partial_images is not None and not stream:
@@ -225,6 +231,43 @@ def edit(
             safety_id=safety_id,
         ),
     }
+    showing = Showing(json_out=json_out, open_files=open_files, preview=preview)
+    writing = Writing(
+        out=settings.out_dir,
+        name=settings.name,
+        overwrite=overwrite,
+        metadata=not no_metadata,
+        sidecar=sidecar,
+        save_partials=save_partials,
+    )
+    if api_for(settings, model_id) == "chat":
+        from .edit_chat import edit_by_chat
+
+        edit_by_chat(
+            console,
+            settings,
+            images,
+            build_body(
+                text,
+                model=model_id,
+                n=1,
+                options={**options, "resolution": resolution},
+                extras=extra,
+            ),
+            count,
+            writing,
+            showing,
+            mask=mask,
+            validate=not no_validate,
+            dry_run=dry_run,
+            offline=offline,
+            retry_timeouts=retry_timeouts,
+        )
+        return
+    if resolution is not None:
+        raise UsageError(
+            "--resolution is for chat image models (--api chat); give the images API -s WxH"
+        )
     rules = rules_for(model_id)
     max_n = request_limit(model_id, settings.format)
     body = build_body(
@@ -270,15 +313,8 @@ def edit(
             dialect=dialect,
             command="edit",
         ),
-        Writing(
-            out=settings.out_dir,
-            name=settings.name,
-            overwrite=overwrite,
-            metadata=not no_metadata,
-            sidecar=sidecar,
-            save_partials=save_partials,
-        ),
-        Showing(json_out=json_out, open_files=open_files, preview=preview),
+        writing,
+        showing,
         offline=offline,
         retry_timeouts=retry_timeouts,
     )

@@ -1,0 +1,58 @@
+"""`easyimg edit` by a chat image model: the inputs go as data URLs in the user message."""
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..console import Console
+    from ..generate import Writing
+    from .gen import Showing
+
+
+def edit_by_chat(
+    console: "Console",
+    settings: "Settings",
+    images: list[str],
+    body: dict[str, Any],
+    count: int,
+    writing: "Writing",
+    showing: "Showing",
+    *,
+    mask: str | None,
+    validate: bool,
+    dry_run: bool,
+    offline: bool,
+    retry_timeouts: bool,
+) -> None:
+    """Check the inputs, then run (or show with --dry-run) the edit through chat."""
+    from ..api import chat
+    from ..errors import UsageError
+    from ..generate import Ask
+    from ..inputs import check_edit
+    from ..models import rules_for
+    from .gen import run_generation, show_dry_run
+
+    if mask is not None:
+        raise UsageError("--mask is for the images API: chat image models edit from the prompt")
+    if writing.save_partials:
+        raise UsageError("--save-partials is for the images API: chat answers no partials")
+    body, notes = chat.prepare(body, validate=validate)
+    for note in notes:
+        console.warn(note)
+    if not str(body.get("prompt", "")).strip():
+        raise UsageError("prompt is empty")
+    model = str(body["model"])
+    found, _ = check_edit(images, None, rules_for(model), model, validate=validate)
+    dialect = chat.Dialect(form=chat.form_for(settings.base_url, settings.chat_style), images=found)
+    if dry_run:
+        show_dry_run(console, settings, body, count, 1, showing.json_out, dialect=dialect)
+        return
+    run_generation(
+        console,
+        settings,
+        Ask(body, count=count, max_n=1, dialect=dialect, command="edit"),
+        writing,
+        showing,
+        offline=offline,
+        retry_timeouts=retry_timeouts,
+    )
