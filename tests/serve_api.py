@@ -86,3 +86,20 @@ def wait_for(fn: Callable[[], Any], deadline: float = 5.0) -> Any:
             return value
         time.sleep(0.01)
     raise AssertionError("condition not reached before the deadline")
+
+
+@pytest.fixture(scope="module")
+def other_host() -> Iterator[Any]:
+    """A second loopback server under another name (127.0.0.1, not localhost): another host."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.stop()  # about half a second: once per module, not per test
+
+
+@pytest.fixture
+def elsewhere(other_host: Any) -> Iterator[Any]:
+    yield other_host
+    other_host.clear()

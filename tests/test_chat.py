@@ -11,7 +11,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from . import serve_api
 from .conftest import make_image
+
+elsewhere, other_host = serve_api.elsewhere, serve_api.other_host  # the fixtures
 
 KEY = "sk-chat-test-abcdefghijkl1234"
 CHAT = "/v1/chat/completions"
@@ -190,24 +193,21 @@ def test_native_gemini_inline_data(gen, httpserver, tmp_path):
     assert [p.read_bytes() for p in files(tmp_path)] == [PNG, JPEG]
 
 
-def test_image_url_in_text_is_downloaded_without_the_key_elsewhere(gen, httpserver, tmp_path):
-    other = HTTPServer(host="127.0.0.1", port=0)
-    other.start()
-    try:
-        other.expect_request("/f.png").respond_with_data(JPEG, content_type="image/jpeg")
-        httpserver.expect_request("/own.png").respond_with_data(PNG, content_type="image/png")
-        text = f"Done: ![a]({other.url_for('/f.png')}) and also {httpserver.url_for('/own.png')}"
-        httpserver.expect_request(CHAT).respond_with_json(
-            completion({"role": "assistant", "content": text})
-        )
-        r = gen("--api-key", KEY)
-        assert r.code == 0, r.err
-        (path,) = files(tmp_path)  # the markdown link comes first and is the only one taken
-        assert path.read_bytes() == JPEG
-        assert "Authorization" not in other.log[0][0].headers
-    finally:
-        other.clear()
-        other.stop()
+def test_image_url_in_text_is_downloaded_without_the_key_elsewhere(
+    gen, httpserver, tmp_path, elsewhere
+):
+    other = elsewhere
+    other.expect_request("/f.png").respond_with_data(JPEG, content_type="image/jpeg")
+    httpserver.expect_request("/own.png").respond_with_data(PNG, content_type="image/png")
+    text = f"Done: ![a]({other.url_for('/f.png')}) and also {httpserver.url_for('/own.png')}"
+    httpserver.expect_request(CHAT).respond_with_json(
+        completion({"role": "assistant", "content": text})
+    )
+    r = gen("--api-key", KEY)
+    assert r.code == 0, r.err
+    (path,) = files(tmp_path)  # the markdown link comes first and is the only one taken
+    assert path.read_bytes() == JPEG
+    assert "Authorization" not in other.log[0][0].headers
 
 
 def test_new_api_stream_with_the_image_split_over_deltas(gen, httpserver, tmp_path):

@@ -273,7 +273,15 @@ class Client:
         self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     def url(self, path: str) -> str:
+        """A path below the base URL; a full http(s) URL (a relay's polling URL) as it is."""
+        if path.startswith(("http://", "https://")):
+            return path
         return f"{self.base_url}/{path.lstrip('/')}"
+
+    def origin_url(self, path: str) -> str:
+        """A path from the root of the base URL's host (`/api/...` beside `/v1`)."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}/{path.lstrip('/')}"
 
     def headers_for(self, url: str) -> dict[str, str]:
         """Auth only for the base URL's own host: never to an image URL elsewhere."""

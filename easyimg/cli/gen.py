@@ -328,7 +328,7 @@ def run_generation(
 ) -> None:
     """Run a generation-like request (gen, edit, vary) and render its result."""
     from ..api import images
-    from ..errors import UsageError
+    from ..errors import Interrupted, UsageError
     from ..generate import Generation
     from ..output import plan_output
 
@@ -356,6 +356,11 @@ def run_generation(
                 overwrite=writing.overwrite,
             )
             dialect = replace(dialect, reader=reader)
+        elif isinstance(dialect, images.Dialect):
+            from ..api import tasks
+
+            # Relays that answer with a task to poll are recognised by the answer itself.
+            dialect = tasks.Dialect(dialect, poll=settings.task_poll, on_status=reporter.status)
         job = Generation(
             conn.client,
             body,
@@ -368,7 +373,16 @@ def run_generation(
             reporter=reader or reporter,
         )
         with reporter:
-            result = job.run()
+            try:
+                result = job.run()
+            except Interrupted as exc:
+                waiting = sorted(getattr(dialect, "pending", ()))
+                if waiting:
+                    exc.message = (
+                        f"interrupted while task {', '.join(waiting)} was still running "
+                        "on the server"
+                    )
+                raise
     finally:
         if reader is not None:
             reader.close()
