@@ -74,7 +74,6 @@ def test_apimart_task_is_polled_and_its_urls_downloaded(cli, httpserver, tmp_pat
     }
     httpserver.expect_request("/v1/tasks/task_01", method="GET").respond_with_handler(
         states(
-            apimart("pending", progress=0),
             apimart("processing", progress=40),
             apimart("completed", progress=100, result=result),
         )
