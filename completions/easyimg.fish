@@ -15,7 +15,7 @@ end
 # __easyimg_option_kind PATH OPTION: the kind of its value
 function __easyimg_option_kind
     switch "$argv[1] $argv[2]"
-        case 'gen -n' 'gen --count' 'gen --compression' 'gen --partial-images' 'gen --frames' 'gen --frame-ms' 'gen --safety-id' 'gen --user' 'gen -x' 'gen --extra' 'gen --api' 'gen --resolution' 'gen --name' 'gen --base-url' 'gen --api-key' 'gen --timeout' 'gen --retries' 'generate -n' 'generate --count' 'generate --compression' 'generate --partial-images' 'generate --frames' 'generate --frame-ms' 'generate --safety-id' 'generate --user' 'generate -x' 'generate --extra' 'generate --api' 'generate --resolution' 'generate --name' 'generate --base-url' 'generate --api-key' 'generate --timeout' 'generate --retries' 'edit -p' 'edit --prompt' 'edit -n' 'edit --count' 'edit --compression' 'edit --partial-images' 'edit --frames' 'edit --frame-ms' 'edit --safety-id' 'edit --user' 'edit -x' 'edit --extra' 'edit --api' 'edit --resolution' 'edit --name' 'edit --base-url' 'edit --api-key' 'edit --timeout' 'edit --retries' 'vary -n' 'vary --count' 'vary --user' 'vary -x' 'vary --extra' 'vary --name' 'vary --base-url' 'vary --api-key' 'vary --timeout' 'vary --retries' 'batch -j' 'batch --jobs' 'batch -n' 'batch --count' 'batch --compression' 'batch --frames' 'batch --frame-ms' 'batch --safety-id' 'batch --user' 'batch -x' 'batch --extra' 'batch --name' 'batch --base-url' 'batch --api-key' 'batch --timeout' 'batch --retries' 'models --base-url' 'models --api-key' 'models --timeout' 'models --retries' 'history -n' 'history --limit' 'usage --since' 'login --base-url' 'serve --host' 'serve --port' 'serve -p' 'serve --latency' 'serve --api-key' 'serve --chat-style' 'batches list --limit' 'batches list --base-url' 'batches list --api-key' 'batches list --timeout' 'batches list --retries' 'batches show --base-url' 'batches show --api-key' 'batches show --timeout' 'batches show --retries' 'batches fetch --base-url' 'batches fetch --api-key' 'batches fetch --timeout' 'batches fetch --retries' 'batches cancel --base-url' 'batches cancel --api-key' 'batches cancel --timeout' 'batches cancel --retries'
+        case 'gen -n' 'gen --count' 'gen --compression' 'gen --partial-images' 'gen --frames' 'gen --frame-ms' 'gen --safety-id' 'gen --user' 'gen -x' 'gen --extra' 'gen --api' 'gen --resolution' 'gen --name' 'gen --base-url' 'gen --api-key' 'gen --timeout' 'gen --retries' 'generate -n' 'generate --count' 'generate --compression' 'generate --partial-images' 'generate --frames' 'generate --frame-ms' 'generate --safety-id' 'generate --user' 'generate -x' 'generate --extra' 'generate --api' 'generate --resolution' 'generate --name' 'generate --base-url' 'generate --api-key' 'generate --timeout' 'generate --retries' 'edit -p' 'edit --prompt' 'edit -n' 'edit --count' 'edit --compression' 'edit --partial-images' 'edit --frames' 'edit --frame-ms' 'edit --safety-id' 'edit --user' 'edit -x' 'edit --extra' 'edit --api' 'edit --resolution' 'edit --name' 'edit --base-url' 'edit --api-key' 'edit --timeout' 'edit --retries' 'vary -n' 'vary --count' 'vary --user' 'vary -x' 'vary --extra' 'vary --name' 'vary --base-url' 'vary --api-key' 'vary --timeout' 'vary --retries' 'batch -j' 'batch --jobs' 'batch -n' 'batch --count' 'batch --compression' 'batch --frames' 'batch --frame-ms' 'batch --safety-id' 'batch --user' 'batch -x' 'batch --extra' 'batch --api' 'batch --resolution' 'batch --name' 'batch --batch-api' 'batch --max-batch-lines' 'batch --base-url' 'batch --api-key' 'batch --timeout' 'batch --retries' 'models --base-url' 'models --api-key' 'models --timeout' 'models --retries' 'history -n' 'history --limit' 'usage --since' 'login --base-url' 'serve --host' 'serve --port' 'serve -p' 'serve --latency' 'serve --api-key' 'serve --chat-style' 'batches list --limit' 'batches list --base-url' 'batches list --api-key' 'batches list --timeout' 'batches list --retries' 'batches list --batch-api' 'batches show --base-url' 'batches show --api-key' 'batches show --timeout' 'batches show --retries' 'batches show --batch-api' 'batches fetch --base-url' 'batches fetch --api-key' 'batches fetch --timeout' 'batches fetch --retries' 'batches fetch --batch-api' 'batches cancel --base-url' 'batches cancel --api-key' 'batches cancel --timeout' 'batches cancel --retries' 'batches cancel --batch-api'
             echo ''
         case 'gen --background' 'generate --background' 'edit --background' 'batch --background'
             echo 'background'
@@ -364,6 +364,8 @@ complete -c easyimg -n '__easyimg_at "batch"' -l safety-id -x -d 'a stable (hash
 complete -c easyimg -n '__easyimg_at "batch"' -l user -x -d 'deprecated: use --safety-id; end-user id sent as `user`'
 complete -c easyimg -n '__easyimg_at "batch"' -s x -l extra -x -d 'extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable'
 complete -c easyimg -n '__easyimg_at "batch"' -l no-validate -d 'skip client-side model rules'
+complete -c easyimg -n '__easyimg_at "batch"' -l api -x -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
+complete -c easyimg -n '__easyimg_at "batch"' -l resolution -x -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
 complete -c easyimg -n '__easyimg_at "batch"' -s o -l out -r -F -d 'output directory: the images and easyimg-manifest.jsonl [default: confi…'
 complete -c easyimg -n '__easyimg_at "batch"' -l name -x -d 'file name template: {date} {time} {slug} {index} {model} {ext}'
 complete -c easyimg -n '__easyimg_at "batch"' -l overwrite -d 'replace existing files'
@@ -377,6 +379,9 @@ complete -c easyimg -n '__easyimg_at "batch"' -l open -d 'open the gallery page 
 complete -c easyimg -n '__easyimg_at "batch"' -l dry-run -d 'print the requests (with --remote: the JSONL to upload) and exit'
 complete -c easyimg -n '__easyimg_at "batch"' -l remote -d 'hand the run to the provider\'s Batch API (24 h window)'
 complete -c easyimg -n '__easyimg_at "batch"' -l wait -d 'wait for the batch to finish, then fetch it'
+complete -c easyimg -n '__easyimg_at "batch"' -l batch-api -x -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
+complete -c easyimg -n '__easyimg_at "batch"' -l accept-batch-privacy -d 'accept EasyRouter\'s batch privacy terms (asked once per host; remembere…'
+complete -c easyimg -n '__easyimg_at "batch"' -l max-batch-lines -x -d 'with --remote: at most N requests a batch; more make several batches [d…'
 complete -c easyimg -n '__easyimg_at "batch"' -l base-url -x -d 'API base URL [env: EASYIMG_BASE_URL; default: https://easyrouter.io/v1]'
 complete -c easyimg -n '__easyimg_at "batch"' -l api-key -x -d 'API key [env: EASYIMG_API_KEY]'
 complete -c easyimg -n '__easyimg_at "batch"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
@@ -450,6 +455,7 @@ complete -c easyimg -n '__easyimg_at "batches list"' -l api-key -x -d 'API key [
 complete -c easyimg -n '__easyimg_at "batches list"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
 complete -c easyimg -n '__easyimg_at "batches list"' -l timeout -x -d 'seconds the whole answer may take, body included [default: 600]'
 complete -c easyimg -n '__easyimg_at "batches list"' -l retries -x -d 'retries after the first try [default: 3]'
+complete -c easyimg -n '__easyimg_at "batches list"' -l batch-api -x -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
 complete -c easyimg -n '__easyimg_at "batches list"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg batches show
@@ -459,6 +465,7 @@ complete -c easyimg -n '__easyimg_at "batches show"' -l api-key -x -d 'API key [
 complete -c easyimg -n '__easyimg_at "batches show"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
 complete -c easyimg -n '__easyimg_at "batches show"' -l timeout -x -d 'seconds the whole answer may take, body included [default: 600]'
 complete -c easyimg -n '__easyimg_at "batches show"' -l retries -x -d 'retries after the first try [default: 3]'
+complete -c easyimg -n '__easyimg_at "batches show"' -l batch-api -x -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
 complete -c easyimg -n '__easyimg_at "batches show"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg batches fetch
@@ -476,6 +483,7 @@ complete -c easyimg -n '__easyimg_at "batches fetch"' -l api-key -x -d 'API key 
 complete -c easyimg -n '__easyimg_at "batches fetch"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
 complete -c easyimg -n '__easyimg_at "batches fetch"' -l timeout -x -d 'seconds the whole answer may take, body included [default: 600]'
 complete -c easyimg -n '__easyimg_at "batches fetch"' -l retries -x -d 'retries after the first try [default: 3]'
+complete -c easyimg -n '__easyimg_at "batches fetch"' -l batch-api -x -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
 complete -c easyimg -n '__easyimg_at "batches fetch"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg batches cancel
@@ -485,6 +493,7 @@ complete -c easyimg -n '__easyimg_at "batches cancel"' -l api-key -x -d 'API key
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l timeout -x -d 'seconds the whole answer may take, body included [default: 600]'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l retries -x -d 'retries after the first try [default: 3]'
+complete -c easyimg -n '__easyimg_at "batches cancel"' -l batch-api -x -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg config

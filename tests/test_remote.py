@@ -101,6 +101,7 @@ def test_submit_uploads_requests_and_records_the_batch(cli, server, tmp_path, us
         "requests": 3,
         "source": str(prompts),
         "state": f"easyimg-batch-{batch_id}.json",
+        "backend": "openai",
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
     import requests
 
     from ..inputs import InputImage
+    from ..references import Reference
     from .client import Client
     from .dialect import OnImage
 
@@ -117,10 +117,11 @@ def _ratio(size: str, model: str, notes: list[str], validate: bool) -> str | Non
 
 @dataclass
 class Dialect:
-    """Asks `/chat/completions` for an image; `images` are edit inputs, sent as data URLs."""
+    """Asks `/chat/completions` for an image; `images` are edit inputs, sent as data URLs
+    (an input given as a URL goes as that URL: the router fetches it)."""
 
     form: str = "new-api"
-    images: list[InputImage] = field(default_factory=list)
+    images: list[InputImage | Reference] = field(default_factory=list)
     name: ClassVar[str] = "chat"
     endpoint: str = ENDPOINT
     _urls: list[str] | None = field(default=None, repr=False)
@@ -166,13 +167,16 @@ class Dialect:
         return read_chat(resp, on_image)
 
 
-def _data_url(image: InputImage) -> str:
-    try:
-        data = image.path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {image.label}: {exc.strerror or exc}") from None
-    return f"data:{image.content_type};base64,{base64.b64encode(data).decode('ascii')}"
+def _data_url(image: InputImage | Reference) -> str:
+    from ..inputs import InputImage
+    from ..references import data_url
+
+    return data_url(image) if isinstance(image, InputImage) else image.label
 
 
-def _shown(image: InputImage) -> str:
+def _shown(image: InputImage | Reference) -> str:
+    from ..inputs import InputImage
+
+    if not isinstance(image, InputImage):
+        return image.label
     return f"data:{image.content_type};base64,<{image.size} bytes of {image.label}>"

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 # Each name is a module here whose `Backend` implements batch.backend.BatchBackend; imported
 # only when a command asks for it.
-BACKENDS = ("openai",)
+BACKENDS = ("openai", "easyrouter")
 
 
 def find(name: str) -> BatchBackend:

@@ -53,6 +53,8 @@ class ManifestState:
     fetched: set[tuple[str, str]] = field(default_factory=set)
     unreadable: list[Unreadable] = field(default_factory=list)
     unreadable_count: int = 0
+    # Batches `batch --remote` submitted from here, in order.
+    submitted: list[str] = field(default_factory=list)
 
     def done(self, key: str) -> bool:
         return digest(key) in self.ok
@@ -64,6 +66,12 @@ class ManifestState:
     def add(self, entry: Mapping[str, Any]) -> None:
         if isinstance(entry.get("batch"), str) and isinstance(entry.get("custom_id"), str):
             self.fetched.add((entry["batch"], entry["custom_id"]))
+        elif (
+            entry.get("status") == "submitted"
+            and isinstance(entry.get("batch"), str)
+            and entry["batch"] not in self.submitted
+        ):
+            self.submitted.append(entry["batch"])
         key = entry.get("key")
         if not isinstance(key, str):
             return

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api.client import Client
-from ..errors import OutputError, ResponseError, UsageError
+from ..errors import EasyImgError, OutputError, ResponseError, UsageError
 from ..models import plan_counts
 from ..output import temp_path, write_json_atomic
 from .backend import RUNNING, BatchBackend
@@ -20,6 +20,9 @@ from .prompts import Item
 
 ENDPOINT = "/v1/images/generations"
 EDITS_ENDPOINT = "/v1/images/edits"
+# One batch's limits (OpenAI's; EasyRouter publishes none, so the same are assumed there).
+MAX_REQUESTS = 50_000
+MAX_BYTES = 200 * 1000 * 1000
 STATE_PREFIX = "easyimg-batch-"
 MAX_POLL = 30.0
 
@@ -101,16 +104,70 @@ def request_lines(items: Iterable[Item], endpoint: str | None = None) -> Iterato
 
 @dataclass
 class Submission:
-    batch: dict[str, Any] | None
+    batch: dict[str, Any] | None  # the first batch; None when nothing was left to submit
     items: int
     requests: int
     skipped: int
     state_files: list[Path] = field(default_factory=list)
     manifest: ManifestState | None = None  # as read before submitting: its unreadable lines
+    batches: list[dict[str, Any]] = field(default_factory=list)
 
 
 def state_name(batch_id: str) -> str:
     return f"{STATE_PREFIX}{batch_id}.json"
+
+
+@dataclass
+class _Part:
+    """One batch's share of a run: its items, and the requests file written for them."""
+
+    path: Path
+    items: list[Item] = field(default_factory=list)
+    requests: int = 0
+    size: int = 0
+
+
+def _parts(
+    todo: Iterable[Item], directory: Path, endpoint: str, max_requests: int, max_bytes: int
+) -> Iterator[_Part]:
+    """Requests files of at most `max_requests` lines and `max_bytes` each, written as it goes.
+
+    An item's requests stay in one file: its parts are matched up when the batch is fetched.
+    """
+    part: _Part | None = None
+    fh: Any = None
+    try:
+        for item in todo:
+            lines = [line.encode("utf-8") + b"\n" for _, line in request_lines([item], endpoint)]
+            size = sum(len(line) for line in lines)
+            if (
+                part is not None
+                and part.items
+                and (part.requests + len(lines) > max_requests or part.size + size > max_bytes)
+            ):
+                fh.close()
+                yield part
+                part = None
+            if part is None:
+                part = _Part(temp_path(directory, ".jsonl.part"))
+                fh = open(part.path, "wb")  # noqa: SIM115 - closed when the part is handed over
+            fh.writelines(lines)
+            part.items.append(item)
+            part.requests += len(lines)
+            part.size += size
+        if part is not None:
+            fh.close()
+            yield part
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write a requests file in {directory}: {exc.strerror or exc}"
+        ) from None
+    finally:
+        if fh is not None:
+            fh.close()
+        if part is not None:
+            with contextlib.suppress(OSError):
+                part.path.unlink()
 
 
 def submit(
@@ -124,39 +181,66 @@ def submit(
     resume: bool = True,
     endpoint: str | None = None,
     backend: BatchBackend | None = None,
+    max_requests: int = MAX_REQUESTS,
+    max_bytes: int = MAX_BYTES,
 ) -> Submission:
-    """Upload the requests not done yet, create the batch, record it beside the images."""
+    """Upload the requests not done yet as one batch or, past one batch's limits, several;
+    record each beside the images (a state file, and a `submitted` line in the manifest)."""
     backend = backend or default_backend()
     endpoint = endpoint or endpoint_of(items)
     manifest = Manifest(directory)
     plan = to_do(manifest, items, resume=resume)
     todo = [task.request() for task in plan.todo]
     have = {task.item.key: task.have for task in plan.todo if task.have}
-    skipped = plan.skipped
-    if not todo:
-        return Submission(None, 0, 0, skipped, manifest=plan.state)
-    tmp = temp_path(directory, ".jsonl.part")
-    count = 0
+    sub = Submission(None, 0, 0, plan.skipped, manifest=plan.state)
     try:
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                for _, line in request_lines(todo, endpoint):
-                    fh.write(line + "\n")
-                    count += 1
-        except OSError as exc:
-            raise OutputError(f"cannot write {tmp}: {exc.strerror or exc}") from None
-        batch = backend.start(
-            client,
-            tmp,
-            endpoint=endpoint,
-            metadata={"easyimg_source": source[-512:], "easyimg_items": str(len(todo))},
-        )
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        for part in _parts(todo, directory, endpoint, max(1, max_requests), max_bytes):
+            try:
+                batch = backend.start(
+                    client,
+                    part.path,
+                    endpoint=endpoint,
+                    metadata={
+                        "easyimg_source": source[-512:],
+                        "easyimg_items": str(len(part.items)),
+                    },
+                )
+            finally:
+                with contextlib.suppress(OSError):
+                    part.path.unlink()
+            sub.state_files += _record(
+                batch, part, have, manifest, backend, endpoint, source, template, state_dir
+            )
+            sub.batches.append(batch)
+            sub.items += len(part.items)
+            sub.requests += part.requests
+    except EasyImgError as exc:
+        if sub.batches:
+            ids = ", ".join(str(b["id"]) for b in sub.batches)
+            exc.message += (
+                f" (after submitting {ids}: `easyimg batches fetch {directory}` fetches "
+                "what they hold; submitting again would send their items twice)"
+            )
+        raise
+    sub.batch = sub.batches[0] if sub.batches else None
+    return sub
+
+
+def _record(
+    batch: dict[str, Any],
+    part: _Part,
+    have: Mapping[str, list[str]],
+    manifest: Manifest,
+    backend: BatchBackend,
+    endpoint: str,
+    source: str,
+    template: str,
+    state_dir: Path | None,
+) -> list[Path]:
     batch_id = batch.get("id")
     if not isinstance(batch_id, str) or not batch_id:
         raise ResponseError("the batch API answered with no batch id")
+    directory = manifest.directory
     state = {
         "batch_id": batch_id,
         "input_file_id": batch.get("input_file_id"),
@@ -175,7 +259,7 @@ def submit(
                 # A partial item asks only for the rest; fetch names and lists after these.
                 **({"have": have[i.key]} if i.key in have else {}),
             }
-            for i in todo
+            for i in part.items
         },
     }
     files = [directory / state_name(batch_id)]
@@ -188,14 +272,15 @@ def submit(
         {
             "status": "submitted",
             "batch": batch_id,
-            "items": len(todo),
-            "requests": count,
+            "items": len(part.items),
+            "requests": part.requests,
             "source": source,
             "state": state_name(batch_id),
+            "backend": backend.name,
             "time": now_iso(),
         }
     )
-    return Submission(batch, len(todo), count, skipped, files, plan.state)
+    return files
 
 
 def load_state(batch_id: str, directory: Path, state_dir: Path | None) -> dict[str, Any] | None:

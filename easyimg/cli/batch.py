@@ -7,9 +7,11 @@ import typer
 
 from .batch_remote import history_recorder, submit_remote
 from .common import (
+    ApiChoice,
     ApiKey,
     Background,
     BaseUrl,
+    BatchApi,
     Complexity,
     Compression,
     Count,
@@ -30,6 +32,7 @@ from .common import (
     Profile,
     Quality,
     Quiet,
+    Resolution,
     ResponseFormat,
     Retries,
     RetryTimeouts,
@@ -101,6 +104,26 @@ OutDir = Annotated[
         show_default=False,
     ),
 ]
+AcceptPrivacy = Annotated[
+    bool,
+    typer.Option(
+        "--accept-batch-privacy",
+        help="accept EasyRouter's batch privacy terms (asked once per host; remembered)",
+        rich_help_panel=BATCH,
+    ),
+]
+MaxBatchLines = Annotated[
+    int | None,
+    typer.Option(
+        "--max-batch-lines",
+        min=1,
+        metavar="N",
+        help="with --remote: at most N requests a batch; more make several batches "
+        "[default: 50000]",
+        rich_help_panel=BATCH,
+        show_default=False,
+    ),
+]
 BatchDryRun = Annotated[
     bool,
     typer.Option(
@@ -138,6 +161,8 @@ def batch(
     user: User = None,
     extra: Extra = None,
     no_validate: NoValidate = False,
+    api: ApiChoice = None,
+    resolution: Resolution = None,
     out: OutDir = None,
     name: Name = None,
     overwrite: Overwrite = False,
@@ -151,6 +176,9 @@ def batch(
     dry_run: BatchDryRun = False,
     remote: Remote = False,
     wait: Wait = False,
+    batch_api: BatchApi = None,
+    accept_batch_privacy: AcceptPrivacy = False,
+    max_batch_lines: MaxBatchLines = None,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
     profile: Profile = None,
@@ -189,9 +217,17 @@ def batch(
         out_dir=out,
         name=name,
         jobs=jobs,
+        api=api,
+        batch_api=batch_api,
     )
     if wait and not remote:
         raise UsageError("--wait goes with --remote")
+    for flag, given in (
+        ("--accept-batch-privacy", accept_batch_privacy),
+        ("--max-batch-lines", max_batch_lines is not None),
+    ):
+        if given and not remote:
+            raise UsageError(f"{flag} goes with --remote")
     directory = Path(settings.out_dir or ".")
     if directory.suffix.lower() in IMAGE_SUFFIXES and not directory.is_dir():
         raise UsageError(f"-o {directory}: a batch writes many files; give a directory")
@@ -256,6 +292,8 @@ def batch(
             json_out=json_out,
             gallery=gallery or open_page,
             open_page=open_page,
+            accept_privacy=accept_batch_privacy,
+            max_lines=max_batch_lines,
         )
         return
     _run_local(

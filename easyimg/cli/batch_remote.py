@@ -62,6 +62,8 @@ def submit_remote(
     json_out: bool,
     gallery: bool = False,
     open_page: bool = False,
+    accept_privacy: bool = False,
+    max_lines: int | None = None,
 ) -> None:
     from ..output import plan_output
     from .batch_progress import folder_lock
@@ -91,6 +93,8 @@ def submit_remote(
             json_out=json_out,
             gallery=gallery,
             open_page=open_page,
+            accept_privacy=accept_privacy,
+            max_lines=max_lines,
         )
 
 
@@ -112,14 +116,21 @@ def _submit_and_fetch(
     json_out: bool,
     gallery: bool,
     open_page: bool,
+    accept_privacy: bool,
+    max_lines: int | None,
 ) -> None:
     from ..batch.manifest import MANIFEST_NAME
-    from ..batch.remote import submit
+    from ..batch.remote import MAX_REQUESTS, submit
     from .batch_progress import warn_unreadable
 
-    conn = connect(settings, offline=offline, retry_timeouts=retry_timeouts, console=console)
+    # Chosen by the host the user named, so --offline rehearses the same Batch API.
     backend = batch_backend(settings)
+    conn = connect(settings, offline=offline, retry_timeouts=retry_timeouts, console=console)
     try:
+        if backend.name == "easyrouter":
+            _privacy(
+                console, settings, conn.client, backend, accept=accept_privacy, offline=offline
+            )
         sub = submit(
             conn.client,
             items,
@@ -129,6 +140,7 @@ def _submit_and_fetch(
             template=template,
             state_dir=_state_dir(),
             resume=resume,
+            max_requests=max_lines or MAX_REQUESTS,
         )
         warn_unreadable(console, directory / MANIFEST_NAME, sub.manifest)
         if sub.batch is None:
@@ -139,10 +151,11 @@ def _submit_and_fetch(
             if json_out:
                 console.out_json({"batch": None, "items": 0, "skipped": sub.skipped})
             return
-        batch_id = str(sub.batch["id"])
+        ids = [str(b["id"]) for b in sub.batches]
+        as_what = ids[0] if len(ids) == 1 else f"{len(ids)} batches ({', '.join(ids)})"
         console.info(
             f"submitted {sub.items} item{'s' if sub.items != 1 else ''} "
-            f"({sub.requests} requests) as {batch_id}"
+            f"({sub.requests} requests) as {as_what}"
             + (f"; {sub.skipped} already done" if sub.skipped else "")
         )
         if not wait:
@@ -150,6 +163,7 @@ def _submit_and_fetch(
                 console.out_json(
                     {
                         "batch": sub.batch,
+                        "batches": sub.batches,
                         "items": sub.items,
                         "requests": sub.requests,
                         "skipped": sub.skipped,
@@ -157,10 +171,12 @@ def _submit_and_fetch(
                     }
                 )
             else:
-                console.out(batch_id)
+                for batch_id in ids:
+                    console.out(batch_id)
+            fetch = f"{ids[0]} -o {directory}" if len(ids) == 1 else str(directory)
             console.info(
-                f"follow it with `easyimg batches show {batch_id}`, then "
-                f"`easyimg batches fetch {batch_id} -o {directory}`"
+                f"follow it with `easyimg batches show {ids[0]}`, then "
+                f"`easyimg batches fetch {fetch}`"
             )
             return
         fetch_results(
@@ -168,7 +184,7 @@ def _submit_and_fetch(
             settings,
             conn.client,
             backend,
-            batch_id,
+            ids,
             directory,
             wait=True,
             overwrite=overwrite,
@@ -181,6 +197,54 @@ def _submit_and_fetch(
         )
     finally:
         conn.close()
+
+
+def _privacy(
+    console: "Console",
+    settings: "Settings",
+    client: "Client",
+    backend: Any,
+    *,
+    accept: bool,
+    offline: bool,
+) -> None:
+    """EasyRouter's batches need its privacy terms accepted: the user's call, made once."""
+    from ..batch.easyrouter import DOCS
+    from ..config import host_of
+    from ..errors import ConfigError
+
+    host = host_of(settings.base_url)
+    if offline:
+        # The in-process placeholder server: nothing leaves this machine, nothing to agree to.
+        backend.accept_privacy(client)
+        return
+    if accept:
+        backend.accept_privacy(client)
+        _remember(settings, host)
+        console.info(
+            f"accepted the batch privacy terms for {host} (remembered in {settings.config_file})"
+        )
+        return
+    if host in settings.batch_privacy:
+        return
+    raise ConfigError(
+        f"{host}'s image batches need its batch privacy terms accepted first, once per "
+        f"account (read them at {DOCS})",
+        hint="to accept them, run this command again with --accept-batch-privacy "
+        f"(remembered for {host} in {settings.config_file})",
+    )
+
+
+def _remember(settings: "Settings", host: str) -> None:
+    from ..batch.manifest import now_iso
+    from ..config import load_config, save_config
+
+    data = load_config(settings.config_file)
+    accepted = data.setdefault("batch_privacy", {})
+    if isinstance(accepted, dict):
+        accepted[host] = now_iso()
+        save_config(settings.config_file, data)
+        settings.batch_privacy[host] = accepted[host]
 
 
 def _state_dir() -> "Path":
@@ -196,7 +260,7 @@ def fetch_results(
     settings: "Settings",
     client: "Client",
     backend: "BatchBackend",
-    batch_id: str,
+    batch_ids: list[str],
     directory: "Path",
     *,
     wait: bool,
@@ -208,11 +272,92 @@ def fetch_results(
     gallery: bool = False,
     open_page: bool = False,
 ) -> None:
-    """Write a provider batch's results as a local run would; `batch --remote --wait` ends here."""
+    """Write provider batches' results as a local run would; `batch --remote --wait` ends here.
+
+    Several batches (a run split past one batch's limits) end in one summary.
+    """
+    from ..batch import remote
+    from .batch_progress import finish
+
+    summaries = []
+    source = batch_ids[0]
+    for batch_id in batch_ids:
+        found = remote.load_state(batch_id, directory, _state_dir())
+        summary, source = _fetch_one(
+            console,
+            settings,
+            client,
+            _backend_of(found, backend, settings),
+            batch_id,
+            directory,
+            found,
+            wait=wait,
+            overwrite=overwrite,
+            metadata=metadata,
+            sidecar=sidecar,
+            json_out=json_out,
+        )
+        summaries.append(summary)
+    finish(
+        console,
+        _merged(summaries),
+        source,
+        json_out=json_out,
+        offline=offline,
+        batch_id=", ".join(batch_ids),
+        gallery=directory if gallery else None,
+        open_page=open_page,
+    )
+
+
+def _backend_of(found: Any, backend: "BatchBackend", settings: "Settings") -> "BatchBackend":
+    """The backend a batch was submitted to, as its record says, unless the flag says otherwise."""
+    from ..batch import BACKENDS, find
+
+    name = (found or {}).get("backend")
+    if settings.batch_api or name not in BACKENDS or name == backend.name:
+        return backend
+    return find(str(name))
+
+
+def _merged(summaries: list[Any]) -> Any:
+    from ..api.answers import add_usage
+
+    first = summaries[0]
+    for other in summaries[1:]:
+        first.total += other.total
+        first.skipped += other.skipped
+        first.ok += other.ok
+        first.failed += other.failed
+        first.abandoned += other.abandoned
+        first.interrupted = first.interrupted or other.interrupted
+        first.stopped_by = first.stopped_by or other.stopped_by
+        first.images += other.images
+        first.failures += other.failures
+        first.usage = add_usage(first.usage, other.usage)
+        first.elapsed += other.elapsed
+    return first
+
+
+def _fetch_one(
+    console: "Console",
+    settings: "Settings",
+    client: "Client",
+    backend: "BatchBackend",
+    batch_id: str,
+    directory: "Path",
+    found: Any,
+    *,
+    wait: bool,
+    overwrite: bool,
+    metadata: bool,
+    sidecar: bool,
+    json_out: bool,
+) -> Any:
     from ..batch import remote
     from ..batch.backend import RUNNING
     from ..batch.fetch import Fetch
-    from .batch_progress import View, finish
+    from .batch_progress import View
 
     if wait:
         last: list[str] = []
@@ -226,15 +371,13 @@ def fetch_results(
         batch = remote.wait(client, batch_id, on_status=on_status, backend=backend)
     else:
         batch = backend.get(client, batch_id)
-    found = remote.load_state(batch_id, directory, _state_dir())
     if found is None and batch.get("status") not in RUNNING:
         console.warn(
             f"no record of {batch_id} in {directory} or the user data directory: "
             "files are named by custom_id"
         )
-    view = View(
-        console, str((found or {}).get("source") or batch_id), json_out=json_out, fetching=True
-    )
+    source = str((found or {}).get("source") or batch_id)
+    view = View(console, source, json_out=json_out, fetching=True)
     try:
         summary = Fetch(
             client,
@@ -255,16 +398,7 @@ def fetch_results(
             f"batch {batch_id} was {batch.get('status')}: "
             f"{summary.not_started} items have no result"
         )
-    finish(
-        console,
-        summary,
-        view.source,
-        json_out=json_out,
-        offline=offline,
-        batch_id=batch_id,
-        gallery=directory if gallery else None,
-        open_page=open_page,
-    )
+    return summary, source
 
 
 def _progress_text(b: dict[str, Any]) -> str:

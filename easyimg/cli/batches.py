@@ -9,6 +9,7 @@ from .batch import OutDir, Wait
 from .common import (
     ApiKey,
     BaseUrl,
+    BatchApi,
     Gallery,
     Json,
     NoMetadata,
@@ -61,11 +62,17 @@ def _connected(
     profile: str | None,
     timeout: float | None,
     retries: int | None,
+    batch_api: str | None = None,
 ) -> _Connected:
     return _Connected(
         console,
         settings_for(
-            base_url=base_url, api_key=api_key, profile=profile, timeout=timeout, retries=retries
+            base_url=base_url,
+            api_key=api_key,
+            profile=profile,
+            timeout=timeout,
+            retries=retries,
+            batch_api=batch_api,
         ),
     )
 
@@ -82,12 +89,16 @@ def list_cmd(
     profile: Profile = None,
     timeout: Timeout = None,
     retries: Retries = None,
+    batch_api: BatchApi = None,
 ) -> None:
     """List recent batches with their progress."""
     from datetime import datetime
 
     console = make_console(json_mode=json_out)
-    with _connected(console, base_url, api_key, profile, timeout, retries) as (client, backend):
+    with _connected(console, base_url, api_key, profile, timeout, retries, batch_api) as (
+        client,
+        backend,
+    ):
         page = backend.list(client, limit=limit)
     if json_out:
         console.out_json(page)
@@ -136,12 +147,16 @@ def show_cmd(
     profile: Profile = None,
     timeout: Timeout = None,
     retries: Retries = None,
+    batch_api: BatchApi = None,
 ) -> None:
     """Show one batch: status, request counts, times and result files."""
     from datetime import datetime
 
     console = make_console(json_mode=json_out)
-    with _connected(console, base_url, api_key, profile, timeout, retries) as (client, backend):
+    with _connected(console, base_url, api_key, profile, timeout, retries, batch_api) as (
+        client,
+        backend,
+    ):
         b = backend.get(client, batch_id)
     if json_out:
         console.out_json(b)
@@ -180,7 +195,15 @@ def show_cmd(
 
 @batches_app.command("fetch")
 def fetch_cmd(
-    batch_id: BatchId,
+    batch_id: Annotated[
+        str,
+        typer.Argument(
+            help="batch id, or the output directory of a `batch --remote` run: every batch "
+            "it submitted",
+            metavar="ID|DIR",
+            show_default=False,
+        ),
+    ],
     out: OutDir = None,
     wait: Wait = False,
     overwrite: Overwrite = False,
@@ -195,6 +218,7 @@ def fetch_cmd(
     profile: Profile = None,
     timeout: Timeout = None,
     retries: Retries = None,
+    batch_api: BatchApi = None,
 ) -> None:
     """Download a batch's results: images and manifest lines, as a local run writes them.
 
@@ -202,6 +226,8 @@ def fetch_cmd(
     """
     from pathlib import Path
 
+    from ..batch.manifest import Manifest
+    from ..errors import UsageError
     from ..output import plan_output
     from .batch_progress import folder_lock
     from .batch_remote import fetch_results
@@ -214,8 +240,20 @@ def fetch_cmd(
         timeout=timeout,
         retries=retries,
         out_dir=out,
+        batch_api=batch_api,
     )
-    directory = Path(settings.out_dir or ".")
+    run_dir = Path(batch_id)
+    if run_dir.is_dir():
+        # A run split into several batches records each in its manifest.
+        ids = Manifest(run_dir).read().submitted
+        if not ids:
+            raise UsageError(
+                f"{run_dir}: no batches were submitted from here (no manifest says so)"
+            )
+        directory = Path(out) if out else run_dir
+    else:
+        ids = [batch_id]
+        directory = Path(settings.out_dir or ".")
     plan_output(directory, template=None, count=1, overwrite=overwrite)
     with folder_lock(console, directory), _Connected(console, settings) as (client, backend):
         fetch_results(
@@ -223,7 +261,7 @@ def fetch_cmd(
             settings,
             client,
             backend,
-            batch_id,
+            ids,
             directory,
             wait=wait,
             overwrite=overwrite,
@@ -244,10 +282,14 @@ def cancel_cmd(
     profile: Profile = None,
     timeout: Timeout = None,
     retries: Retries = None,
+    batch_api: BatchApi = None,
 ) -> None:
     """Cancel a batch; what finished before can still be fetched."""
     console = make_console(json_mode=json_out)
-    with _connected(console, base_url, api_key, profile, timeout, retries) as (client, backend):
+    with _connected(console, base_url, api_key, profile, timeout, retries, batch_api) as (
+        client,
+        backend,
+    ):
         b = backend.cancel(client, batch_id)
     if json_out:
         console.out_json(b)

@@ -270,6 +270,17 @@ ApiChoice = Annotated[
         show_default=False,
     ),
 ]
+BatchApi = Annotated[
+    str | None,
+    typer.Option(
+        "--batch-api",
+        metavar="API",
+        help="openai (/files + /batches) or easyrouter (/image-files + /image-batches) "
+        "[default: config batch_api, else easyrouter at easyrouter.io, openai elsewhere]",
+        rich_help_panel=CONN,
+        show_default=False,
+    ),
+]
 Resolution = Annotated[
     str | None,
     typer.Option(

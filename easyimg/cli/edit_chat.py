@@ -43,6 +43,12 @@ def edit_by_chat(
         raise UsageError("prompt is empty")
     model = str(body["model"])
     found, _ = check_edit(images, None, rules_for(model), model, validate=validate)
+    file_ids = [getattr(i, "label", "") for i in found if getattr(i, "kind", None) == "file_id"]
+    if file_ids:
+        raise UsageError(
+            f"{file_ids[0]}: uploaded file ids are for the images API; chat image models "
+            "take local files or URLs"
+        )
     dialect = chat.Dialect(form=chat.form_for(settings.base_url, settings.chat_style), images=found)
     if dry_run:
         show_dry_run(console, settings, body, count, 1, showing.json_out, dialect=dialect)
