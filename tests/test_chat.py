@@ -438,3 +438,57 @@ def test_offline_edit_by_chat_keeps_the_input_shape(cli, tmp_path):
     assert r.code == 0, r.err
     (out,) = r.json["images"]
     assert (out["width"], out["height"]) == (1248, 832)
+
+
+def test_batch_sends_each_item_by_its_models_api(cli, tmp_path):
+    from easyimg.serve.http import start_background
+
+    source = tmp_path / "p.jsonl"
+    source.write_text(
+        json.dumps({"prompt": "a fox", "model": GEMINI, "size": "16:9"})
+        + "\n"
+        + json.dumps({"prompt": "a hen", "model": "gpt-image-2"})
+        + "\n"
+    )
+    seen: list[str] = []
+    server = start_background(log=seen.append)
+    try:
+        r = cli(
+            "batch",
+            str(source),
+            "-o",
+            str(tmp_path / "out"),
+            "--base-url",
+            server.url,
+            "--json",
+            "--resolution",
+            "1K",
+            "-m",
+            GEMINI,
+        )
+        assert r.code == 2 and "--resolution is for chat image models, not gpt-image-2" in r.err
+        r = cli(
+            "batch", str(source), "-o", str(tmp_path / "out"), "--base-url", server.url, "--json"
+        )
+    finally:
+        server.close()
+    assert r.code == 0, r.err
+    assert r.json["ok"] == 2
+    paths = sorted(r.json["images"])
+    assert {line.split()[2] for line in seen} == {"/v1/chat/completions", "/v1/images/generations"}
+    from PIL import Image
+
+    sizes = sorted(Image.open(p).size for p in paths)
+    assert sizes == [(1024, 1024), (1360, 768)]
+
+
+def test_batch_dry_run_shows_the_chat_request_and_remote_refuses_chat_items(cli, tmp_path):
+    source = tmp_path / "p.txt"
+    source.write_text("a fox\n")
+    r = cli("batch", str(source), "-m", GEMINI, "-s", "3:4", "--dry-run", "--json")
+    assert r.code == 0, r.err
+    (req,) = r.json["requests"]
+    assert req["url"] == "https://easyrouter.io/v1/chat/completions"
+    assert req["body"]["extra_body"] == {"google": {"image_config": {"aspect_ratio": "3:4"}}}
+    r = cli("batch", str(source), "-m", GEMINI, "--remote")
+    assert r.code == 2 and ":1: a chat image model cannot go in a remote batch" in r.err

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import EasyImgError, UsageError
 from ..generate import build_body, parse_extra
 from ..inputs import InputImage, check_edit
-from ..models import plan_counts, request_limit, rules_for, validate
+from ..models import dialect_for, plan_counts, request_limit, rules_for, validate
 from ..output import check_template
 from ..references import Reference, json_edit_fields
 from .digests import DigestSet, digest
@@ -56,6 +56,7 @@ class Defaults:
     options: Mapping[str, Any] = field(default_factory=dict)
     extras: list[str] = field(default_factory=list)
     validate: bool = True
+    api: str | None = None  # images or chat; None: by each item's model
 
 
 @dataclass(slots=True)
@@ -70,6 +71,7 @@ class Item:
     # An edit's inputs (checked files and references) and mask; empty for a generation.
     images: tuple[InputImage | Reference, ...] = ()
     mask: InputImage | Reference | None = None
+    api: str = "images"  # the API the item is sent to: images, or chat
 
     @property
     def prompt(self) -> str:
@@ -233,10 +235,24 @@ class _Builder:
             raise UsageError(f"size must be a string like 1024x1024, not {_short(size)}")
         body = build_body(prompt, model=model, n=n, options=options)
         body.update(extras)
-        max_n = request_limit(model, body.get("output_format"))
-        endpoint = "edits" if labels else "generations"
-        if d.validate:
-            validate({**body, "n": min(n, max_n)}, endpoint=endpoint, mask=mask is not None)
+        api = d.api or dialect_for(model)
+        if api == "chat":
+            from ..api.chat import prepare
+
+            if labels:
+                raise UsageError(
+                    f"{model} answers through chat: a batch edits with the images API only"
+                )
+            # A pixel size becomes the nearest ratio here too; the item says what was sent.
+            body, _ = prepare(body, validate=d.validate)
+            max_n = 1
+        else:
+            if d.options.get("resolution") is not None:
+                raise UsageError(f"--resolution is for chat image models, not {model}")
+            max_n = request_limit(model, body.get("output_format"))
+            endpoint = "edits" if labels else "generations"
+            if d.validate:
+                validate({**body, "n": min(n, max_n)}, endpoint=endpoint, mask=mask is not None)
         images: list[InputImage | Reference] = []
         found_mask = None
         if labels:
@@ -248,7 +264,7 @@ class _Builder:
         base = item_key(keyed, name)
         occurrence = self._occurrence(base)
         key = base if occurrence == 1 else item_key(keyed, name, occurrence)
-        return Item(line, body, name, key, max_n, tuple(images), found_mask)
+        return Item(line, body, name, key, max_n, tuple(images), found_mask, api)
 
 
 def _labels(value: Any, key: str) -> list[str]:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..api import images as images_api
 from ..api.answers import add_usage
@@ -22,6 +22,9 @@ from .breaker import Breaker
 from .manifest import Manifest, Pending, Task, Unreadable, entry, relative
 from .prompts import Item
 from .spool import PathSpool
+
+if TYPE_CHECKING:
+    from ..api.dialect import Dialect
 
 _POLL = 0.1  # how often the main thread looks up from waiting, to notice Ctrl-C
 MAX_FAILURES = 1000
@@ -155,8 +158,11 @@ class BatchRun:
         events: Events | None = None,
         on_record: Callable[[Outcome], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        dialects: Callable[[Item], Dialect | None] | None = None,
     ) -> None:
         self.client = client
+        # The dialect each item is sent with (None: the images API's JSON generations).
+        self.dialects = dialects
         self.items = items
         self.manifest = Manifest(directory)
         self.jobs = max(1, jobs)
@@ -307,6 +313,11 @@ class BatchRun:
             finally:
                 self._tasks.task_done()
 
+    def _dialect(self, item: Item) -> Dialect | None:
+        if self.dialects is not None:
+            return self.dialects(item)
+        return images_api.Dialect(images_api.EDITS) if item.is_edit else None
+
     def _run_item(self, task: Task) -> None:
         item = task.item
         plan = OutputPlan(
@@ -327,7 +338,7 @@ class BatchRun:
             body,
             plan,
             max_n=item.max_n,
-            dialect=images_api.Dialect(images_api.EDITS) if item.is_edit else None,
+            dialect=self._dialect(item),
             metadata=self.metadata,
             sidecar=self.sidecar,
             now=datetime.now(),

@@ -49,6 +49,7 @@ from .common import (
     state,
     warn_advisories,
 )
+from .dialects import dialect_picker
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -257,10 +258,22 @@ def batch(
                 complexity=complexity,
                 safety_id=safety_id,
             ),
+            "resolution": resolution,
         },
+        api=settings.api,
     )
+    if defaults.api not in (None, "images", "chat"):
+        raise UsageError(f"--api {defaults.api!r}: use images or chat")
     items = _read_items(console, file, defaults)
     warn_advisories(console, settings, [i.body for i in items])
+    if remote:
+        chat_line = next((i.line for i in items if i.api == "chat"), None)
+        if chat_line is not None:
+            raise UsageError(
+                f"{file}:{chat_line}: a chat image model cannot go in a remote batch, which "
+                "carries images API requests; run it here (without --remote), or send it "
+                "as an images request with --api images"
+            )
 
     if dry_run:
         _dry_run(
@@ -423,17 +436,25 @@ def _dry_run(
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     if settings.api_key:
         headers["Authorization"] = f"Bearer {mask_key(settings.api_key)}"
-    requests = [
-        {
-            "line": t.item.line,
+    pick = dialect_picker(settings)
+
+    def request(task: Any, k: int) -> dict[str, Any]:
+        item = task.request()
+        dialect = pick(item)
+        # Inlined images are shown cut short, not as megabytes of base64.
+        body = recordable({**item.request_body(), "n": k})
+        if item.api == "chat":
+            body = dialect.request_body(body, data_urls=False)
+        return {
+            "line": item.line,
             "method": "POST",
-            "url": f"{settings.base_url}/images/{'edits' if t.item.is_edit else 'generations'}",
+            "url": f"{settings.base_url}/{dialect.endpoint}",
             "headers": headers,
-            # Inlined images are shown cut short, not as megabytes of base64.
-            "body": recordable({**t.request().request_body(), "n": k}),
+            "body": body,
         }
-        for t in plan.todo
-        for k in plan_counts(int(t.body.get("n", 1)), t.item.max_n)
+
+    requests = [
+        request(t, k) for t in plan.todo for k in plan_counts(int(t.body.get("n", 1)), t.item.max_n)
     ]
     if json_out:
         console.out_json({"requests": requests})
@@ -480,6 +501,8 @@ def _run_local(
     from .batch_progress import View, finish, folder_lock
 
     plan_output(directory, template=template, count=1, overwrite=overwrite)
+    # Picked before --offline swaps the base URL: the request form is the real host's.
+    dialects = dialect_picker(settings)
     with folder_lock(console, directory):
         conn = connect(
             settings,
@@ -503,6 +526,7 @@ def _run_local(
                 resume=resume,
                 events=view,
                 on_record=history_recorder(settings),
+                dialects=dialects,
             )
             try:
                 summary = run.run()

@@ -469,18 +469,6 @@ def batch_backend(settings: "Settings") -> "BatchBackend":
     return find(name)
 
 
-def api_for(settings: "Settings", model: str) -> str:
-    """The API a generation uses: --api or config `api`, else the rule table's, by model."""
-    from ..api import DIALECTS
-    from ..errors import UsageError
-    from ..models import dialect_for
-
-    name = settings.api or dialect_for(model)
-    if name not in ("images", "chat") or name not in DIALECTS:
-        raise UsageError(f"--api {name!r}: use images or chat")
-    return name
-
-
 # Body fields a flag sets: `-x` may not set them behind the flag's back.
 FLAG_FIELDS = {
     "model": "-m/--model",

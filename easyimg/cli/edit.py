@@ -41,7 +41,6 @@ from .common import (
     Size,
     Timeout,
     User,
-    api_for,
     make_console,
     newer_fields,
     read_prompt,
@@ -49,6 +48,7 @@ from .common import (
     state,
     warn_advisories,
 )
+from .dialects import api_for, no_resolution
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -264,10 +264,7 @@ def edit(
             retry_timeouts=retry_timeouts,
         )
         return
-    if resolution is not None:
-        raise UsageError(
-            "--resolution is for chat image models (--api chat); give the images API -s WxH"
-        )
+    no_resolution(resolution)
     rules = rules_for(model_id)
     max_n = request_limit(model_id, settings.format)
     body = build_body(

@@ -25,20 +25,18 @@ def edit_by_chat(
     retry_timeouts: bool,
 ) -> None:
     """Check the inputs, then run (or show with --dry-run) the edit through chat."""
-    from ..api import chat
     from ..errors import UsageError
     from ..generate import Ask
     from ..inputs import check_edit
     from ..models import rules_for
+    from .dialects import chat_request
     from .gen import run_generation, show_dry_run
 
     if mask is not None:
         raise UsageError("--mask is for the images API: chat image models edit from the prompt")
     if writing.save_partials:
         raise UsageError("--save-partials is for the images API: chat answers no partials")
-    body, notes = chat.prepare(body, validate=validate)
-    for note in notes:
-        console.warn(note)
+    body, dialect = chat_request(console, settings, body, validate=validate)
     if not str(body.get("prompt", "")).strip():
         raise UsageError("prompt is empty")
     model = str(body["model"])
@@ -49,7 +47,7 @@ def edit_by_chat(
             f"{file_ids[0]}: uploaded file ids are for the images API; chat image models "
             "take local files or URLs"
         )
-    dialect = chat.Dialect(form=chat.form_for(settings.base_url, settings.chat_style), images=found)
+    dialect.images = found
     if dry_run:
         show_dry_run(console, settings, body, count, 1, showing.json_out, dialect=dialect)
         return

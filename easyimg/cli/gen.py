@@ -42,7 +42,6 @@ from .common import (
     Style,
     Timeout,
     User,
-    api_for,
     connect,
     make_console,
     newer_fields,
@@ -50,6 +49,7 @@ from .common import (
     settings_for,
     warn_advisories,
 )
+from .dialects import api_for, chat_request, no_resolution
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -189,30 +189,18 @@ def gen(
     }
     dialect: Any = None
     if api_for(settings, model_id) == "chat":
-        from ..api import chat
-
         if save_partials:
             raise UsageError("--save-partials is for the images API: chat answers no partials")
-        body, notes = chat.prepare(
-            build_body(
-                text,
-                model=model_id,
-                n=1,
-                options={**options, "resolution": resolution},
-                extras=extra,
-                owned=FLAG_FIELDS,
-            ),
+        options["resolution"] = resolution
+        body, dialect = chat_request(
+            console,
+            settings,
+            build_body(text, model=model_id, n=1, options=options, extras=extra, owned=FLAG_FIELDS),
             validate=not no_validate,
         )
-        for note in notes:
-            console.warn(note)
         max_n = 1
-        dialect = chat.Dialect(form=chat.form_for(settings.base_url, settings.chat_style))
     else:
-        if resolution is not None:
-            raise UsageError(
-                "--resolution is for chat image models (--api chat); give the images API -s WxH"
-            )
+        no_resolution(resolution)
         max_n = request_limit(model_id, settings.format)
         body = build_body(
             text,
