@@ -54,10 +54,16 @@ _easyimg_options() {
 # (empty: free text); fails for flags and unknown options.
 _easyimg_option_kind() {
     case "$1 $2" in
-        "gen -n"|"gen --count"|"gen --compression"|"gen --partial-images"|"gen --frames"|"gen --frame-ms"|"gen --safety-id"|"gen --user"|"gen -x"|"gen --extra"|"gen --api"|"gen --resolution"|"gen --name"|"gen --base-url"|"gen --api-key"|"gen --timeout"|"gen --retries"|"generate -n"|"generate --count"|"generate --compression"|"generate --partial-images"|"generate --frames"|"generate --frame-ms"|"generate --safety-id"|"generate --user"|"generate -x"|"generate --extra"|"generate --api"|"generate --resolution"|"generate --name"|"generate --base-url"|"generate --api-key"|"generate --timeout"|"generate --retries"|"edit -p"|"edit --prompt"|"edit -n"|"edit --count"|"edit --compression"|"edit --partial-images"|"edit --frames"|"edit --frame-ms"|"edit --safety-id"|"edit --user"|"edit -x"|"edit --extra"|"edit --api"|"edit --resolution"|"edit --name"|"edit --base-url"|"edit --api-key"|"edit --timeout"|"edit --retries"|"vary -n"|"vary --count"|"vary --user"|"vary -x"|"vary --extra"|"vary --name"|"vary --base-url"|"vary --api-key"|"vary --timeout"|"vary --retries"|"batch -j"|"batch --jobs"|"batch -n"|"batch --count"|"batch --compression"|"batch --frames"|"batch --frame-ms"|"batch --safety-id"|"batch --user"|"batch -x"|"batch --extra"|"batch --api"|"batch --resolution"|"batch --name"|"batch --batch-api"|"batch --max-batch-lines"|"batch --base-url"|"batch --api-key"|"batch --timeout"|"batch --retries"|"models --base-url"|"models --api-key"|"models --timeout"|"models --retries"|"history -n"|"history --limit"|"usage --since"|"login --base-url"|"serve --host"|"serve --port"|"serve -p"|"serve --latency"|"serve --api-key"|"serve --chat-style"|"batches list --limit"|"batches list --base-url"|"batches list --api-key"|"batches list --timeout"|"batches list --retries"|"batches list --batch-api"|"batches show --base-url"|"batches show --api-key"|"batches show --timeout"|"batches show --retries"|"batches show --batch-api"|"batches fetch --base-url"|"batches fetch --api-key"|"batches fetch --timeout"|"batches fetch --retries"|"batches fetch --batch-api"|"batches cancel --base-url"|"batches cancel --api-key"|"batches cancel --timeout"|"batches cancel --retries"|"batches cancel --batch-api")
+        "gen -n"|"gen --count"|"gen --compression"|"gen --partial-images"|"gen --frames"|"gen --frame-ms"|"gen --safety-id"|"gen --user"|"gen -x"|"gen --extra"|"gen --name"|"gen --base-url"|"gen --api-key"|"gen --timeout"|"gen --retries"|"generate -n"|"generate --count"|"generate --compression"|"generate --partial-images"|"generate --frames"|"generate --frame-ms"|"generate --safety-id"|"generate --user"|"generate -x"|"generate --extra"|"generate --name"|"generate --base-url"|"generate --api-key"|"generate --timeout"|"generate --retries"|"edit -p"|"edit --prompt"|"edit -n"|"edit --count"|"edit --compression"|"edit --partial-images"|"edit --frames"|"edit --frame-ms"|"edit --safety-id"|"edit --user"|"edit -x"|"edit --extra"|"edit --name"|"edit --base-url"|"edit --api-key"|"edit --timeout"|"edit --retries"|"vary -n"|"vary --count"|"vary --user"|"vary -x"|"vary --extra"|"vary --name"|"vary --base-url"|"vary --api-key"|"vary --timeout"|"vary --retries"|"batch -j"|"batch --jobs"|"batch -n"|"batch --count"|"batch --compression"|"batch --frames"|"batch --frame-ms"|"batch --safety-id"|"batch --user"|"batch -x"|"batch --extra"|"batch --name"|"batch --max-batch-lines"|"batch --base-url"|"batch --api-key"|"batch --timeout"|"batch --retries"|"models --base-url"|"models --api-key"|"models --timeout"|"models --retries"|"history -n"|"history --limit"|"usage --since"|"login --base-url"|"serve --host"|"serve --port"|"serve -p"|"serve --latency"|"serve --api-key"|"batches list --limit"|"batches list --base-url"|"batches list --api-key"|"batches list --timeout"|"batches list --retries"|"batches show --base-url"|"batches show --api-key"|"batches show --timeout"|"batches show --retries"|"batches fetch --base-url"|"batches fetch --api-key"|"batches fetch --timeout"|"batches fetch --retries"|"batches cancel --base-url"|"batches cancel --api-key"|"batches cancel --timeout"|"batches cancel --retries")
             printf '%s\n' '' ;;
+        "gen --api"|"generate --api"|"edit --api"|"batch --api")
+            printf '%s\n' 'api' ;;
         "gen --background"|"generate --background"|"edit --background"|"batch --background")
             printf '%s\n' 'background' ;;
+        "batch --batch-api"|"batches list --batch-api"|"batches show --batch-api"|"batches fetch --batch-api"|"batches cancel --batch-api")
+            printf '%s\n' 'batch_api' ;;
+        "serve --chat-style")
+            printf '%s\n' 'chat_style' ;;
         "usage --by")
             printf '%s\n' 'choice_1' ;;
         "gen --complexity"|"generate --complexity"|"edit --complexity"|"batch --complexity")
@@ -76,6 +82,8 @@ _easyimg_option_kind() {
             printf '%s\n' 'profile' ;;
         "gen -q"|"gen --quality"|"generate -q"|"generate --quality"|"edit -q"|"edit --quality"|"batch -q"|"batch --quality")
             printf '%s\n' 'quality' ;;
+        "gen --resolution"|"generate --resolution"|"edit --resolution"|"batch --resolution")
+            printf '%s\n' 'resolution' ;;
         "gen --response-format"|"generate --response-format"|"edit --response-format"|"vary --response-format"|"batch --response-format")
             printf '%s\n' 'response_format' ;;
         "gen -s"|"gen --size"|"generate -s"|"generate --size"|"edit -s"|"edit --size"|"vary -s"|"vary --size"|"batch -s"|"batch --size")
@@ -107,14 +115,20 @@ _easyimg_config_value_kind() {
         format) printf '%s\n' format ;;
         history) printf '%s\n' bool ;;
         out_dir) printf '%s\n' file ;;
+        api) printf '%s\n' api ;;
+        chat_style) printf '%s\n' chat_style ;;
+        batch_api) printf '%s\n' batch_api ;;
     esac
 }
 
 # _easyimg_words KIND: the fixed words of a kind (from the model rule table).
 _easyimg_words() {
     case "$1" in
+        api) printf '%s\n' 'images' 'chat' ;;
         background) printf '%s\n' 'auto' 'transparent' 'opaque' ;;
+        batch_api) printf '%s\n' 'openai' 'easyrouter' ;;
         bool) printf '%s\n' 'true' 'false' ;;
+        chat_style) printf '%s\n' 'new-api' 'openrouter' ;;
         choice_1) printf '%s\n' 'model' 'day' ;;
         complexity) printf '%s\n' 'low' 'medium' 'high' ;;
         config_key) printf '%s\n' 'base_url' 'api_key' 'model' 'size' 'quality' 'format' 'out_dir' 'name' 'timeout' 'retries' 'jobs' 'history' 'max_image_mb' 'max_retry_wait' 'api' 'chat_style' 'task_poll' 'batch_api' ;;
@@ -123,6 +137,7 @@ _easyimg_words() {
         model) printf '%s\n' 'gpt-image-1' 'gpt-image-1-mini' 'gpt-image-1.5' 'chatgpt-image-latest' 'gpt-image-2' 'gpt-image-2.5-sunburst' 'gpt-image-2.5-flare' 'gpt-image-2.6-sunburst' 'gpt-image-2.6-flare' 'dall-e-2' 'dall-e-3' ;;
         moderation) printf '%s\n' 'auto' 'low' ;;
         quality) printf '%s\n' 'low' 'medium' 'high' 'auto' 'xhigh' 'max' 'standard' 'hd' ;;
+        resolution) printf '%s\n' '0.5K' '1K' '2K' '4K' ;;
         response_format) printf '%s\n' 'url' 'b64_json' ;;
         shell) printf '%s\n' 'bash' 'zsh' 'fish' ;;
         size) printf '%s\n' '256x256' '512x512' '1024x1024' '1024x1536' '1536x1024' '1024x1792' '1792x1024' 'auto' 'square' 'landscape' 'portrait' '2048x2048' '2048x1152' '1152x2048' '3840x2160' '2160x3840' ;;

@@ -15,10 +15,16 @@ end
 # __easyimg_option_kind PATH OPTION: the kind of its value
 function __easyimg_option_kind
     switch "$argv[1] $argv[2]"
-        case 'gen -n' 'gen --count' 'gen --compression' 'gen --partial-images' 'gen --frames' 'gen --frame-ms' 'gen --safety-id' 'gen --user' 'gen -x' 'gen --extra' 'gen --api' 'gen --resolution' 'gen --name' 'gen --base-url' 'gen --api-key' 'gen --timeout' 'gen --retries' 'generate -n' 'generate --count' 'generate --compression' 'generate --partial-images' 'generate --frames' 'generate --frame-ms' 'generate --safety-id' 'generate --user' 'generate -x' 'generate --extra' 'generate --api' 'generate --resolution' 'generate --name' 'generate --base-url' 'generate --api-key' 'generate --timeout' 'generate --retries' 'edit -p' 'edit --prompt' 'edit -n' 'edit --count' 'edit --compression' 'edit --partial-images' 'edit --frames' 'edit --frame-ms' 'edit --safety-id' 'edit --user' 'edit -x' 'edit --extra' 'edit --api' 'edit --resolution' 'edit --name' 'edit --base-url' 'edit --api-key' 'edit --timeout' 'edit --retries' 'vary -n' 'vary --count' 'vary --user' 'vary -x' 'vary --extra' 'vary --name' 'vary --base-url' 'vary --api-key' 'vary --timeout' 'vary --retries' 'batch -j' 'batch --jobs' 'batch -n' 'batch --count' 'batch --compression' 'batch --frames' 'batch --frame-ms' 'batch --safety-id' 'batch --user' 'batch -x' 'batch --extra' 'batch --api' 'batch --resolution' 'batch --name' 'batch --batch-api' 'batch --max-batch-lines' 'batch --base-url' 'batch --api-key' 'batch --timeout' 'batch --retries' 'models --base-url' 'models --api-key' 'models --timeout' 'models --retries' 'history -n' 'history --limit' 'usage --since' 'login --base-url' 'serve --host' 'serve --port' 'serve -p' 'serve --latency' 'serve --api-key' 'serve --chat-style' 'batches list --limit' 'batches list --base-url' 'batches list --api-key' 'batches list --timeout' 'batches list --retries' 'batches list --batch-api' 'batches show --base-url' 'batches show --api-key' 'batches show --timeout' 'batches show --retries' 'batches show --batch-api' 'batches fetch --base-url' 'batches fetch --api-key' 'batches fetch --timeout' 'batches fetch --retries' 'batches fetch --batch-api' 'batches cancel --base-url' 'batches cancel --api-key' 'batches cancel --timeout' 'batches cancel --retries' 'batches cancel --batch-api'
+        case 'gen -n' 'gen --count' 'gen --compression' 'gen --partial-images' 'gen --frames' 'gen --frame-ms' 'gen --safety-id' 'gen --user' 'gen -x' 'gen --extra' 'gen --name' 'gen --base-url' 'gen --api-key' 'gen --timeout' 'gen --retries' 'generate -n' 'generate --count' 'generate --compression' 'generate --partial-images' 'generate --frames' 'generate --frame-ms' 'generate --safety-id' 'generate --user' 'generate -x' 'generate --extra' 'generate --name' 'generate --base-url' 'generate --api-key' 'generate --timeout' 'generate --retries' 'edit -p' 'edit --prompt' 'edit -n' 'edit --count' 'edit --compression' 'edit --partial-images' 'edit --frames' 'edit --frame-ms' 'edit --safety-id' 'edit --user' 'edit -x' 'edit --extra' 'edit --name' 'edit --base-url' 'edit --api-key' 'edit --timeout' 'edit --retries' 'vary -n' 'vary --count' 'vary --user' 'vary -x' 'vary --extra' 'vary --name' 'vary --base-url' 'vary --api-key' 'vary --timeout' 'vary --retries' 'batch -j' 'batch --jobs' 'batch -n' 'batch --count' 'batch --compression' 'batch --frames' 'batch --frame-ms' 'batch --safety-id' 'batch --user' 'batch -x' 'batch --extra' 'batch --name' 'batch --max-batch-lines' 'batch --base-url' 'batch --api-key' 'batch --timeout' 'batch --retries' 'models --base-url' 'models --api-key' 'models --timeout' 'models --retries' 'history -n' 'history --limit' 'usage --since' 'login --base-url' 'serve --host' 'serve --port' 'serve -p' 'serve --latency' 'serve --api-key' 'batches list --limit' 'batches list --base-url' 'batches list --api-key' 'batches list --timeout' 'batches list --retries' 'batches show --base-url' 'batches show --api-key' 'batches show --timeout' 'batches show --retries' 'batches fetch --base-url' 'batches fetch --api-key' 'batches fetch --timeout' 'batches fetch --retries' 'batches cancel --base-url' 'batches cancel --api-key' 'batches cancel --timeout' 'batches cancel --retries'
             echo ''
+        case 'gen --api' 'generate --api' 'edit --api' 'batch --api'
+            echo 'api'
         case 'gen --background' 'generate --background' 'edit --background' 'batch --background'
             echo 'background'
+        case 'batch --batch-api' 'batches list --batch-api' 'batches show --batch-api' 'batches fetch --batch-api' 'batches cancel --batch-api'
+            echo 'batch_api'
+        case 'serve --chat-style'
+            echo 'chat_style'
         case 'usage --by'
             echo 'choice_1'
         case 'gen --complexity' 'generate --complexity' 'edit --complexity' 'batch --complexity'
@@ -37,6 +43,8 @@ function __easyimg_option_kind
             echo 'profile'
         case 'gen -q' 'gen --quality' 'generate -q' 'generate --quality' 'edit -q' 'edit --quality' 'batch -q' 'batch --quality'
             echo 'quality'
+        case 'gen --resolution' 'generate --resolution' 'edit --resolution' 'batch --resolution'
+            echo 'resolution'
         case 'gen --response-format' 'generate --response-format' 'edit --response-format' 'vary --response-format' 'batch --response-format'
             echo 'response_format'
         case 'gen -s' 'gen --size' 'generate -s' 'generate --size' 'edit -s' 'edit --size' 'vary -s' 'vary --size' 'batch -s' 'batch --size'
@@ -63,16 +71,28 @@ function __easyimg_config_value_kind
             echo bool
         case 'out_dir'
             echo file
+        case 'api'
+            echo api
+        case 'chat_style'
+            echo chat_style
+        case 'batch_api'
+            echo batch_api
     end
 end
 
 # __easyimg_words KIND: the fixed words of a kind
 function __easyimg_words
     switch $argv[1]
+        case 'api'
+            printf '%s\n' 'images' 'chat'
         case 'background'
             printf '%s\n' 'auto' 'transparent' 'opaque'
+        case 'batch_api'
+            printf '%s\n' 'openai' 'easyrouter'
         case 'bool'
             printf '%s\n' 'true' 'false'
+        case 'chat_style'
+            printf '%s\n' 'new-api' 'openrouter'
         case 'choice_1'
             printf '%s\n' 'model' 'day'
         case 'complexity'
@@ -89,6 +109,8 @@ function __easyimg_words
             printf '%s\n' 'auto' 'low'
         case 'quality'
             printf '%s\n' 'low' 'medium' 'high' 'auto' 'xhigh' 'max' 'standard' 'hd'
+        case 'resolution'
+            printf '%s\n' '0.5K' '1K' '2K' '4K'
         case 'response_format'
             printf '%s\n' 'url' 'b64_json'
         case 'shell'
@@ -207,8 +229,8 @@ complete -c easyimg -n '__easyimg_at "gen"' -l safety-id -x -d 'a stable (hashed
 complete -c easyimg -n '__easyimg_at "gen"' -l user -x -d 'deprecated: use --safety-id; end-user id sent as `user`'
 complete -c easyimg -n '__easyimg_at "gen"' -s x -l extra -x -d 'extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable'
 complete -c easyimg -n '__easyimg_at "gen"' -l no-validate -d 'skip client-side model rules'
-complete -c easyimg -n '__easyimg_at "gen"' -l api -x -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
-complete -c easyimg -n '__easyimg_at "gen"' -l resolution -x -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
+complete -c easyimg -n '__easyimg_at "gen"' -l api -x -a 'images chat' -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
+complete -c easyimg -n '__easyimg_at "gen"' -l resolution -x -a '0.5K 1K 2K 4K' -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
 complete -c easyimg -n '__easyimg_at "gen"' -s o -l out -r -F -d 'output directory, or a file name ending in .png/.jpg/.webp'
 complete -c easyimg -n '__easyimg_at "gen"' -l name -x -d 'file name template: {date} {time} {slug} {index} {model} {ext}'
 complete -c easyimg -n '__easyimg_at "gen"' -l overwrite -d 'replace existing files'
@@ -250,8 +272,8 @@ complete -c easyimg -n '__easyimg_at "generate"' -l safety-id -x -d 'a stable (h
 complete -c easyimg -n '__easyimg_at "generate"' -l user -x -d 'deprecated: use --safety-id; end-user id sent as `user`'
 complete -c easyimg -n '__easyimg_at "generate"' -s x -l extra -x -d 'extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable'
 complete -c easyimg -n '__easyimg_at "generate"' -l no-validate -d 'skip client-side model rules'
-complete -c easyimg -n '__easyimg_at "generate"' -l api -x -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
-complete -c easyimg -n '__easyimg_at "generate"' -l resolution -x -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
+complete -c easyimg -n '__easyimg_at "generate"' -l api -x -a 'images chat' -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
+complete -c easyimg -n '__easyimg_at "generate"' -l resolution -x -a '0.5K 1K 2K 4K' -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
 complete -c easyimg -n '__easyimg_at "generate"' -s o -l out -r -F -d 'output directory, or a file name ending in .png/.jpg/.webp'
 complete -c easyimg -n '__easyimg_at "generate"' -l name -x -d 'file name template: {date} {time} {slug} {index} {model} {ext}'
 complete -c easyimg -n '__easyimg_at "generate"' -l overwrite -d 'replace existing files'
@@ -295,8 +317,8 @@ complete -c easyimg -n '__easyimg_at "edit"' -l safety-id -x -d 'a stable (hashe
 complete -c easyimg -n '__easyimg_at "edit"' -l user -x -d 'deprecated: use --safety-id; end-user id sent as `user`'
 complete -c easyimg -n '__easyimg_at "edit"' -s x -l extra -x -d 'extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable'
 complete -c easyimg -n '__easyimg_at "edit"' -l no-validate -d 'skip client-side model rules'
-complete -c easyimg -n '__easyimg_at "edit"' -l api -x -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
-complete -c easyimg -n '__easyimg_at "edit"' -l resolution -x -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
+complete -c easyimg -n '__easyimg_at "edit"' -l api -x -a 'images chat' -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
+complete -c easyimg -n '__easyimg_at "edit"' -l resolution -x -a '0.5K 1K 2K 4K' -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
 complete -c easyimg -n '__easyimg_at "edit"' -s o -l out -r -F -d 'output directory, or a file name ending in .png/.jpg/.webp'
 complete -c easyimg -n '__easyimg_at "edit"' -l name -x -d 'file name template: {date} {time} {slug} {index} {model} {ext}'
 complete -c easyimg -n '__easyimg_at "edit"' -l overwrite -d 'replace existing files'
@@ -364,8 +386,8 @@ complete -c easyimg -n '__easyimg_at "batch"' -l safety-id -x -d 'a stable (hash
 complete -c easyimg -n '__easyimg_at "batch"' -l user -x -d 'deprecated: use --safety-id; end-user id sent as `user`'
 complete -c easyimg -n '__easyimg_at "batch"' -s x -l extra -x -d 'extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable'
 complete -c easyimg -n '__easyimg_at "batch"' -l no-validate -d 'skip client-side model rules'
-complete -c easyimg -n '__easyimg_at "batch"' -l api -x -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
-complete -c easyimg -n '__easyimg_at "batch"' -l resolution -x -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
+complete -c easyimg -n '__easyimg_at "batch"' -l api -x -a 'images chat' -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
+complete -c easyimg -n '__easyimg_at "batch"' -l resolution -x -a '0.5K 1K 2K 4K' -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
 complete -c easyimg -n '__easyimg_at "batch"' -s o -l out -r -F -d 'output directory: the images and easyimg-manifest.jsonl [default: confi…'
 complete -c easyimg -n '__easyimg_at "batch"' -l name -x -d 'file name template: {date} {time} {slug} {index} {model} {ext}'
 complete -c easyimg -n '__easyimg_at "batch"' -l overwrite -d 'replace existing files'
@@ -379,7 +401,7 @@ complete -c easyimg -n '__easyimg_at "batch"' -l open -d 'open the gallery page 
 complete -c easyimg -n '__easyimg_at "batch"' -l dry-run -d 'print the requests (with --remote: the JSONL to upload) and exit'
 complete -c easyimg -n '__easyimg_at "batch"' -l remote -d 'hand the run to the provider\'s Batch API (24 h window)'
 complete -c easyimg -n '__easyimg_at "batch"' -l wait -d 'wait for the batch to finish, then fetch it'
-complete -c easyimg -n '__easyimg_at "batch"' -l batch-api -x -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
+complete -c easyimg -n '__easyimg_at "batch"' -l batch-api -x -a 'openai easyrouter' -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
 complete -c easyimg -n '__easyimg_at "batch"' -l accept-batch-privacy -d 'accept EasyRouter\'s batch privacy terms (asked once per host; remembere…'
 complete -c easyimg -n '__easyimg_at "batch"' -l max-batch-lines -x -d 'with --remote: at most N requests a batch; more make several batches [d…'
 complete -c easyimg -n '__easyimg_at "batch"' -l base-url -x -d 'API base URL [env: EASYIMG_BASE_URL; default: https://easyrouter.io/v1]'
@@ -424,7 +446,7 @@ complete -c easyimg -n '__easyimg_at "serve"' -l host -x -d 'address to listen o
 complete -c easyimg -n '__easyimg_at "serve"' -l port -s p -x -d 'port to listen on (0 picks a free one)'
 complete -c easyimg -n '__easyimg_at "serve"' -l latency -x -d 'seconds each image request waits, to imitate a slow model'
 complete -c easyimg -n '__easyimg_at "serve"' -l api-key -x -d 'require this key (401 otherwise)'
-complete -c easyimg -n '__easyimg_at "serve"' -l chat-style -x -d 'how chat completions carry images: new-api (markdown in content) or ope…'
+complete -c easyimg -n '__easyimg_at "serve"' -l chat-style -x -a 'new-api openrouter' -d 'how chat completions carry images: new-api (markdown in content) or ope…'
 complete -c easyimg -n '__easyimg_at "serve"' -l tasks -d 'answer image generations with a task to poll at /v1/tasks/ID (APIMart\'s…'
 complete -c easyimg -n '__easyimg_at "serve"' -l quiet -d 'print nothing but errors'
 complete -c easyimg -n '__easyimg_at "serve"' -s h -l help -d 'Show this message and exit.'
@@ -455,7 +477,7 @@ complete -c easyimg -n '__easyimg_at "batches list"' -l api-key -x -d 'API key [
 complete -c easyimg -n '__easyimg_at "batches list"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
 complete -c easyimg -n '__easyimg_at "batches list"' -l timeout -x -d 'seconds the whole answer may take, body included [default: 600]'
 complete -c easyimg -n '__easyimg_at "batches list"' -l retries -x -d 'retries after the first try [default: 3]'
-complete -c easyimg -n '__easyimg_at "batches list"' -l batch-api -x -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
+complete -c easyimg -n '__easyimg_at "batches list"' -l batch-api -x -a 'openai easyrouter' -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
 complete -c easyimg -n '__easyimg_at "batches list"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg batches show
@@ -465,7 +487,7 @@ complete -c easyimg -n '__easyimg_at "batches show"' -l api-key -x -d 'API key [
 complete -c easyimg -n '__easyimg_at "batches show"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
 complete -c easyimg -n '__easyimg_at "batches show"' -l timeout -x -d 'seconds the whole answer may take, body included [default: 600]'
 complete -c easyimg -n '__easyimg_at "batches show"' -l retries -x -d 'retries after the first try [default: 3]'
-complete -c easyimg -n '__easyimg_at "batches show"' -l batch-api -x -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
+complete -c easyimg -n '__easyimg_at "batches show"' -l batch-api -x -a 'openai easyrouter' -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
 complete -c easyimg -n '__easyimg_at "batches show"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg batches fetch
@@ -483,7 +505,7 @@ complete -c easyimg -n '__easyimg_at "batches fetch"' -l api-key -x -d 'API key 
 complete -c easyimg -n '__easyimg_at "batches fetch"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
 complete -c easyimg -n '__easyimg_at "batches fetch"' -l timeout -x -d 'seconds the whole answer may take, body included [default: 600]'
 complete -c easyimg -n '__easyimg_at "batches fetch"' -l retries -x -d 'retries after the first try [default: 3]'
-complete -c easyimg -n '__easyimg_at "batches fetch"' -l batch-api -x -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
+complete -c easyimg -n '__easyimg_at "batches fetch"' -l batch-api -x -a 'openai easyrouter' -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
 complete -c easyimg -n '__easyimg_at "batches fetch"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg batches cancel
@@ -493,7 +515,7 @@ complete -c easyimg -n '__easyimg_at "batches cancel"' -l api-key -x -d 'API key
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l timeout -x -d 'seconds the whole answer may take, body included [default: 600]'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l retries -x -d 'retries after the first try [default: 3]'
-complete -c easyimg -n '__easyimg_at "batches cancel"' -l batch-api -x -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
+complete -c easyimg -n '__easyimg_at "batches cancel"' -l batch-api -x -a 'openai easyrouter' -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg config

@@ -371,12 +371,15 @@ def test_models_against_the_project_server(cli, server):
     r = cli("models", "--base-url", server.url)
     assert r.code == 0, r.err
     rows = tsv(r.out)
-    assert rows[0] == ["id", "known", "sizes", "qualities", "formats", "owned_by"]
+    assert rows[0] == ["id", "known", "api", "sizes", "qualities", "formats", "owned_by"]
     ids = [row[0] for row in rows[1:]]
     assert "gpt-image-2" in ids and "dall-e-3" in ids
     assert "whisper-1" not in ids and "gpt-4o-mini" not in ids
     dalle3 = next(row for row in rows if row[0] == "dall-e-3")
-    assert dalle3[1:5] == ["yes", "1024x1024,1792x1024,1024x1792", "standard,hd", "png"]
+    assert dalle3[1:6] == ["yes", "images", "1024x1024,1792x1024,1024x1792", "standard,hd", "png"]
+    # serve says which endpoints reach a model, as new-api does.
+    gemini = next(row for row in rows if row[0] == "gemini-3-pro-image-preview")
+    assert gemini[1:3] == ["no", "chat"]
     everything = [row[0] for row in tsv(cli("models", "--all", "--base-url", server.url).out)]
     assert "whisper-1" in everything and len(everything) > len(rows)
 
@@ -417,6 +420,8 @@ def test_models_router_with_unknown_ids(cli, httpserver: HTTPServer):
             {"id": "claude-sonnet-4", "owned_by": "anthropic"},
             {"id": "text-embedding-3-small", "owned_by": "openai"},
             {"id": "stable-diffusion-xl", "owned_by": "stability"},
+            {"id": "gemini-2.5-flash-image", "owned_by": "google"},
+            {"id": "seedream-4", "supported_endpoint_types": ["openai"]},
         ],
     }
     httpserver.expect_request("/v1/models", method="GET").respond_with_json(listing)
@@ -429,12 +434,21 @@ def test_models_router_with_unknown_ids(cli, httpserver: HTTPServer):
         "qwen-image",
         "gpt-image-1-2025-04-15",
         "stable-diffusion-xl",
+        "gemini-2.5-flash-image",
+        "seedream-4",
     }
-    assert rows["flux-1.1-pro"] == ["flux-1.1-pro", "no", "", "", "", "bfl"]
+    assert rows["flux-1.1-pro"] == ["flux-1.1-pro", "no", "images", "", "", "", "bfl"]
+    assert rows["gemini-2.5-flash-image"][2] == "chat"  # by the rule table's name patterns
+    assert rows["seedream-4"][2] == "chat"  # by the router's supported_endpoint_types
+    docs = {
+        d["id"]: d for d in cli("models", "--json", "--base-url", httpserver.url_for("/v1")).json
+    }
+    assert (docs["seedream-4"]["api"], docs["seedream-4"]["api_from"]) == ("chat", "router")
+    assert (docs["flux-1.1-pro"]["api"], docs["flux-1.1-pro"]["api_from"]) == ("images", "table")
     assert rows["gpt-image-1-2025-04-15"][1] == "yes"  # a dated snapshot of a known model
     req, _ = httpserver.log[0]
     assert req.headers["Authorization"] == f"Bearer {KEY}"
-    assert len(tsv(cli("models", "--all", "--base-url", httpserver.url_for("/v1")).out)) == 8
+    assert len(tsv(cli("models", "--all", "--base-url", httpserver.url_for("/v1")).out)) == 10
 
 
 def test_models_bare_list_and_bad_answers(cli, httpserver: HTTPServer):
@@ -463,6 +477,7 @@ def test_models_terminal_table_and_note(cli, server):
     assert out.splitlines()[0].split() == [
         "id",
         "known",
+        "api",
         "sizes",
         "qualities",
         "formats",

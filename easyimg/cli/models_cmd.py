@@ -121,6 +121,7 @@ def models(
             [
                 ("id", "left"),
                 ("known", "left"),
+                ("api", "left"),
                 ("sizes", "left"),
                 ("qualities", "left"),
                 ("formats", "left"),
@@ -130,6 +131,7 @@ def models(
                 [
                     d["id"],
                     "yes" if d["known"] else "no",
+                    d["api"],
                     _sizes_text(d, sep),
                     sep.join(d["qualities"] or ()),
                     sep.join(d["formats"] or ()),
@@ -164,6 +166,7 @@ def _describe(item: dict[str, Any], rules: Optional["ModelRules"]) -> dict[str, 
         "id": item["id"],
         "known": rules is not None,
         "image": _is_image_model(item["id"]),
+        **_api(item),
         "owned_by": item.get("owned_by"),
         "created": item.get("created"),
         "sizes": None,
@@ -188,6 +191,18 @@ def _describe(item: dict[str, Any], rules: Optional["ModelRules"]) -> dict[str, 
         # Shut down on OpenAI that day; routers may still serve it.
         doc["retired"] = rules.retired.isoformat() if rules.retired else None
     return doc
+
+
+def _api(item: dict[str, Any]) -> dict[str, str]:
+    """Which API reaches the model: the router's `supported_endpoint_types` when it sends
+    them (new-api: `image-generation` is /images/*; chat image models show as openai or
+    gemini), else easyimg's rule table."""
+    from ..models import dialect_for
+
+    types = item.get("supported_endpoint_types")
+    if isinstance(types, list) and types:
+        return {"api": "images" if "image-generation" in types else "chat", "api_from": "router"}
+    return {"api": dialect_for(item["id"]), "api_from": "table"}
 
 
 def _sizes_text(doc: dict[str, Any], sep: str) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import models
+from .. import aspect, models
 from ..config import KEYS as CONFIG_KEYS
 
 PROG = "easyimg"
@@ -41,6 +41,10 @@ OPTION_KINDS = {
     "--response-format": "response_format",
     "--input-fidelity": "input_fidelity",
     "--complexity": "complexity",
+    "--api": "api",
+    "--chat-style": "chat_style",
+    "--batch-api": "batch_api",
+    "--resolution": "resolution",
     "--profile": "profile",
     "--out": "file",
     "--mask": "file",
@@ -71,6 +75,9 @@ CONFIG_VALUE_KINDS = {
     "format": "format",
     "history": "bool",
     "out_dir": "file",
+    "api": "api",
+    "chat_style": "chat_style",
+    "batch_api": "batch_api",
 }
 
 
@@ -93,6 +100,10 @@ def value_words() -> dict[str, tuple[str, ...]]:
         "response_format": tuple(models.RESPONSE_FORMATS),
         "input_fidelity": tuple(models.FIDELITIES),
         "complexity": tuple(models.COMPLEXITIES),
+        "api": tuple(models.DIALECTS),
+        "chat_style": ("new-api", "openrouter"),
+        "batch_api": ("openai", "easyrouter"),
+        "resolution": (aspect.SMALL_SIZE, *aspect.IMAGE_SIZES),
         "bool": ("true", "false"),
         "shell": SHELLS,
         "config_key": tuple(CONFIG_KEYS),
