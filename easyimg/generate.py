@@ -327,10 +327,15 @@ class Generation:
         with self._lock:
             self.result.images.append(image)
         self.reporter.saved(image)
-        rest = {k: v for k, v in item.items() if k != "b64_json"}
+        rest = {k: v for k, v in item.items() if k not in ("b64_json", "chunks")}
         return image, rest
 
     def _image_bytes(self, item: Mapping[str, Any]) -> Iterator[bytes]:
+        chunks = item.get("chunks")
+        if chunks is not None:
+            # A dialect that decodes the image as it reads it (chat answers) hands it over so.
+            yield from chunks
+            return
         b64 = item.get("b64_json")
         if isinstance(b64, str) and b64:
             if len(b64) // 4 * 3 > self.client.max_image:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
 
 from ..errors import APIError, EasyImgError, NetworkError, NoImagesError, ResponseError
-from .answers import _Recording, _unreadable, _ValueBuilder
-from .client import PARSE_BUFFER, _reason, error_from_payload, request_id
+from .chat_bytes import BIG, Events, Gate, Held, decoded, decoded_pieces, hold, read_all
+from .client import error_from_payload, request_id
 from .dialect import OnImage
 
 # `![alt](data:image/png;base64,` — the payload runs from here to the closing parenthesis.
@@ -26,13 +27,18 @@ class _Scanner:
     """Finds markdown data-URL images in text that may arrive in pieces (streamed deltas).
 
     Each complete image's base64 goes to `emit` at once; the rest is kept as the answer's text.
-    An image split over many pieces is collected piece by piece and joined once at its end.
+    An image split over many pieces is collected piece by piece, and handed over as those
+    pieces (never joined into one more copy); `on_big` is told when one grows big.
     """
 
-    def __init__(self, emit: Callable[[str], None]) -> None:
+    def __init__(
+        self, emit: Callable[[str | deque[str]], None], on_big: Callable[[], None]
+    ) -> None:
         self._emit = emit
+        self._on_big = on_big
         self._tail = ""  # text that may be the start of an image's markdown
-        self._payload: list[str] | None = None
+        self._payload: deque[str] | None = None
+        self._size = 0
         self.text: list[str] = []
         self.found = 0
 
@@ -41,11 +47,12 @@ class _Scanner:
             if self._payload is not None:
                 end = piece.find(")")
                 if end < 0:
-                    self._payload.append(piece)
+                    self._collect(piece)
                     return
-                self._payload.append(piece[:end])
-                payload, self._payload = "".join(self._payload), None
-                self._image(payload)
+                self._collect(piece[:end])
+                pieces, self._payload = self._payload, None
+                self.found += 1
+                self._emit(pieces)
                 piece = piece[end + 1 :]
                 continue
             text = self._tail + piece if self._tail else piece
@@ -65,10 +72,18 @@ class _Scanner:
             self.text.append(text[: match.start()])
             end = text.find(")", match.end())
             if end < 0:
-                self._payload = [text[match.end() :]]
+                self._payload, self._size = deque(), 0
+                self._collect(text[match.end() :])
                 return
             self._image(text[match.end() : end])
             piece = text[end + 1 :]
+
+    def _collect(self, piece: str) -> None:
+        assert self._payload is not None
+        self._payload.append(piece)
+        self._size += len(piece)
+        if self._size > BIG:
+            self._on_big()
 
     @property
     def in_image(self) -> bool:
@@ -94,14 +109,25 @@ class ChatReader:
         self.meta = meta
         self.images = 0
         self.finish: str | None = None
-        self._scanner = _Scanner(self._b64)
+        self.gate = Gate()
+        self._scanner = _Scanner(self._b64, self.gate.take)
+        # The bytes being read, and where in them `hold` left the images it took out.
+        self.raw = bytearray()
+        self.held: Held = {}
 
     @property
     def in_image(self) -> bool:
         return self._scanner.in_image
 
-    def _b64(self, payload: str) -> None:
-        self._deliver({"b64_json": payload})
+    def _b64(self, payload: str | deque[str]) -> None:
+        if isinstance(payload, deque):
+            self._deliver({"chunks": decoded_pieces(payload)})
+            return
+        where = self.held.get(payload)
+        if where is not None:
+            self._deliver({"chunks": decoded(self.raw, *where)})
+        else:
+            self._deliver({"b64_json": payload})
 
     def _deliver(self, item: dict[str, Any]) -> None:
         # Saved at once, so no image waits in memory for the rest of the answer; it carries
@@ -118,7 +144,7 @@ class ChatReader:
         if url.startswith("data:"):
             head, _, payload = url.partition(",")
             if ";base64" in head:
-                self._deliver({"b64_json": payload})
+                self._b64(payload)
                 return
         self._deliver({"url": url})
 
@@ -209,105 +235,59 @@ def read_chat(resp: requests.Response, on_image: OnImage) -> dict[str, Any]:
     """Read a chat answer, JSON or SSE, calling `on_image` per image; returns created, usage."""
     if "text/event-stream" in resp.headers.get("content-type", "").lower():
         return read_chat_stream(resp, on_image)
-    import ijson
-
-    resp.raw.decode_content = True
-    source = _Recording(resp.raw)
     meta: dict[str, Any] = {}
     reader = ChatReader(on_image, meta)
-    rid = request_id(resp.headers)
-    key = ""
-    value_of = _ValueBuilder(ijson.ObjectBuilder)
+    gate = reader.gate
     try:
-        # One top-level value at a time: a 10 MB image string is built once, then handed on.
-        for prefix, event, value in ijson.parse(source, buf_size=PARSE_BUFFER, use_float=True):
-            if prefix == "":
-                if event == "map_key":
-                    key = value
-                elif event not in ("start_map", "end_map"):
-                    raise ResponseError(f"expected a JSON object, got {event}")
-                continue
-            done, built = value_of.feed(event, value)
-            if not done:
-                continue
+        raw = read_all(resp, gate)
+        text, held = hold(raw)
+        doc = _json(text, resp)
+        if not isinstance(doc, dict):
+            raise ResponseError(f"expected a JSON object, got {type(doc).__name__}")
+        err = error_from_payload(doc, None, request_id(resp.headers))
+        if err is not None:
+            raise err
+        reader.raw, reader.held = raw, held
+        for key, value in doc.items():
             if key in ("choices", "candidates"):
-                for choice in built if isinstance(built, list) else ():
+                for choice in value if isinstance(value, list) else ():
                     reader.choice(choice)
-                del built
             elif key in ("usage", "usageMetadata"):
-                _usage(meta, built)
+                _usage(meta, value)
             else:
-                meta[key] = built
-    except ijson.JSONError as exc:
-        raise _unreadable(source, resp, exc) from None
-    except EasyImgError:
-        raise
-    except (requests.RequestException, OSError, ValueError) as exc:
-        raise NetworkError(
-            f"the answer broke off after {source.total} bytes: {_reason(exc)}"
+                meta[key] = value
+        return reader.finish_answer()
+    finally:
+        # The reader and its scanner refer to each other: let go of the bytes now, not when
+        # the garbage collector gets to the pair, or the gate bounds nothing.
+        reader.raw, reader.held = bytearray(), {}
+        gate.release()
+
+
+def _json(text: bytes | bytearray, resp: requests.Response) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        head = bytes(text[:200]).decode("utf-8", "replace").strip()
+        ctype = resp.headers.get("content-type", "unknown type")
+        if not head:
+            raise ResponseError(
+                f"the server sent an empty answer (status {resp.status_code})"
+            ) from None
+        if head.startswith("<") or "html" in ctype:
+            snippet = " ".join(head.split())[:80]
+            raise ResponseError(
+                f"the server answered HTML, not JSON ({ctype}): {snippet}"
+            ) from None
+        if (
+            "Expecting" in str(exc)
+            and exc.__class__.__name__ == "JSONDecodeError"
+            and (getattr(exc, "pos", 0) >= len(text) - 1)
+        ):
+            raise ResponseError(f"the JSON answer was cut off after {len(text)} bytes") from None
+        raise ResponseError(
+            f"the answer is not valid JSON ({ctype}): {' '.join(head.split())[:80]}"
         ) from None
-    err = error_from_payload(meta, None, rid)
-    if err is not None:
-        raise err
-    return reader.finish_answer()
-
-
-class _Events:
-    """The `data` of each server-sent event, as bytes, read straight from the socket.
-
-    A 10 MB line is copied once, into the event it belongs to; the event is handed over and
-    not kept here (a generator's frame would hold it while the image is being saved).
-    """
-
-    def __init__(self, resp: requests.Response) -> None:
-        resp.raw.decode_content = True
-        self._raw = resp.raw
-        self._buf = bytearray()
-        self._searched = 0
-        self._eof = False
-
-    def next(self) -> bytearray | None:
-        data = bytearray()
-        while True:
-            nl = self._buf.find(b"\n", self._searched)
-            if nl < 0:
-                if self._eof:
-                    self._line(len(self._buf), data)
-                    self._buf.clear()
-                    return data or None
-                self._searched = len(self._buf)
-                self._fill()
-                continue
-            blank = self._line(nl, data)
-            del self._buf[: nl + 1]
-            self._searched = 0
-            if blank and data:
-                return data
-
-    def _line(self, end: int, data: bytearray) -> bool:
-        """Add the line buf[:end] to `data` if it is a data line; True for a blank line."""
-        buf = self._buf
-        if end and buf[end - 1] == 13:  # CR LF
-            end -= 1
-        if end == 0:
-            return True
-        if buf.startswith(b"data:"):
-            start = 6 if buf.startswith(b"data: ") else 5
-            if data:
-                data += b"\n"
-            with memoryview(buf) as view:
-                data += view[start:end]
-        return False
-
-    def _fill(self) -> None:
-        try:
-            chunk = self._raw.read(1 << 16)
-        except (requests.RequestException, OSError) as exc:
-            raise NetworkError(f"the event stream broke off: {_reason(exc)}") from None
-        if chunk:
-            self._buf += chunk
-        else:
-            self._eof = True
 
 
 def read_chat_stream(resp: requests.Response, on_image: OnImage) -> dict[str, Any]:
@@ -316,28 +296,41 @@ def read_chat_stream(resp: requests.Response, on_image: OnImage) -> dict[str, An
     meta: dict[str, Any] = {}
     reader = ChatReader(on_image, meta)
     done = False
-    events = _Events(resp)
-    while (data := events.next()) is not None:
-        if data.strip() == b"[DONE]":
-            done = True
-            break
-        try:
-            chunk = json.loads(data)
-        except ValueError:
-            raise ResponseError(f"a stream event is not JSON: {bytes(data[:80])!r}") from None
-        del data
-        if not isinstance(chunk, dict):
-            continue
-        err = error_from_payload(chunk, None, rid)
-        if err is not None:
-            raise err
-        for key in ("id", "created", "model"):
-            if key in chunk:
-                meta.setdefault(key, chunk[key])
-        _usage(meta, chunk.get("usage") or chunk.get("usageMetadata"))
-        for choice in chunk.get("choices") or chunk.get("candidates") or ():
-            reader.choice(choice)
+    gate = reader.gate
+    events = Events(resp, gate)
+    try:
+        while (data := events.next()) is not None:
+            if data.strip() == b"[DONE]":
+                done = True
+                break
+            text, held = hold(data)
+            try:
+                chunk = json.loads(text)
+            except ValueError:
+                raise ResponseError(f"a stream event is not JSON: {bytes(data[:80])!r}") from None
+            del text
+            reader.raw, reader.held = data, held
+            del data
+            if isinstance(chunk, dict):
+                _chunk(reader, chunk, rid)
+            reader.raw, reader.held = bytearray(), {}
+            if not reader.in_image:
+                gate.release()  # this event's image is saved: the next big one may be read
+    finally:
+        gate.release()
     if not done and reader.finish is None and (reader.in_image or not reader.images):
         what = "in the middle of an image" if reader.in_image else "before the answer was complete"
         raise NetworkError(f"the event stream ended {what}")
     return reader.finish_answer()
+
+
+def _chunk(reader: ChatReader, chunk: dict[str, Any], rid: str | None) -> None:
+    err = error_from_payload(chunk, None, rid)
+    if err is not None:
+        raise err
+    for key in ("id", "created", "model"):
+        if key in chunk:
+            reader.meta.setdefault(key, chunk[key])
+    _usage(reader.meta, chunk.get("usage") or chunk.get("usageMetadata"))
+    for choice in chunk.get("choices") or chunk.get("candidates") or ():
+        reader.choice(choice)

@@ -1,0 +1,215 @@
+"""Chat answers as bytes: image payloads decoded where they arrived, SSE events, a read gate."""
+
+from __future__ import annotations
+
+import binascii
+import re
+import threading
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+
+from ..errors import NetworkError, ResponseError
+from .client import _reason
+
+# A data URL's payload starts here: after `(` in markdown, after `"` as a JSON string value.
+_MARKER = re.compile(rb'(?P<open>[("])\s*data:image/[\w.+-]+;base64,')
+HELD_MIN = 64 << 10  # smaller payloads are parsed as ordinary JSON
+BIG = 1 << 20  # an answer or event this large waits at the gate before it is read on
+MAX_ANSWER = 512 << 20
+SLICE = 4 << 20  # a multiple of 4 characters: each slice decodes on its own
+READ = 1 << 16
+# At most this many big answers are read at once, whatever -n asks: each holds its image's
+# base64 (~10 MB at 4K) while it is decoded, and -n 10 must not hold ten of them.
+_GATE = threading.BoundedSemaphore(2)
+
+Held = dict[str, tuple[int, int]]
+
+
+class Gate:
+    """A hold on the read gate, taken once an answer turns out big; released when done."""
+
+    def __init__(self) -> None:
+        self.held = False
+
+    def take(self) -> None:
+        if not self.held:
+            _mmap_big_buffers()
+            _GATE.acquire()
+            self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            _GATE.release()
+
+
+def _mmap_big_buffers() -> None:
+    """Once: have malloc map buffers over 1 MB, so freeing one gives it back to the system.
+
+    glibc raises its mmap threshold each time such a buffer is freed, after which they come
+    from per-thread arenas that keep them: -n 10 would hold ten 10 MB buffers long freed.
+    """
+    global _MMAPPED
+    if _MMAPPED:
+        return
+    _MMAPPED = True
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-3, BIG)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass  # not glibc: its allocator has its own ways
+
+
+_MMAPPED = False
+
+
+def hold(raw: bytearray) -> tuple[bytes | bytearray, Held]:
+    """The JSON text with each large, whole image payload swapped for a token, and where each
+    payload lies in `raw`: the image is decoded from there, never copied into a string.
+
+    A payload with an escape in it, or one that continues in a later event, stays in the
+    text and is read the ordinary way.
+    """
+    if len(raw) < HELD_MIN:
+        return raw, {}
+    regions: Held = {}
+    parts: list[bytes] = []
+    last = pos = 0
+    while (match := _MARKER.search(raw, pos)) is not None:
+        start = pos = match.end()
+        closer = b")" if match.group("open") == b"(" else b'"'
+        end = raw.find(closer, start)
+        if end < 0 or end - start < HELD_MIN:
+            continue
+        if raw.find(b"\\", start, end) >= 0 or (closer == b")" and raw.find(b'"', start, end) >= 0):
+            continue
+        token = f"easyimg-held-image-{len(regions)}"
+        parts += [bytes(raw[last:start]), token.encode()]
+        regions[token] = (start, end)
+        last = pos = end
+    if not regions:
+        return raw, {}
+    parts.append(bytes(raw[last:]))
+    return b"".join(parts), regions
+
+
+def decoded(raw: bytearray, start: int, end: int) -> Iterator[bytes]:
+    """The image held at raw[start:end], decoded a slice at a time."""
+    with memoryview(raw) as view:
+        for at in range(start, end, SLICE):
+            piece: Any = view[at : min(end, at + SLICE)]
+            if at + SLICE >= end and len(piece) % 4:
+                piece = bytes(piece) + b"=" * (-len(piece) % 4)  # unpadded, as some send it
+            try:
+                yield binascii.a2b_base64(piece, strict_mode=True)
+            except binascii.Error:
+                raise ResponseError("an image in the answer is not valid base64") from None
+
+
+def decoded_pieces(pieces: deque[str]) -> Iterator[bytes]:
+    """An image that arrived in pieces (streamed deltas), decoded piece by piece as it goes."""
+    carry = ""
+    try:
+        while pieces:
+            text = carry + pieces.popleft() if carry else pieces.popleft()
+            if "\n" in text or " " in text:
+                text = "".join(text.split())
+            cut = len(text) - len(text) % 4
+            carry = text[cut:]
+            if cut:
+                yield binascii.a2b_base64(text[:cut], strict_mode=True)
+        if carry:
+            yield binascii.a2b_base64(carry + "=" * (-len(carry) % 4), strict_mode=True)
+    except binascii.Error:
+        raise ResponseError("an image in the answer is not valid base64") from None
+
+
+def read_all(resp: requests.Response, gate: Gate) -> bytearray:
+    """The whole body, once: big ones pass the gate first."""
+    resp.raw.decode_content = True
+    raw = bytearray()
+    try:
+        while chunk := resp.raw.read(READ):
+            raw += chunk
+            if len(raw) > BIG:
+                gate.take()
+            if len(raw) > MAX_ANSWER:
+                raise ResponseError(f"the answer is over {MAX_ANSWER >> 20} MB; not read on")
+    except (requests.RequestException, OSError, ValueError) as exc:
+        raise NetworkError(f"the answer broke off after {len(raw)} bytes: {_reason(exc)}") from None
+    return raw
+
+
+class Events:
+    """The `data` of each server-sent event, as bytes, straight from the socket.
+
+    A big line becomes its event without a copy; an event is handed over and not kept here
+    (a generator's frame would hold it while its image is saved).
+    """
+
+    def __init__(self, resp: requests.Response, gate: Gate) -> None:
+        resp.raw.decode_content = True
+        self._raw = resp.raw
+        self._gate = gate
+        self._buf = bytearray()
+        self._searched = 0
+        self._eof = False
+
+    def next(self) -> bytearray | None:
+        data: bytearray | None = None
+        while True:
+            nl = self._buf.find(b"\n", self._searched)
+            if nl < 0:
+                if self._eof:
+                    line, self._buf = self._buf, bytearray()
+                    data, _ = self._take(line, len(line), data)
+                    return data or None
+                self._searched = len(self._buf)
+                self._fill()
+                continue
+            if nl > BIG:
+                # Take the buffer itself: only what follows the line is copied.
+                line, self._buf = self._buf, self._buf[nl + 1 :]
+            else:
+                line = self._buf[:nl]
+                del self._buf[: nl + 1]
+            self._searched = 0
+            data, blank = self._take(line, nl, data)
+            if blank and data:
+                return data
+
+    @staticmethod
+    def _take(line: bytearray, end: int, data: bytearray | None) -> tuple[bytearray | None, bool]:
+        """Add a `data:` line to the event; True as second value for a blank line."""
+        if end and line[end - 1] == 13:  # CR LF
+            end -= 1
+        if end == 0:
+            return data, True
+        if not line.startswith(b"data:"):
+            return data, False  # comments, event:, id:, retry:
+        start = 6 if line.startswith(b"data: ") else 5
+        del line[end:]
+        del line[:start]
+        if data is None:
+            return line, False
+        data += b"\n"
+        data += line
+        return data, False
+
+    def _fill(self) -> None:
+        if len(self._buf) > BIG:
+            self._gate.take()
+        if len(self._buf) > MAX_ANSWER:
+            raise ResponseError(f"a stream event is over {MAX_ANSWER >> 20} MB; not read on")
+        try:
+            chunk = self._raw.read(READ)
+        except (requests.RequestException, OSError) as exc:
+            raise NetworkError(f"the event stream broke off: {_reason(exc)}") from None
+        if chunk:
+            self._buf += chunk
+        else:
+            self._eof = True
