@@ -36,6 +36,9 @@ IMAGES_ONLY = {
     "response_format": "--response-format",
     "partial_images": "--partial-images",
     "input_fidelity": "--input-fidelity",
+    "complexity": "--complexity",
+    "frame_count": "--frames",
+    "frame_duration_ms": "--frame-ms",
 }
 # Fields of the logical body that the request form places itself.
 _PLACED = ("model", "prompt", "n", "stream", "aspect_ratio", "image_size")
