@@ -322,6 +322,7 @@ def _backend_of(found: Any, backend: "BatchBackend", settings: "Settings") -> "B
 
 def _merged(summaries: list[Any]) -> Any:
     from ..api.answers import add_usage
+    from ..batch.run import MAX_FAILURES
 
     first = summaries[0]
     for other in summaries[1:]:
@@ -331,9 +332,10 @@ def _merged(summaries: list[Any]) -> Any:
         first.failed += other.failed
         first.abandoned += other.abandoned
         first.interrupted = first.interrupted or other.interrupted
-        first.stopped_by = first.stopped_by or other.stopped_by
-        first.images += other.images
-        first.failures += other.failures
+        if other.stopped_by is not None:
+            first.stop(other.stopped_by, other.stop_reason)
+        first.images.extend(other.images)
+        first.failures += other.failures[: max(0, MAX_FAILURES - len(first.failures))]
         first.usage = add_usage(first.usage, other.usage)
         first.elapsed += other.elapsed
     return first
