@@ -6,7 +6,6 @@ import base64
 import io
 import json
 from collections import deque
-from typing import Any
 
 import pytest
 
@@ -24,6 +23,8 @@ class Raw(io.BytesIO):
 
 
 class Resp:
+    url = "http://127.0.0.1/v1/chat/completions"
+
     def __init__(self, body: bytes) -> None:
         self.raw = Raw(body)
 
@@ -119,9 +120,12 @@ def test_the_gate_lets_two_big_readers_at_once():
         chat_bytes._GATE.release()
 
 
-def test_json_answers_over_the_cap_are_refused(monkeypatch: Any):
-    monkeypatch.setattr(chat_bytes, "MAX_ANSWER", 1000)
+def test_answers_larger_than_one_image_may_be_are_refused():
+    from easyimg.api.limits import Bounds, attach
+
+    resp = Resp(b"x" * (10 << 20))
+    attach(resp, Bounds("h", max_image=1000))  # type: ignore[arg-type]
     gate = chat_bytes.Gate()
-    with pytest.raises(ResponseError, match="over 0 MB"):
-        chat_bytes.read_all(Resp(b"x" * 70_000), gate)  # type: ignore[arg-type]
+    with pytest.raises(ResponseError, match="the answer is larger than one image may be"):
+        chat_bytes.read_all(resp, gate)  # type: ignore[arg-type]
     gate.release()

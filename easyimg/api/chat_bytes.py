@@ -11,14 +11,13 @@ from typing import Any
 
 import requests
 
-from ..errors import NetworkError, ResponseError
-from .client import _reason
+from ..errors import ResponseError
+from .limits import READ_ERRORS, bounds_of
 
 # A data URL's payload starts here: after `(` in markdown, after `"` as a JSON string value.
 _MARKER = re.compile(rb'(?P<open>[("])\s*data:image/[\w.+-]+;base64,')
 HELD_MIN = 64 << 10  # smaller payloads are parsed as ordinary JSON
 BIG = 1 << 20  # an answer or event this large waits at the gate before it is read on
-MAX_ANSWER = 512 << 20
 SLICE = 4 << 20  # a multiple of 4 characters: each slice decodes on its own
 READ = 1 << 16
 # At most this many big answers are read at once, whatever -n asks: each holds its image's
@@ -129,7 +128,9 @@ def decoded_pieces(pieces: deque[str]) -> Iterator[bytes]:
 
 
 def read_all(resp: requests.Response, gate: Gate) -> bytearray:
-    """The whole body, once: big ones pass the gate first."""
+    """The whole body, once, no larger than one image's data may be; big ones pass the gate
+    first. The client's deadline shuts the socket under a late answer."""
+    bounds = bounds_of(resp)
     resp.raw.decode_content = True
     raw = bytearray()
     try:
@@ -137,10 +138,12 @@ def read_all(resp: requests.Response, gate: Gate) -> bytearray:
             raw += chunk
             if len(raw) > BIG:
                 gate.take()
-            if len(raw) > MAX_ANSWER:
-                raise ResponseError(f"the answer is over {MAX_ANSWER >> 20} MB; not read on")
-    except (requests.RequestException, OSError, ValueError) as exc:
-        raise NetworkError(f"the answer broke off after {len(raw)} bytes: {_reason(exc)}") from None
+            if len(raw) > bounds.max_value:
+                raise bounds.too_big("the answer")
+    except (*READ_ERRORS, ValueError) as exc:
+        raise bounds.failure(exc, len(raw)) from None
+    if bounds.expired:
+        raise bounds.late()
     return raw
 
 
@@ -154,6 +157,8 @@ class Events:
     def __init__(self, resp: requests.Response, gate: Gate) -> None:
         resp.raw.decode_content = True
         self._raw = resp.raw
+        self._bounds = bounds_of(resp)
+        self._got = 0
         self._gate = gate
         self._buf = bytearray()
         self._searched = 0
@@ -203,13 +208,16 @@ class Events:
     def _fill(self) -> None:
         if len(self._buf) > BIG:
             self._gate.take()
-        if len(self._buf) > MAX_ANSWER:
-            raise ResponseError(f"a stream event is over {MAX_ANSWER >> 20} MB; not read on")
+        if len(self._buf) > self._bounds.max_value:
+            raise self._bounds.too_big("an event in the stream")
         try:
             chunk = self._raw.read(READ)
-        except (requests.RequestException, OSError) as exc:
-            raise NetworkError(f"the event stream broke off: {_reason(exc)}") from None
+        except (*READ_ERRORS, ValueError) as exc:
+            raise self._bounds.failure(exc, self._got, "event stream") from None
+        self._got += len(chunk)
         if chunk:
             self._buf += chunk
+        elif self._bounds.expired:
+            raise self._bounds.late("event stream")  # shut at the deadline, not ended
         else:
             self._eof = True

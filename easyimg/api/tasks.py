@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -256,13 +257,13 @@ class Dialect:
 
 
 def _get_json(client: Client, url: str) -> dict[str, Any]:
+    from .limits import read_body
+
     resp = client.request("GET", url)
     try:
-        doc = resp.json()
+        doc = json.loads(read_body(resp))
     except ValueError:
         raise ResponseError(f"GET {url}: the task answer is not JSON") from None
-    finally:
-        resp.close()
     if not isinstance(doc, dict):
         raise ResponseError(f"GET {url}: the task answer is not a JSON object")
     return doc

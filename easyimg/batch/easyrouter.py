@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from ..api.client import Client
+from ..api.limits import iter_body, read_body
 from ..errors import OutputError, ResponseError
 from .backend import json_call
 
@@ -128,11 +129,9 @@ def accept_privacy(client: Client) -> None:
     """Accept the batch privacy terms for this key: the user's own decision, made by a flag."""
     resp = client.request("PUT", client.origin_url(PRIVACY_PATH), json_body={"accepted": True})
     try:
-        doc = resp.json()
+        doc = json.loads(read_body(resp))
     except ValueError:
         doc = None
-    finally:
-        resp.close()
     if isinstance(doc, Mapping) and doc.get("success") is False:
         raise ResponseError(f"PUT {PRIVACY_PATH}: the acceptance was not taken: {quoted(doc)}")
 
@@ -225,10 +224,10 @@ def result_line(obj: Any) -> Any:
     }
 
 
-def _lines(resp: Any) -> Iterator[bytes]:
+def _lines(resp: Any, what: str) -> Iterator[bytes]:
     buf = bytearray()
     start = 0
-    for chunk in resp.iter_content(1 << 16):
+    for chunk in iter_body(resp, what):
         buf += chunk
         while (nl := buf.find(b"\n", start)) >= 0:
             yield bytes(buf[:nl])
@@ -246,7 +245,7 @@ def download(client: Client, file_id: str, dest: Path) -> None:
     )
     try:
         with open(dest, "wb") as fh:
-            for raw in _lines(resp):
+            for raw in _lines(resp, f"download of file {file_id}"):
                 if not raw.strip():
                     continue
                 try:
