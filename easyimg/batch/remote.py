@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -13,9 +15,9 @@ from typing import Any
 from ..api.client import Client
 from ..errors import OutputError, ResponseError, UsageError
 from ..models import plan_counts
-from ..output import temp_path, write_json_atomic
+from ..output import temp_path
 from .backend import RUNNING, BatchBackend
-from .manifest import Manifest, ManifestState, now_iso, to_do
+from .manifest import Manifest, ManifestState, Pending, now_iso
 from .prompts import Item
 
 ENDPOINT = "/v1/images/generations"
@@ -125,77 +127,112 @@ def submit(
     endpoint: str | None = None,
     backend: BatchBackend | None = None,
 ) -> Submission:
-    """Upload the requests not done yet, create the batch, record it beside the images."""
+    """Upload the requests not done yet, create the batch, record it beside the images.
+
+    Items are streamed: the requests file and the state's items are written to disk as the
+    prompt file is read, so memory does not grow with the number of lines."""
     backend = backend or default_backend()
     endpoint = endpoint or endpoint_of(items)
     manifest = Manifest(directory)
-    plan = to_do(manifest, items, resume=resume)
-    todo = [task.request() for task in plan.todo]
-    have = {task.item.key: task.have for task in plan.todo if task.have}
-    skipped = plan.skipped
-    if not todo:
-        return Submission(None, 0, 0, skipped, manifest=plan.state)
+    pending = Pending(manifest, items, resume=resume)
     tmp = temp_path(directory, ".jsonl.part")
-    count = 0
+    entries = temp_path(directory, ".items.part")
+    count = todo = 0
     try:
         try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                for _, line in request_lines(todo, endpoint):
-                    fh.write(line + "\n")
-                    count += 1
+            with open(tmp, "w", encoding="utf-8") as fh, open(entries, "w", encoding="utf-8") as eh:
+                for task in pending:
+                    item = task.request()
+                    for _, line in request_lines([item], endpoint):
+                        fh.write(line + "\n")
+                        count += 1
+                    eh.write(("," if todo else "") + _state_item(item, task.have))
+                    todo += 1
         except OSError as exc:
             raise OutputError(f"cannot write {tmp}: {exc.strerror or exc}") from None
+        if not todo:
+            return Submission(None, 0, 0, pending.skipped, manifest=pending.state)
         batch = backend.start(
             client,
             tmp,
             endpoint=endpoint,
-            metadata={"easyimg_source": source[-512:], "easyimg_items": str(len(todo))},
+            metadata={"easyimg_source": source[-512:], "easyimg_items": str(todo)},
         )
+        batch_id = batch.get("id")
+        if not isinstance(batch_id, str) or not batch_id:
+            raise ResponseError("the batch API answered with no batch id")
+        head = {
+            "batch_id": batch_id,
+            "input_file_id": batch.get("input_file_id"),
+            "backend": backend.name,
+            "endpoint": endpoint,
+            "source": source,
+            "directory": str(directory.resolve()),
+            "template": template,
+            "created_at": batch.get("created_at"),
+        }
+        files = [directory / state_name(batch_id)]
+        if state_dir is not None:
+            files.append(state_dir / f"{batch_id}.json")
+        _write_state(files, head, entries)
     finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-    batch_id = batch.get("id")
-    if not isinstance(batch_id, str) or not batch_id:
-        raise ResponseError("the batch API answered with no batch id")
-    state = {
-        "batch_id": batch_id,
-        "input_file_id": batch.get("input_file_id"),
-        "backend": backend.name,
-        "endpoint": endpoint,
-        "source": source,
-        "directory": str(directory.resolve()),
-        "template": template,
-        "created_at": batch.get("created_at"),
-        "items": {
-            custom_id(i): {
-                "line": i.line,
-                "key": i.key,
-                "name": i.name,
-                "body": i.body,
-                # A partial item asks only for the rest; fetch names and lists after these.
-                **({"have": have[i.key]} if i.key in have else {}),
-            }
-            for i in todo
-        },
-    }
-    files = [directory / state_name(batch_id)]
-    if state_dir is not None:
-        files.append(state_dir / f"{batch_id}.json")
-    for path in files:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, state)
+        for path in (tmp, entries):
+            with contextlib.suppress(OSError):
+                path.unlink()
     manifest.append(
         {
             "status": "submitted",
             "batch": batch_id,
-            "items": len(todo),
+            "items": todo,
             "requests": count,
             "source": source,
             "state": state_name(batch_id),
             "time": now_iso(),
         }
     )
-    return Submission(batch, len(todo), count, skipped, files, plan.state)
+    return Submission(batch, todo, count, pending.skipped, files, pending.state)
+
+
+def _state_item(item: Item, have: list[str]) -> str:
+    entry = {
+        "line": item.line,
+        "key": item.key,
+        "name": item.name,
+        "body": item.body,
+        # A partial item asks only for the rest; fetch names and lists after these.
+        **({"have": have} if have else {}),
+    }
+    return f"\n{json.dumps(custom_id(item))}: {json.dumps(entry, ensure_ascii=False)}"
+
+
+def _write_state(files: list[Path], head: Mapping[str, Any], entries: Path) -> None:
+    """The state file, its items copied from `entries`: written once, then copied to the
+    other places; each replaced only once it is complete."""
+    first, *copies = files
+    text = json.dumps(dict(head), indent=2, ensure_ascii=False)
+    try:
+        for path in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        part = temp_path(first.parent, ".json.part")
+        try:
+            with open(part, "w", encoding="utf-8") as out, open(entries, encoding="utf-8") as src:
+                out.write(text[: text.rindex("}")].rstrip() + ',\n  "items": {')
+                shutil.copyfileobj(src, out)
+                out.write("\n  }\n}\n")
+            for path in copies:
+                other = temp_path(path.parent, ".json.part")
+                try:
+                    shutil.copyfile(part, other)
+                    os.replace(other, path)
+                finally:
+                    with contextlib.suppress(OSError):
+                        other.unlink()
+            os.replace(part, first)
+        finally:
+            with contextlib.suppress(OSError):
+                part.unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write the batch state {first}: {exc.strerror or exc}") from None
 
 
 def load_state(batch_id: str, directory: Path, state_dir: Path | None) -> dict[str, Any] | None:
