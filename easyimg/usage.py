@@ -7,9 +7,12 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from .summary import Key
 
 # USD per 1M tokens, read from `[prices."MODEL"]` tables in the config file.
 PRICE_KEYS = ("input_text", "input_image", "output")
@@ -196,6 +199,18 @@ class Row:
         else:
             self.cost = (self.cost or 0.0) + (price.cost(tokens) if tokens else 0.0)
 
+    def merge(self, counts: list[int], price: Price | None) -> None:
+        """Add a bucket of `summary.Totals`: runs, images, four token counts."""
+        runs, images, text, image, output, total = counts[:6]
+        tokens = Tokens(text, image, output, total)
+        self.runs += runs
+        self.images += images
+        self.tokens = self.tokens + tokens
+        if price is None:
+            self.unpriced_runs += runs
+        else:
+            self.cost = (self.cost or 0.0) + price.cost(tokens)
+
 
 @dataclass
 class Report:
@@ -217,24 +232,36 @@ def summarize(
     tz: tzinfo | None = None,
 ) -> Report:
     """Runs, images, tokens and estimated cost per model or per local day."""
+    from .summary import of_entries
+
+    return report(of_entries(entries, tz), by=by, since=since, prices=prices)
+
+
+def report(
+    totals: Mapping[Key, list[int]],
+    *,
+    by: str = "model",
+    since: date | None = None,
+    prices: Mapping[str, Price] | None = None,
+) -> Report:
+    """The rows of `by` from fine-grained totals (`summary.totals`, days already local)."""
     if by not in GROUPINGS:
         raise UsageError(f"cannot group by {by!r}; use one of: {', '.join(GROUPINGS)}")
     prices = prices or {}
     rows: dict[str, Row] = {}
     total = Row("total")
     unpriced: set[str] = set()
-    for entry in entries:
-        day = local_day(entry, tz)
-        if since is not None and (day is None or day < since):
+    first = since.isoformat() if since is not None else None
+    for key, counts in totals.items():
+        if first is not None and (not key.day or key.day < first):
             continue
-        model = str(entry.get("model") or UNKNOWN)
-        key = model if by == "model" else (day.isoformat() if day else UNKNOWN)
-        tokens = tokens_of(entry.get("usage"))
+        model = key.model or UNKNOWN
+        name = model if by == "model" else (key.day or UNKNOWN)
         price = price_for(prices, model)
         if price is None:
             unpriced.add(model)
-        rows.setdefault(key, Row(key)).add(entry, tokens, price)
-        total.add(entry, tokens, price)
+        for row in (rows.setdefault(name, Row(name)), total):
+            row.merge(counts, price)
     # Models alphabetically; days in calendar order, the newest last, next to the total.
     ordered = [rows[k] for k in sorted(rows, key=lambda k: (k == UNKNOWN, k))]
     return Report(by, since, ordered, total, bool(prices), sorted(unpriced))

@@ -37,7 +37,12 @@ def user_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     """No test reads a real key, config or history: they live in a fresh temporary home."""
     home = tmp_path_factory.mktemp("home")
     for name in list(__import__("os").environ):
-        if name.startswith("EASYIMG_") or name in _CALLER_VARIABLES:
+        if (
+            name.startswith("EASYIMG_")
+            or name in _CALLER_VARIABLES
+            or name.lower().endswith("_proxy")
+            or name.endswith("_CA_BUNDLE")
+        ):
             monkeypatch.delenv(name)
     monkeypatch.setenv("EASYIMG_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("EASYIMG_HISTORY", str(home / "history.jsonl"))

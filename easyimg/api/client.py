@@ -28,6 +28,7 @@ from .limits import (
     mb,
     too_big,
 )
+from .proxies import Proxies, ca_bundle
 
 USER_AGENT = f"easyimg/{__version__}"
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503})
@@ -250,7 +251,9 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         max_image: int = DEFAULT_MAX_IMAGE,
         max_retry_wait: float = MAX_RETRY_WAIT,
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        """`env`: the environment whose proxies, NO_PROXY and CA bundle apply (none: direct)."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries = retries
@@ -263,6 +266,12 @@ class Client:
         self._host = urlsplit(self.base_url).netloc.lower()
         self._hostname = urlsplit(self.base_url).hostname or self._host
         self.session = requests.Session()
+        # The environment is read here once: with trust_env, requests re-read proxies, .netrc
+        # and the CA bundle on every request. .netrc is not wanted: the key is sent as given.
+        self.session.trust_env = False
+        self._proxies = Proxies(env or {})
+        self.session.proxies = dict(self._proxies.all)
+        self.session.verify = ca_bundle(env or {})
         adapter = DeadlineAdapter(
             pool_connections=4, pool_maxsize=max(10, pool_size), max_retries=0
         )
@@ -393,7 +402,11 @@ class Client:
         try:
             with deadline.sending():
                 return self.session.request(
-                    method, url, timeout=(min(30.0, self.timeout), self.timeout), **kw
+                    method,
+                    url,
+                    timeout=(min(30.0, self.timeout), self.timeout),
+                    proxies=self._proxies.override(url),
+                    **kw,
                 )
         except requests.RequestException as exc:
             deadline.cancel()

@@ -434,6 +434,7 @@ def connect(
         on_retry=on_retry,
         max_image=int(settings.max_image_mb * (1 << 20)),
         max_retry_wait=settings.max_retry_wait,
+        env=state.env.env,
     )
     stack.callback(client.close)
     return Connection(settings, client, offline, stack)

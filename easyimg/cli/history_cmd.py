@@ -134,9 +134,10 @@ def usage(
     """
     from datetime import date
 
-    from .. import history as history_file
     from ..errors import UsageError
-    from ..usage import parse_prices, parse_since, summarize
+    from ..summary import totals
+    from ..usage import parse_prices, parse_since
+    from ..usage import report as make_report
 
     console = make_console(json_mode=json_out)
     start = None
@@ -147,9 +148,8 @@ def usage(
             raise UsageError(f"--since {exc.message}") from None
     settings = settings_for()
     prices = parse_prices(settings.prices, f"config file {settings.config_file}")
-    report = summarize(
-        history_file.read(settings.history_file), by=by.value, since=start, prices=prices
-    )
+    # Totals cached beside the file: only lines appended since the last `usage` are read.
+    report = make_report(totals(settings.history_file), by=by.value, since=start, prices=prices)
     if json_out:
         console.out_json(
             {
