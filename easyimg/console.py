@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from .redact import redact, redact_value
+
 if TYPE_CHECKING:
     from rich.console import Console as RichConsole
     from rich.progress import Progress, TaskID
@@ -54,6 +56,17 @@ def in_ci(env: Mapping[str, str]) -> bool:
     return env.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+def rich_console(env: Environment, file: IO[str], **options: Any) -> RichConsole:
+    """A rich Console on `file` that reads the command's environment, not the process's.
+
+    Rich decides on colour and width itself (NO_COLOR, FORCE_COLOR, TERM=dumb, COLUMNS), from
+    `env.env`: a command run with its own environment (tests, embedding) sees only that one.
+    """
+    from rich.console import Console as RichConsole
+
+    return RichConsole(file=file, _environ=env.env, **options)
+
+
 def human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
@@ -92,11 +105,9 @@ class Console:
     @property
     def err(self) -> RichConsole:
         if self._err is None:
-            from rich.console import Console as RichConsole
-
-            # Rich decides on colour itself (NO_COLOR, FORCE_COLOR, TERM=dumb).
-            self._err = RichConsole(
-                file=self.env.stderr,
+            self._err = rich_console(
+                self.env,
+                self.env.stderr,
                 stderr=True,
                 highlight=False,
                 force_terminal=self.env.stderr_isatty or None,
@@ -113,13 +124,14 @@ class Console:
         """Open a browser or viewer only for a person at a terminal: never in a pipe or CI."""
         return self.env.stdout_isatty and self.env.stderr_isatty and not in_ci(self.env.env)
 
-    # stdout: data only
+    # stdout: data only. Everything shown is redacted once more, the last line of defence
+    # for a key in server text that no earlier step masked.
     def out(self, line: str) -> None:
-        self.env.stdout.write(line + "\n")
+        self.env.stdout.write(redact(line) + "\n")
         self.env.stdout.flush()
 
     def out_json(self, data: Any) -> None:
-        self.env.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        self.env.stdout.write(json.dumps(redact_value(data), ensure_ascii=False, indent=2) + "\n")
         self.env.stdout.flush()
 
     # stderr: talk
@@ -136,6 +148,7 @@ class Console:
         self._say(f"[bold red]error:[/] {_esc(text)}", markup=True)
 
     def _say(self, message: str, markup: bool = False) -> None:
+        message = redact(message)
         if self.env.stderr_isatty:
             self.err.print(message if markup else _esc(message))
         else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
+from .redact import redact, redact_value
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -34,7 +36,11 @@ QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
 
 
 class EasyImgError(Exception):
-    """Base of every error the CLI reports as one `error:` line."""
+    """Base of every error the CLI reports as one `error:` line.
+
+    Messages often quote a server (its error text, a header, a redirect target), so they are
+    redacted here, once, wherever the error is raised: no error carries a key.
+    """
 
     exit_code: ExitCode = ExitCode.ERROR
     # Set where the error is made when every later request would fail the same way: one of
@@ -45,9 +51,10 @@ class EasyImgError(Exception):
     def __init__(
         self, message: str, *, hint: str | None = None, account_wide: str | None = None
     ) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = redact(hint) if hint else hint
         if account_wide is not None:
             self.account_wide = account_wide
 
@@ -115,14 +122,16 @@ class APIError(EasyImgError):
         body: Any = None,
     ) -> None:
         self.status = status
-        self.api_message = message
-        self.code = code
-        self.type = type
-        self.param = param
-        self.request_id = request_id
-        self.body = body
+        self.api_message = redact(message)
+        self.code = _redacted(code)
+        self.type = _redacted(type)
+        self.param = _redacted(param)
+        self.request_id = _redacted(request_id)
+        self.body = redact_value(body)
         super().__init__(
-            self._render(), hint=hint, account_wide=account_wide_kind(status, code, type, message)
+            self._render(),
+            hint=hint,
+            account_wide=account_wide_kind(status, self.code, self.type, self.api_message),
         )
         # An error object inside a 200 answer (or an SSE error event) is a refusal by the API.
         self.exit_code = exit_code_for_status(status) if status else ExitCode.REFUSED
@@ -149,6 +158,10 @@ def account_wide_kind(
     if code == "model_not_found" or (status == 404 and "model" in message.lower()):
         return "model"
     return None
+
+
+def _redacted(text: str | None) -> str | None:
+    return redact(text) if text else text
 
 
 class Interrupted(EasyImgError):

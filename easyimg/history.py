@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, EasyImgError
+from .redact import redact_value
 
 if TYPE_CHECKING:
     from .generate import GenResult
@@ -74,8 +75,11 @@ def append_jsonl(
     what: str | None = None,
 ) -> None:
     """Append one JSON line in one write on an O_APPEND descriptor: lines stay whole even
-    when several threads or processes write at once."""
-    line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    when several threads or processes write at once. The entry is redacted first: history and
+    manifest lines quote servers (errors, revised prompts), and no key may be stored."""
+    line = (
+        json.dumps(redact_value(entry), ensure_ascii=False, separators=(",", ":")) + "\n"
+    ).encode()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
         try:

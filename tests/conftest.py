@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from easyimg import redact
 from easyimg.cli import run
 from easyimg.console import Environment
 
@@ -28,15 +30,31 @@ class Result:
         return json.loads(self.out)
 
 
-# The caller's terminal settings reach rich through os.environ, whatever a test injects.
-_CALLER_VARIABLES = frozenset({"OPENAI_API_KEY", "NO_COLOR", "FORCE_COLOR", "TERM", "COLUMNS"})
+# What the caller's shell may hold that changes how easyimg, rich or requests behave: colour and
+# terminal size, image protocols (and, below, proxies and CA bundles). Tests set what they need.
+_CALLER_VARIABLES = (
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "TERM",
+    "COLORTERM",
+    "COLUMNS",
+    "LINES",
+    "TTY_COMPATIBLE",
+    "TTY_INTERACTIVE",
+    "TMUX",
+    "KITTY_WINDOW_ID",
+    "TERM_PROGRAM",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+)
 
 
 @pytest.fixture(autouse=True)
-def user_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No test reads a real key, config or history: they live in a fresh temporary home."""
-    home = tmp_path_factory.mktemp("home")
-    for name in list(__import__("os").environ):
+def caller_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests pass whatever the caller's environment holds (NO_COLOR=1, COLUMNS=40, EASYIMG_*)."""
+    for name in list(os.environ):
         if (
             name.startswith("EASYIMG_")
             or name in _CALLER_VARIABLES
@@ -44,6 +62,22 @@ def user_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
             or name.endswith("_CA_BUNDLE")
         ):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def no_registered_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no keys to mask, as a fresh process does."""
+    monkeypatch.setattr(redact, "_keys", ())
+
+
+@pytest.fixture(autouse=True)
+def user_dir(
+    caller_environment: None,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """No test reads a real key, config or history: they live in a fresh temporary home."""
+    home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("EASYIMG_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("EASYIMG_HISTORY", str(home / "history.jsonl"))
     monkeypatch.setenv("HOME", str(home))

@@ -226,11 +226,9 @@ def test_quiet_opens_but_does_not_draw(pngs):
     assert len(launch.calls) == 2
 
 
-def test_gen_preview_on_a_terminal_and_not_in_a_pipe(cli, tmp_path, monkeypatch):
-    monkeypatch.setenv("COLORTERM", "truecolor")
-    monkeypatch.setenv("COLUMNS", "80")
+def test_gen_preview_on_a_terminal_and_not_in_a_pipe(cli, tmp_path):
     args = ("gen", "a fox", "-s", "1024x1024", "-o", str(tmp_path), "--offline", "--preview")
-    r = cli(*args, tty=True)
+    r = cli(*args, tty=True, env={"COLORTERM": "truecolor", "COLUMNS": "80"})
     assert r.code == 0, r.err
     path = Path(r.out.strip())
     assert f"{path.name} · 1024x1024" in r.err
@@ -238,3 +236,26 @@ def test_gen_preview_on_a_terminal_and_not_in_a_pipe(cli, tmp_path, monkeypatch)
     r = cli(*args)
     assert r.code == 0, r.err
     assert "▀" not in r.err and "·" not in r.err
+
+
+@pytest.mark.parametrize(
+    "env", [{"NO_COLOR": "1"}, {"TERM": "dumb"}, {"NO_COLOR": "1", "FORCE_COLOR": "1"}]
+)
+def test_no_colour_means_no_block_preview(cli, tmp_path, env):
+    # Half blocks are nothing but colour: with colour off the user gets a note instead.
+    args = ("gen", "a fox", "-s", "1024x1024", "-o", str(tmp_path), "--offline", "--preview")
+    r = cli(*args, tty=True, env={"COLORTERM": "truecolor", **env})
+    assert r.code == 0, r.err
+    assert "no preview: colours are turned off" in r.err
+    assert "▀" not in r.err and "\x1b[38;" not in r.err
+
+
+def test_the_commands_environment_decides_colour_not_the_process(cli, tmp_path, monkeypatch):
+    # The process says no colour; the command's own environment (what a user's shell passes
+    # to `easyimg`) does not, and it is the one that counts.
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "dumb")
+    args = ("gen", "a fox", "-s", "1024x1024", "-o", str(tmp_path), "--offline", "--preview")
+    r = cli(*args, tty=True, env={"COLORTERM": "truecolor", "COLUMNS": "80"})
+    assert r.code == 0, r.err
+    assert r.err.count("▀") == 48 * 24

@@ -130,7 +130,7 @@ def run(args: list[str], env: Optional["Environment"] = None) -> int:
         return 1
     except Exception as exc:
         if state.debug:
-            raise
+            return _traceback(exc)
         return _fail(
             f"unexpected internal error: {exc!r}",
             "run with --debug for a traceback",
@@ -152,6 +152,18 @@ def _fail(message: str, hint: str | None, code: int, exc: Exception | None = Non
         console.out_json(doc)
     console.error(message, hint)
     return code
+
+
+def _traceback(exc: Exception) -> int:
+    """--debug: the whole traceback on stderr, redacted like every other text we show (frames
+    quote the values of the failing lines, which may hold a server's answer)."""
+    import traceback
+
+    from ..redact import redact
+
+    state.env.stderr.write(redact("".join(traceback.format_exception(exc))))
+    state.env.stderr.flush()
+    return 1
 
 
 def _usage_error(exc: "typer.TyperException") -> int:

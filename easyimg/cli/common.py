@@ -388,7 +388,12 @@ def settings_for(
         "retries": retries,
         **more,
     }
-    return resolve(flags, state.env.env)
+    from ..redact import register
+
+    settings = resolve(flags, state.env.env)
+    # From here on every text shown or stored masks this key, whatever quotes it.
+    register(settings.api_key)
+    return settings
 
 
 def connect(
