@@ -131,7 +131,7 @@ _easyimg_words() {
         chat_style) printf '%s\n' 'new-api' 'openrouter' ;;
         choice_1) printf '%s\n' 'model' 'day' ;;
         complexity) printf '%s\n' 'low' 'medium' 'high' ;;
-        config_key) printf '%s\n' 'base_url' 'api_key' 'model' 'size' 'quality' 'format' 'out_dir' 'name' 'timeout' 'retries' 'jobs' 'history' 'max_image_mb' 'max_retry_wait' 'api' 'chat_style' 'task_poll' 'batch_api' ;;
+        config_key) printf '%s\n' 'base_url' 'api_key' 'api_key_host' 'model' 'size' 'quality' 'format' 'out_dir' 'name' 'timeout' 'retries' 'jobs' 'history' 'max_image_mb' 'max_retry_wait' 'api' 'chat_style' 'task_poll' 'batch_api' ;;
         format) printf '%s\n' 'png' 'jpeg' 'webp' 'gif' 'svg' ;;
         input_fidelity) printf '%s\n' 'high' 'low' ;;
         model) printf '%s\n' 'gpt-image-1' 'gpt-image-1-mini' 'gpt-image-1.5' 'chatgpt-image-latest' 'gpt-image-2' 'gpt-image-2.5-sunburst' 'gpt-image-2.5-flare' 'gpt-image-2.6-sunburst' 'gpt-image-2.6-flare' 'dall-e-2' 'dall-e-3' ;;

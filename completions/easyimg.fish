@@ -98,7 +98,7 @@ function __easyimg_words
         case 'complexity'
             printf '%s\n' 'low' 'medium' 'high'
         case 'config_key'
-            printf '%s\n' 'base_url' 'api_key' 'model' 'size' 'quality' 'format' 'out_dir' 'name' 'timeout' 'retries' 'jobs' 'history' 'max_image_mb' 'max_retry_wait' 'api' 'chat_style' 'task_poll' 'batch_api'
+            printf '%s\n' 'base_url' 'api_key' 'api_key_host' 'model' 'size' 'quality' 'format' 'out_dir' 'name' 'timeout' 'retries' 'jobs' 'history' 'max_image_mb' 'max_retry_wait' 'api' 'chat_style' 'task_poll' 'batch_api'
         case 'format'
             printf '%s\n' 'png' 'jpeg' 'webp' 'gif' 'svg'
         case 'input_fidelity'
@@ -536,10 +536,10 @@ complete -c easyimg -n '__easyimg_at "config show"' -s h -l help -d 'Show this m
 # easyimg config set
 complete -c easyimg -n '__easyimg_at "config set"' -l profile -x -a '(__easyimg_profiles)' -d 'change this [profiles.NAME] table instead of the top level'
 complete -c easyimg -n '__easyimg_at "config set"' -s h -l help -d 'Show this message and exit.'
-complete -c easyimg -n '__easyimg_arg "config set" 0' -x -a 'base_url api_key model size quality format out_dir name timeout retries jobs history max_image_mb max_retry_wait api chat_style task_poll batch_api'
+complete -c easyimg -n '__easyimg_arg "config set" 0' -x -a 'base_url api_key api_key_host model size quality format out_dir name timeout retries jobs history max_image_mb max_retry_wait api chat_style task_poll batch_api'
 complete -c easyimg -n '__easyimg_arg "config set" 1' -x -a '(__easyimg_config_values)'
 
 # easyimg config unset
 complete -c easyimg -n '__easyimg_at "config unset"' -l profile -x -a '(__easyimg_profiles)' -d 'change this [profiles.NAME] table instead of the top level'
 complete -c easyimg -n '__easyimg_at "config unset"' -s h -l help -d 'Show this message and exit.'
-complete -c easyimg -n '__easyimg_arg "config unset" 0' -x -a 'base_url api_key model size quality format out_dir name timeout retries jobs history max_image_mb max_retry_wait api chat_style task_poll batch_api'
+complete -c easyimg -n '__easyimg_arg "config unset" 0' -x -a 'base_url api_key api_key_host model size quality format out_dir name timeout retries jobs history max_image_mb max_retry_wait api chat_style task_poll batch_api'

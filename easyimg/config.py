@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError, EasyImgError, UsageError
+from .redact import mask
 
 DEFAULT_BASE_URL = "https://easyrouter.io/v1"
 APP = "easyimg"
@@ -19,6 +20,9 @@ APP = "easyimg"
 KEYS: dict[str, type] = {
     "base_url": str,
     "api_key": str,
+    # The host an `api_key` in the same table belongs to (written by `login`); without it, the
+    # host of that table's `base_url`, else the default host. See `stored_keys`.
+    "api_key_host": str,
     "model": str,
     "size": str,
     "quality": str,
@@ -40,6 +44,7 @@ KEYS: dict[str, type] = {
 DEFAULTS: dict[str, Any] = {
     "base_url": DEFAULT_BASE_URL,
     "api_key": None,
+    "api_key_host": None,
     "model": None,
     "size": None,
     "quality": None,
@@ -161,6 +166,8 @@ def is_loopback(base_url: str) -> bool:
 class Settings:
     base_url: str = DEFAULT_BASE_URL
     api_key: str | None = None
+    # The host the key in effect goes to (`key_host` form), None without a key.
+    api_key_host: str | None = None
     model: str | None = None
     size: str | None = None
     quality: str | None = None
@@ -186,6 +193,8 @@ class Settings:
     history_file: Path = field(default_factory=Path)
     # Where the key came from, for `config show` and the no-key message.
     key_source: str | None = None
+    # Hosts of stored keys that were not used because they belong elsewhere, for the message.
+    other_key_hosts: tuple[str, ...] = ()
     prices: dict[str, Any] = field(default_factory=dict)
     # Hosts whose batch privacy terms the user accepted (`--accept-batch-privacy`), and when.
     batch_privacy: dict[str, str] = field(default_factory=dict)
@@ -193,6 +202,59 @@ class Settings:
     @property
     def needs_key(self) -> bool:
         return not is_loopback(self.base_url)
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """An `api_key` from the config file and the one host it may be sent to."""
+
+    key: str
+    host: str
+    source: str
+
+
+# Resolved together by `stored_keys`, never layered one by one: a key's host must come from
+# the table that holds the key.
+_KEY_FIELDS = ("api_key", "api_key_host")
+
+
+def key_host(url_or_host: str) -> str:
+    """What a stored key is bound to: the host of a URL (or a bare `host[:port]`), lowercase,
+    with its port only when that is not the scheme's default."""
+    text = url_or_host.strip()
+    parts = urlsplit(text if "://" in text else f"//{text}")
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    defaults = {"http": (80,), "https": (443,)}.get(parts.scheme, (80, 443))
+    shown = f"[{host}]" if ":" in host else host
+    return f"{shown}:{port}" if port and port not in defaults else shown
+
+
+DEFAULT_KEY_HOST = key_host(DEFAULT_BASE_URL)
+
+
+def stored_keys(data: Mapping[str, Any], profile: str | None, path: Path) -> list[StoredKey]:
+    """The keys in the config file, the chosen profile's first.
+
+    Each belongs to the host its table records in `api_key_host` (as `login` writes it), else
+    to the host of the same table's `base_url`, else to the default host.
+    """
+    tables: list[tuple[str, Mapping[str, Any]]] = []
+    if profile:
+        tables.append((f"profile {profile!r} in {path}", data["profiles"][profile]))
+    tables.append((f"config file {path}", data))
+    found = []
+    for source, table in tables:
+        if table.get("api_key") is None:
+            continue
+        key = coerce("api_key", table["api_key"], source)
+        where = coerce("api_key_host", table.get("api_key_host"), source)
+        where = where or coerce("base_url", table.get("base_url"), source) or DEFAULT_BASE_URL
+        found.append(StoredKey(key, key_host(where), source))
+    return found
 
 
 def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
@@ -207,8 +269,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         known = ", ".join(sorted(profiles)) or "none defined"
         raise ConfigError(f"no profile {profile!r} in {path} (profiles: {known})")
 
-    values: dict[str, Any] = dict(DEFAULTS)
-    sources: dict[str, str] = {}
+    values: dict[str, Any] = {k: v for k, v in DEFAULTS.items() if k not in _KEY_FIELDS}
     layers: list[tuple[str, Mapping[str, Any]]] = [
         (f"config file {path}", {k: v for k, v in data.items() if k in KEYS}),
     ]
@@ -221,17 +282,18 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
             {
                 k: env[f"EASYIMG_{k.upper()}"]
                 for k in KEYS
-                if k != "history" and env.get(f"EASYIMG_{k.upper()}")
+                if k not in ("history", *_KEY_FIELDS) and env.get(f"EASYIMG_{k.upper()}")
             },
         )
     )
-    layers.append(("command line", {k: v for k, v in flags.items() if k in KEYS and v is not None}))
+    given = {k: v for k, v in flags.items() if k in KEYS and v is not None}
+    layers.append(("command line", {k: v for k, v in given.items() if k not in _KEY_FIELDS}))
     for source, layer in layers:
         for key, value in layer.items():
             if key not in KEYS:
                 raise ConfigError(f"{source}: unknown key {key!r}; known keys: {', '.join(KEYS)}")
-            values[key] = coerce(key, value, source)
-            sources[key] = source
+            if key not in _KEY_FIELDS:
+                values[key] = coerce(key, value, source)
 
     settings = Settings(**values, profile=profile, config_file=path, history_file=history_path(env))
     settings.base_url = settings.base_url.rstrip("/")
@@ -242,12 +304,6 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     accepted = data.get("batch_privacy", {})
     if isinstance(accepted, dict):
         settings.batch_privacy = {str(k): str(v) for k, v in accepted.items()}
-    if settings.api_key:
-        settings.key_source = sources.get("api_key")
-    elif host_of(settings.base_url) == "api.openai.com" and env.get("OPENAI_API_KEY"):
-        # OPENAI_API_KEY only ever goes to OpenAI itself.
-        settings.api_key = env["OPENAI_API_KEY"]
-        settings.key_source = "OPENAI_API_KEY"
     if settings.timeout <= 0:
         raise UsageError(f"timeout must be positive, not {settings.timeout}")
     if settings.retries < 0:
@@ -261,22 +317,70 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     scheme = urlsplit(settings.base_url).scheme
     if scheme not in ("http", "https") or not host_of(settings.base_url):
         raise UsageError(f"base URL {settings.base_url!r} is not an http(s) URL")
+    _choose_key(settings, flags, env, stored_keys(data, profile, path))
     return settings
+
+
+def _choose_key(
+    settings: Settings, flags: Mapping[str, Any], env: Mapping[str, str], stored: list[StoredKey]
+) -> None:
+    """SPEC §3: a key given for this run goes to the base URL in effect; a stored key only to
+    its own host; OPENAI_API_KEY only to api.openai.com."""
+    host = key_host(settings.base_url)
+    key = source = None
+    if flags.get("api_key"):
+        key, source = coerce("api_key", flags["api_key"], "command line"), "command line"
+    elif env.get("EASYIMG_API_KEY"):
+        key, source = env["EASYIMG_API_KEY"], "environment"
+    else:
+        match = next((s for s in stored if s.host == host), None)
+        if match is not None:
+            key, source = match.key, match.source
+        elif host == "api.openai.com" and env.get("OPENAI_API_KEY"):
+            key, source = env["OPENAI_API_KEY"], "OPENAI_API_KEY"
+        settings.other_key_hosts = tuple(
+            dict.fromkeys(s.host for s in stored if s is not match and s.host != host)
+        )
+    settings.api_key, settings.key_source = key, source
+    settings.api_key_host = host if key else None
+
+
+def login_host(
+    data: Mapping[str, Any], profile: str | None, base_url: str | None, env: Mapping[str, str]
+) -> str:
+    """The host a key stored by `login` belongs to: that of the base URL it is stored with
+    (`--base-url`, else EASYIMG_BASE_URL, else the profile's or the file's, else the default)."""
+    table = data.get("profiles", {}).get(profile, {}) if profile else {}
+    url = (
+        base_url
+        or env.get("EASYIMG_BASE_URL")
+        or table.get("base_url")
+        or data.get("base_url")
+        or DEFAULT_BASE_URL
+    )
+    host = key_host(str(url))
+    if not host:
+        raise UsageError(f"base URL {url!r} has no host to store the key for")
+    return host
 
 
 def require_key(settings: Settings) -> None:
     if settings.api_key or not settings.needs_key:
         return
+    host = key_host(settings.base_url)
+    message = f"no API key for {host}"
+    if settings.other_key_hosts:
+        hosts = ", ".join(settings.other_key_hosts)
+        message += f" (the stored key is for {hosts} and is sent only there)"
+    login = "easyimg login" + (
+        "" if host == DEFAULT_KEY_HOST else f" --base-url {settings.base_url}"
+    )
+    openai = ", OPENAI_API_KEY" if host == "api.openai.com" else ""
     raise ConfigError(
-        f"no API key for {host_of(settings.base_url)}",
-        hint="set one with `easyimg login`, the EASYIMG_API_KEY environment variable, or --api-key",
+        message,
+        hint=f"give one with --api-key, the EASYIMG_API_KEY environment variable{openai}, "
+        f"or store one with `{login}`",
     )
 
 
-def mask_key(key: str | None) -> str:
-    """At most the last four characters, e.g. `sk-…AbCd`."""
-    if not key:
-        return "(none)"
-    tail = key[-4:] if len(key) >= 12 else ""
-    head = "sk-" if key.startswith("sk-") else ""
-    return f"{head}…{tail}"
+mask_key = mask

@@ -30,7 +30,9 @@ EXIT_CODES = {
 
 KEY_NOTES = {
     "base_url": "API base URL (default `https://easyrouter.io/v1`)",
-    "api_key": "API key, sent as `Authorization: Bearer KEY` to the base URL's host only",
+    "api_key": "API key, sent as `Authorization: Bearer KEY`; a stored key goes only to its host",
+    "api_key_host": "the host (`host[:port]`) the `api_key` of the same table belongs to; "
+    "written by `login`; else the host of that table's `base_url`, else `easyrouter.io`",
     "model": "default `--model` (else `gpt-image-2`)",
     "size": "default `--size`",
     "quality": "default `--quality`",
@@ -221,7 +223,7 @@ def render_markdown(tree: list[Command]) -> str:
         "|---|---|---|",
     ]
     for key in KEYS:
-        env = "—" if key == "history" else _code(f"EASYIMG_{key.upper()}")
+        env = "—" if key in ("history", "api_key_host") else _code(f"EASYIMG_{key.upper()}")
         lines.append(f"| {_code(key)} | {env} | {_esc(KEY_NOTES.get(key, ''))} |")
     lines += [
         "",
@@ -238,7 +240,7 @@ def render_markdown(tree: list[Command]) -> str:
         "",
         "Other variables: `EASYIMG_CONFIG` (config file), `EASYIMG_PROFILE`, "
         "`EASYIMG_HISTORY` (history file), `EASYIMG_DEBUG=1` (tracebacks), "
-        "`OPENAI_API_KEY` (used only when the base URL's host is `api.openai.com`), "
+        "`OPENAI_API_KEY` (sent only when the base URL's host is `api.openai.com`), "
         "`NO_COLOR`.",
         "",
         "## Exit codes",

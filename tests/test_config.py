@@ -14,10 +14,10 @@ def test_login_from_stdin_writes_0600_file_in_0700_dir(cli, user_dir):
     r = cli("login", stdin=KEY + "\n")
     assert r.code == 0, r.err
     path = user_dir / "config.toml"
-    assert tomllib.loads(path.read_text()) == {"api_key": KEY}
+    assert tomllib.loads(path.read_text()) == {"api_key": KEY, "api_key_host": "easyrouter.io"}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert KEY not in r.out + r.err
-    assert "sk-…5678" in r.err
+    assert "saved key sk-…5678 for easyrouter.io" in r.err
 
 
 def test_login_profile_and_base_url(cli, user_dir):
@@ -26,7 +26,15 @@ def test_login_profile_and_base_url(cli, user_dir):
         == 0
     )
     data = tomllib.loads((user_dir / "config.toml").read_text())
-    assert data == {"profiles": {"work": {"api_key": KEY, "base_url": "https://api.openai.com/v1"}}}
+    assert data == {
+        "profiles": {
+            "work": {
+                "api_key": KEY,
+                "api_key_host": "api.openai.com",
+                "base_url": "https://api.openai.com/v1",
+            }
+        }
+    }
     r = cli("gen", "a cat", "--dry-run", "--profile", "work")
     assert "POST https://api.openai.com/v1/images/generations" in r.out
     assert "Bearer sk-…5678" in r.out

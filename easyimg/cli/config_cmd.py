@@ -31,8 +31,12 @@ def login(
         ),
     ] = None,
 ) -> None:
-    """Store an API key in the config file (asked for hidden, or read from stdin)."""
-    from ..config import config_path, load_config, mask_key, save_config, set_value
+    """Store an API key in the config file (asked for hidden, or read from stdin).
+
+    The key is stored with the host it is for (that of the base URL in effect) and is sent
+    only there.
+    """
+    from ..config import config_path, load_config, login_host, mask_key, save_config, set_value
     from ..errors import UsageError
 
     console = make_console()
@@ -50,12 +54,14 @@ def login(
         raise UsageError("an API key has no spaces; paste only the key")
     path = config_path(env.env)
     data = load_config(path)
+    host = login_host(data, profile, base_url, env.env)
     set_value(data, "api_key", key, profile)
+    set_value(data, "api_key_host", host, profile)
     if base_url:
         set_value(data, "base_url", base_url, profile)
     save_config(path, data)
     where = f"profile {profile!r}" if profile else "the default settings"
-    console.info(f"saved key {mask_key(key)} for {where} in {path}")
+    console.info(f"saved key {mask_key(key)} for {host} ({where}) in {path}")
 
 
 @config_app.command("path")
@@ -101,7 +107,7 @@ def config_set(
         str,
         typer.Argument(
             metavar="KEY",
-            help="base_url api_key model size quality format out_dir "
+            help="base_url api_key api_key_host model size quality format out_dir "
             "name timeout retries jobs history",
         ),
     ],

@@ -1,0 +1,175 @@
+"""The key never leaves in anything a server said: stderr, --json, manifest, history, sidecars."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from werkzeug import Request, Response
+
+from easyimg import redact
+from easyimg.errors import APIError, NetworkError
+
+from .conftest import images_answer, make_image
+
+KEY = "sk-leak-abcdefghijklmnopqrstuv9876"
+MASKED = "sk-…9876"
+GEN = "/v1/images/generations"
+
+
+def echoed(request: Request) -> str:
+    """What a careless server quotes back: every request header, the key among them."""
+    return "; ".join(f"{k}: {v}" for k, v in request.headers.items())
+
+
+def bad_request(request: Request) -> Response:
+    doc = {
+        "error": {"message": f"bad request, you sent {echoed(request)}", "code": echoed(request)}
+    }
+    return Response(json.dumps(doc), status=400, content_type="application/json")
+
+
+def html_error(request: Request) -> Response:
+    page = f"<html><body><h1>500</h1><pre>{echoed(request)}</pre></body></html>"
+    return Response(page, status=500, content_type="text/html")
+
+
+def error_in_200(request: Request) -> Response:
+    doc = {"error": {"message": echoed(request), "type": request.headers["Authorization"]}}
+    return Response(json.dumps(doc), content_type="application/json")
+
+
+def revised(request: Request) -> Response:
+    """A good answer whose text fields quote the headers: they reach files and history."""
+    doc = images_answer(make_image(), usage={"input_tokens": 1, "output_tokens": 2})
+    doc["data"][0]["revised_prompt"] = f"a cat ({echoed(request)})"
+    doc["note"] = request.headers["Authorization"]
+    headers = {"x-request-id": f"req-{KEY}"}
+    return Response(json.dumps(doc), content_type="application/json", headers=headers)
+
+
+def every_byte(*places: Path) -> bytes:
+    """The contents of these files, and of every file under these folders."""
+    out = b""
+    for place in places:
+        files = [place] if place.is_file() else sorted(p for p in place.rglob("*") if p.is_file())
+        for path in files:
+            out += path.read_bytes()
+    return out
+
+
+@pytest.mark.parametrize("handler", [bad_request, html_error, error_in_200])
+@pytest.mark.parametrize("json_out", [False, True])
+def test_gen_error_text_is_redacted(cli, httpserver, tmp_path, user_dir, handler, json_out):
+    httpserver.expect_request(GEN).respond_with_handler(handler)
+    args = ["gen", "a cat", "-o", str(tmp_path), "--base-url", httpserver.url_for("/v1")]
+    r = cli(*args, "--api-key", KEY, "--retries", "0", *(["--json"] if json_out else []))
+    assert r.code in (4, 5)
+    assert httpserver.log, "the server was asked"
+    assert KEY not in r.out + r.err
+    assert KEY[3:] not in r.out + r.err
+    if handler is not html_error:  # the HTML snippet is cut before the headers
+        assert MASKED in (r.out if json_out else r.err)
+    if json_out:
+        assert KEY not in json.dumps(r.json)
+    assert KEY.encode() not in every_byte(tmp_path, user_dir)
+
+
+def test_gen_answer_text_is_redacted_in_files_history_and_json(cli, httpserver, tmp_path, user_dir):
+    httpserver.expect_request(GEN).respond_with_handler(revised)
+    args = ["gen", "a cat", "-o", str(tmp_path / "out"), "--base-url", httpserver.url_for("/v1")]
+    r = cli(*args, "--api-key", KEY, "--sidecar", "--json")
+    assert r.code == 0, r.err
+    image = r.json["images"][0]
+    assert MASKED in image["revised_prompt"]
+    assert KEY not in r.out + r.err
+    sidecar = Path(image["path"]).with_suffix(".json")
+    assert sidecar.exists()
+    assert (user_dir / "history.jsonl").exists()
+    assert KEY.encode() not in every_byte(tmp_path, user_dir)
+    assert MASKED.encode() in (user_dir / "history.jsonl").read_bytes()
+
+
+def test_batch_manifest_and_summary_are_redacted(cli, httpserver, tmp_path, user_dir):
+    calls = iter([bad_request, html_error, error_in_200, revised])
+    httpserver.expect_request(GEN).respond_with_handler(lambda req: next(calls)(req))
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("one\ntwo\nthree\nfour\n")
+    out = tmp_path / "out"
+    args = ["batch", str(prompts), "-o", str(out), "-j", "1", "--sidecar"]
+    base = ["--base-url", httpserver.url_for("/v1"), "--api-key", KEY, "--retries", "0"]
+    for extra in ([], ["--json", "--no-resume"]):
+        r = cli(*args, *base, *extra)
+        assert r.code in (4, 5, 6), r.err
+        assert KEY not in r.out + r.err
+        calls = iter([bad_request, html_error, error_in_200, revised])
+    manifest = (out / "easyimg-manifest.jsonl").read_text()
+    assert MASKED in manifest
+    assert KEY.encode() not in every_byte(tmp_path, user_dir)
+
+
+def test_debug_traceback_is_redacted(cli, httpserver, tmp_path, monkeypatch):
+    import easyimg.generate
+
+    def explode(*args, **kw):
+        raise RuntimeError(f"unexpected answer: Authorization: Bearer {KEY}")
+
+    monkeypatch.setattr(easyimg.generate, "build_body", explode)
+    args = ["--debug", "gen", "a cat", "-o", str(tmp_path), "--api-key", KEY, "--dry-run"]
+    r = cli(*args)
+    assert r.code == 1
+    assert "Traceback (most recent call last)" in r.err
+    assert f"Bearer {MASKED}" in r.err and KEY not in r.err
+
+
+# --- the redactor itself -----------------------------------------------------------------------
+
+
+def test_registered_keys_and_bearer_tokens_are_masked_once():
+    redact.register(KEY, None, "", "short")
+    assert redact.registered() == (KEY,)
+    text = (
+        f'{{"authorization": "Bearer {KEY}", "x-api-key": "{KEY}", '
+        '"other": "Bearer abc.def-123_4=="}'
+    )
+    once = redact.redact(text)
+    assert once == (
+        f'{{"authorization": "Bearer {MASKED}", "x-api-key": "{MASKED}", "other": "Bearer …_4=="}}'
+    )
+    assert redact.redact(once) == once
+
+
+def test_prose_and_short_words_are_left_alone():
+    redact.register(KEY)
+    for text in ("The Bearer of good news", "Bearer token missing", "a test key: short", ""):
+        assert redact.redact(text) == text
+
+
+def test_a_key_given_explicitly_is_masked_without_registering():
+    assert redact.redact(f"x{KEY}x", [KEY]) == f"x{MASKED}x"
+    assert redact.registered() == ()
+
+
+def test_redact_value_walks_objects_lists_and_keys():
+    redact.register(KEY)
+    doc = {"a": [KEY, 1, None, {KEY: f"Bearer {KEY}"}], "n": 2.5}
+    assert redact.redact_value(doc) == {
+        "a": [MASKED, 1, None, {MASKED: f"Bearer {MASKED}"}],
+        "n": 2.5,
+    }
+
+
+def test_errors_are_redacted_where_they_are_made():
+    redact.register(KEY)
+    err = APIError(
+        400,
+        f"echo Bearer {KEY}",
+        code=KEY,
+        type=KEY,
+        param=KEY,
+        request_id=KEY,
+        body={"error": {"message": KEY}},
+    )
+    assert KEY not in repr(vars(err)) and KEY not in str(err)
+    assert NetworkError(f"redirected to https://evil/?k={KEY}").message.endswith(MASKED)
