@@ -8,6 +8,7 @@ from typing import IO, Any
 import requests
 
 from ..errors import EasyImgError, ResponseError
+from ..redact import redact_value
 from .client import PARSE_BUFFER, error_from_payload, request_id
 from .limits import READ_ERRORS, Bounds, bounds_of
 
@@ -108,9 +109,9 @@ def read_images(
             source.pending = 0
             if in_data:
                 if isinstance(built, dict):
-                    on_image(built, meta)
+                    on_image(server_item(built), meta)
             else:
-                meta[key] = built
+                meta[key] = redact_value(built)
     except ijson.JSONError as exc:
         if bounds.expired:
             raise bounds.late() from None  # the socket was shut at the deadline
@@ -123,6 +124,16 @@ def read_images(
     if err is not None:
         raise err
     return meta
+
+
+# Not text anyone reads: image data, and the URL to download it from exactly as given (the
+# sidecar, where it is kept, is redacted when written).
+_NOT_TEXT = frozenset({"b64_json", "url"})
+
+
+def server_item(item: dict[str, Any]) -> dict[str, Any]:
+    """An image item with its text (revised_prompt, ...) redacted: it reaches files and history."""
+    return {k: v if k in _NOT_TEXT else redact_value(v) for k, v in item.items()}
 
 
 def _unreadable(source: _Recording, resp: requests.Response, exc: Exception) -> ResponseError:

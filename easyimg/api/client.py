@@ -16,6 +16,7 @@ import requests
 
 from .. import __version__
 from ..errors import APIError, ExitCode, NetworkError, ResponseError
+from ..redact import register
 from .deadline import Deadline, DeadlineAdapter
 from .limits import (
     DEFAULT_MAX_IMAGE,
@@ -280,6 +281,8 @@ class Client:
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers["Accept"] = "application/json"
         self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # Whatever a server answers may quote the key: every text redacted masks it.
+        register(api_key)
 
     def url(self, path: str) -> str:
         """A path below the base URL; a full http(s) URL (a relay's polling URL) as it is."""
@@ -329,6 +332,8 @@ class Client:
                     data=data,
                     headers=sent_headers,
                     stream=stream,
+                    # A 307/308 would send the prompt (and a POST's files) wherever it says.
+                    allow_redirects=False,
                 )
             except requests.ConnectionError as exc:
                 if not _is_connect_failure(exc):
@@ -368,6 +373,10 @@ class Client:
                 else:
                     deadline.cancel()
                 return resp
+            if status < 400:
+                resp.close()
+                deadline.cancel()
+                raise self._redirected(method, url, resp)
             hint = TIMEOUT_HINT if status in TIMEOUT_STATUSES and not self.retry_timeouts else None
             # Read (at most 1 MB of) the error first: a 429 that says the quota is spent is an
             # account problem, never retried.
@@ -432,6 +441,20 @@ class Client:
             self.on_retry(Retry(attempt, delay, reason))
         if not gate:  # a 429 already closed the shared gate; the loop waits there
             self._sleep(delay)
+
+    def _redirected(self, method: str, url: str, resp: requests.Response) -> NetworkError:
+        target = urljoin(url, resp.headers.get("location", ""))
+        shown = target[:200] if resp.headers.get("location") else "nowhere (no Location)"
+        head = f"{method} {_short(url)} was redirected ({resp.status_code}) to {shown}"
+        if urlsplit(target).netloc.lower() != self._host:
+            return NetworkError(
+                f"{head}: not followed, it would take the request to another host",
+                hint="if that is the API's new address, use it as --base-url",
+            )
+        return NetworkError(
+            f"{head}: API requests are not redirected",
+            hint="use the new address as --base-url",
+        )
 
     def _sent_failure(self, exc: Exception) -> NetworkError:
         if isinstance(exc, requests.Timeout):

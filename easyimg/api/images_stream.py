@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import APIError, ExitCode, OutputError, ResponseError
 from ..output import FORMAT_EXT, claim_name, sniff_format, temp_path
-from .answers import add_usage, normalize_usage, read_images
+from .answers import add_usage, normalize_usage, read_images, server_item
 from .client import error_from_payload, request_id
 from .sse import iter_sse
 
@@ -97,7 +97,9 @@ def read_stream(
                 meta.setdefault("created", payload["created_at"])
             if payload.get("usage"):
                 meta["usage"] = add_usage(meta.get("usage"), normalize_usage(payload["usage"]))
-            on_image({k: v for k, v in payload.items() if k not in ("type", "usage")}, meta)
+            on_image(
+                server_item({k: v for k, v in payload.items() if k not in ("type", "usage")}), meta
+            )
         # Anything else (keep-alives, events of newer API versions) is not ours to read.
     if not completed:
         raise ResponseError("the stream ended before an image was completed")

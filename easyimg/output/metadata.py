@@ -6,6 +6,7 @@ import struct
 import zlib
 from collections.abc import Mapping
 
+from ..redact import redact
 from .sniff import _PNG_HEAD, _png_size
 
 
@@ -13,7 +14,7 @@ def _text_chunk(key: str, value: str) -> bytes:
     name = key.encode("latin-1", "replace")
     if not 1 <= len(key) <= 79 or "\0" in key or name.decode("latin-1") != key:
         raise ValueError(f"PNG text key must be 1-79 Latin-1 characters, no NUL: {key!r}")
-    value = value.replace("\0", "")
+    value = redact(value.replace("\0", ""))
     try:
         kind, body = b"tEXt", name + b"\0" + value.encode("latin-1")
     except UnicodeEncodeError:
