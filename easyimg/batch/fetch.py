@@ -18,7 +18,7 @@ from ..api.client import Client, error_from_payload
 from ..errors import APIError, EasyImgError, ExitCode, NoImagesError, ResponseError
 from ..generate import SOFTWARE, GenImage, png_text
 from ..models import plan_counts, rules_for
-from ..output import OutputPlan, save_image, sidecar_path, temp_path, write_json_atomic
+from ..output import OutputPlan, id_name, save_image, sidecar_path, temp_path, write_json_atomic
 from .backend import RUNNING, BatchBackend, BatchNotReady
 from .manifest import Manifest, entry, relative
 from .remote import ENDPOINT, base_id, default_backend
@@ -180,7 +180,7 @@ class Fetch:
                 OutputPlan(
                     self.manifest.directory,
                     self.template,
-                    stem=_stem(base),
+                    stem=id_name(base),
                     count=1,
                     overwrite=self.overwrite,
                 ),
@@ -326,10 +326,6 @@ class Fetch:
 
 def _opt(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def _stem(cid: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in cid)[:120] or "item"
 
 
 def _foreign_key(batch_id: str, cid: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from ..api.client import Client
 from ..errors import EasyImgError, OutputError, ResponseError, UsageError
 from ..models import plan_counts
-from ..output import temp_path, write_json_atomic
+from ..output import id_name, temp_path, write_json_atomic
 from .backend import RUNNING, BatchBackend
 from .manifest import Manifest, ManifestState, now_iso, to_do
 from .prompts import Item
@@ -114,7 +114,12 @@ class Submission:
 
 
 def state_name(batch_id: str) -> str:
-    return f"{STATE_PREFIX}{batch_id}.json"
+    """The state file's name in the output folder; the server chose the id, not the path."""
+    return f"{STATE_PREFIX}{id_name(batch_id)}.json"
+
+
+def _kept_state(state_dir: Path, batch_id: str) -> Path:
+    return state_dir / f"{id_name(batch_id)}.json"
 
 
 @dataclass
@@ -264,7 +269,7 @@ def _record(
     }
     files = [directory / state_name(batch_id)]
     if state_dir is not None:
-        files.append(state_dir / f"{batch_id}.json")
+        files.append(_kept_state(state_dir, batch_id))
     for path in files:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, state)
@@ -287,7 +292,7 @@ def load_state(batch_id: str, directory: Path, state_dir: Path | None) -> dict[s
     """What `batch --remote` recorded: the output directory first, then the user data dir."""
     for path in (
         directory / state_name(batch_id),
-        *((state_dir / f"{batch_id}.json",) if state_dir else ()),
+        *((_kept_state(state_dir, batch_id),) if state_dir else ()),
     ):
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))

@@ -89,6 +89,12 @@ def _clean_stem(text: str, limit: int) -> str:
     return stem
 
 
+def id_name(server_id: str, limit: int = 120) -> str:
+    """A file name stem from an id a server chose (a batch id, a custom id), cleaned as every
+    file name is: `../../x` or `/x` becomes `x`, a name inside its folder."""
+    return _clean_stem(server_id, limit) or "id"
+
+
 def _stem_of(raw: str, ext: str) -> str:
     tail = "." + ext
     return raw[: -len(tail)] if raw.lower().endswith(tail) else raw
