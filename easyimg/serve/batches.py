@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import models
-from .request import Refusal, json_object, parse_multipart
+from .request import Refusal, json_object, loads, parse_multipart
 
 RunItem = Callable[[str, dict[str, Any], str], tuple[int, dict[str, Any]]]
 
@@ -284,7 +284,7 @@ def _batch_lines(data: bytes, endpoint: str) -> tuple[list[dict[str, Any]], list
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
+            obj = loads(raw)
         except ValueError:
             problem(number, "invalid_json_line", f"Line {number} is not valid JSON.")
             continue

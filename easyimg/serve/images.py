@@ -79,6 +79,29 @@ def _int_field(body: dict[str, Any], key: str) -> None:
             ) from None
 
 
+def _must_be_text(body: dict[str, Any], key: str) -> None:
+    value = body[key]
+    if not isinstance(value, str):
+        raise Refusal(
+            400,
+            f"Invalid type for '{key}': expected a string, but got {_json_type(value)} instead.",
+            param=key,
+            code="invalid_type",
+        )
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal"
+    return "an array" if isinstance(value, list) else "an object"
+
+
 def make_plan(
     endpoint: str, fields: dict[str, Any], images: list[bytes], mask: bytes | None
 ) -> Plan:
@@ -86,11 +109,11 @@ def make_plan(
     body = dict(fields)
     if endpoint == "variations" and not body.get("model"):
         body["model"] = "dall-e-2"
+    if body.get("model") is not None:
+        _must_be_text(body, "model")
+    if "prompt" in body:
+        _must_be_text(body, "prompt")
     model = body.get("model") or models.DEFAULT_MODEL
-    if not isinstance(model, str):
-        raise Refusal(
-            400, "Invalid type for 'model': expected a string.", param="model", code="invalid_type"
-        )
     if endpoint != "variations" and "prompt" not in body:
         raise Refusal(
             400,

@@ -100,9 +100,38 @@ def image_form(parts: list[Part]) -> tuple[dict[str, Any], list[bytes], bytes | 
     return fields, images, mask
 
 
+# Deeper than any real request; a body nested 100,000 deep would otherwise exhaust the stack
+# of whatever walks it after json.loads (or json.loads itself).
+MAX_DEPTH = 64
+
+
+class TooDeep(ValueError):
+    """A JSON document nested more than MAX_DEPTH deep."""
+
+
+def loads(text: bytes | str) -> Any:
+    """json.loads that refuses (ValueError) a document nested more than MAX_DEPTH deep."""
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        raise TooDeep() from None
+    todo: list[tuple[Any, int]] = [(obj, 1)] if isinstance(obj, dict | list) else []
+    while todo:
+        value, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            raise TooDeep()
+        children = value.values() if isinstance(value, dict) else value
+        todo.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return obj
+
+
 def json_object(body: bytes) -> dict[str, Any]:
     try:
-        obj = json.loads(body)
+        obj = loads(body)
+    except TooDeep:
+        raise Refusal(
+            400, f"The JSON body is nested more than {MAX_DEPTH} levels deep.", code="invalid_json"
+        ) from None
     except (ValueError, UnicodeDecodeError):
         raise Refusal(
             400,
