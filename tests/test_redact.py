@@ -173,3 +173,16 @@ def test_errors_are_redacted_where_they_are_made():
     )
     assert KEY not in repr(vars(err)) and KEY not in str(err)
     assert NetworkError(f"redirected to https://evil/?k={KEY}").message.endswith(MASKED)
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_listings_of_server_text_are_redacted_and_not_markup(cli, httpserver, tty):
+    ids = [f"gpt-image-{KEY}", "gpt-image-[/]"]
+    httpserver.expect_request("/v1/models").respond_with_json(
+        {"object": "list", "data": [{"id": i, "object": "model", "owned_by": "x"} for i in ids]}
+    )
+    base = ["--base-url", httpserver.url_for("/v1"), "--api-key", KEY]
+    r = cli("models", "--all", *base, tty=tty, env={"COLUMNS": "200"})
+    assert r.code == 0, r.err
+    assert KEY not in r.out + r.err
+    assert f"gpt-image-{MASKED}" in r.out and "gpt-image-[/]" in r.out

@@ -126,13 +126,16 @@ def list_cmd(
         console.info("no batches")
         return
     if console.env.stdout_isatty:
-        from rich.console import Console as RichConsole
         from rich.table import Table
+        from rich.text import Text
+
+        from ..console import rich_console
+        from ..redact import redact
 
         table = Table("id", "status", "done", "failed", "created", "source")
         for row in rows:
-            table.add_row(*row)
-        RichConsole(file=console.env.stdout, highlight=False).print(table)
+            table.add_row(*(Text(redact(v)) for v in row))
+        rich_console(console.env, console.env.stdout, highlight=False).print(table)
     else:
         for row in rows:
             console.out("\t".join(row))

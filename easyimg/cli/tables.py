@@ -1,15 +1,11 @@
 """Tables for people on a terminal, TSV in a pipe, or one JSON document: shared by listings."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
-from .common import (
-    state,
-)
-
-if TYPE_CHECKING:
-    pass
+from ..redact import redact
+from .common import state
 
 
 def json_flag(what: str) -> Any:
@@ -37,16 +33,12 @@ def emit(
         env.stdout.flush()
         return
     from rich import box
-    from rich.console import Console as RichConsole
     from rich.table import Table
+    from rich.text import Text
 
-    width = env.env.get("COLUMNS", "")
-    out = RichConsole(
-        file=env.stdout,
-        force_terminal=True,
-        highlight=False,
-        width=int(width) if width.isdigit() else None,
-    )
+    from ..console import rich_console
+
+    out = rich_console(env, env.stdout, force_terminal=True, highlight=False)
     cells = [[cell(v) for v in row] for row in rows]
     # Fixed columns keep their full width; the shrinkable ones share what is left, so a long
     # prompt or file name is cut with an ellipsis instead of squeezing the model to "mod".
@@ -83,10 +75,12 @@ def emit(
             max_width=room if name in shrink else None,
         )
     for row in cells:
-        table.add_row(*row)
+        # Text, not markup: a model id or prompt like "[/]" is shown as it is.
+        table.add_row(*(Text(v) for v in row))
     out.print(table)
 
 
 def cell(value: Any) -> str:
-    """One TSV cell: tabs and line breaks become spaces (--json keeps the exact text)."""
-    return " ".join(str("" if value is None else value).split())
+    """One cell: tabs and line breaks become spaces (--json keeps the exact text), and a key
+    in it (a server's model id, a prompt) is masked."""
+    return redact(" ".join(str("" if value is None else value).split()))
