@@ -286,8 +286,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
             },
         )
     )
-    given = {k: v for k, v in flags.items() if k in KEYS and v is not None}
-    layers.append(("command line", {k: v for k, v in given.items() if k not in _KEY_FIELDS}))
+    layers.append(("command line", {k: v for k, v in flags.items() if k in KEYS and v is not None}))
     for source, layer in layers:
         for key, value in layer.items():
             if key not in KEYS:
@@ -369,9 +368,10 @@ def require_key(settings: Settings) -> None:
         return
     host = key_host(settings.base_url)
     message = f"no API key for {host}"
-    if settings.other_key_hosts:
-        hosts = ", ".join(settings.other_key_hosts)
-        message += f" (the stored key is for {hosts} and is sent only there)"
+    others = settings.other_key_hosts
+    if others:
+        which = "key is" if len(others) == 1 else "keys are"
+        message += f" (the stored {which} for {', '.join(others)} and sent only there)"
     login = "easyimg login" + (
         "" if host == DEFAULT_KEY_HOST else f" --base-url {settings.base_url}"
     )

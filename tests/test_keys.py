@@ -128,7 +128,7 @@ def test_no_key_for_a_remote_host_names_the_host_and_the_three_ways(cli, user_di
     assert r.err.count("\n") == 1
     assert r.err.startswith(
         "error: no API key for api.example.com "
-        "(the stored key is for easyrouter.io and is sent only there); "
+        "(the stored key is for easyrouter.io and sent only there); "
     )
     assert "--api-key" in r.err and "EASYIMG_API_KEY" in r.err
     assert "`easyimg login --base-url https://api.example.com/v1`" in r.err
