@@ -50,6 +50,13 @@ def revised(request: Request) -> Response:
     return Response(json.dumps(doc), content_type="application/json", headers=headers)
 
 
+def stream_error(request: Request) -> Response:
+    """A stream that starts well, then fails quoting the request's headers."""
+    error = {"type": "error", "error": {"message": echoed(request), "code": "upstream"}}
+    body = f"event: error\ndata: {json.dumps(error)}\n\n"
+    return Response(body, content_type="text/event-stream")
+
+
 def every_byte(*places: Path) -> bytes:
     """The contents of these files, and of every file under these folders."""
     out = b""
@@ -60,11 +67,12 @@ def every_byte(*places: Path) -> bytes:
     return out
 
 
-@pytest.mark.parametrize("handler", [bad_request, html_error, error_in_200])
+@pytest.mark.parametrize("handler", [bad_request, html_error, error_in_200, stream_error])
 @pytest.mark.parametrize("json_out", [False, True])
 def test_gen_error_text_is_redacted(cli, httpserver, tmp_path, user_dir, handler, json_out):
     httpserver.expect_request(GEN).respond_with_handler(handler)
     args = ["gen", "a cat", "-o", str(tmp_path), "--base-url", httpserver.url_for("/v1")]
+    args += ["--stream"] if handler is stream_error else []
     r = cli(*args, "--api-key", KEY, "--retries", "0", *(["--json"] if json_out else []))
     assert r.code in (4, 5)
     assert httpserver.log, "the server was asked"
