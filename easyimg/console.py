@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from .redact import redact, redact_value
+from .redact import redact
 
 if TYPE_CHECKING:
     from rich.console import Console as RichConsole
@@ -131,7 +131,7 @@ class Console:
         self.env.stdout.flush()
 
     def out_json(self, data: Any) -> None:
-        self.env.stdout.write(json.dumps(redact_value(data), ensure_ascii=False, indent=2) + "\n")
+        self.env.stdout.write(redact(json.dumps(data, ensure_ascii=False, indent=2)) + "\n")
         self.env.stdout.flush()
 
     # stderr: talk

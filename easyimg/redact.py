@@ -66,7 +66,10 @@ def redact(text: str, keys: Iterable[str | None] = ()) -> str:
 
 
 def redact_value(value: Any, keys: Iterable[str | None] = ()) -> Any:
-    """A copy of a JSON-like value with every string in it (keys of objects too) redacted."""
+    """A copy of a JSON-like value with every string in it (keys of objects too) redacted.
+
+    For a value about to be written as JSON, redacting the JSON text is the same and faster:
+    neither a key nor a Bearer token has a character JSON escapes."""
     keys = tuple(keys)
     if isinstance(value, str):
         return redact(value, keys)

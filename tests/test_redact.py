@@ -194,3 +194,19 @@ def test_listings_of_server_text_are_redacted_and_not_markup(cli, httpserver, tt
     assert r.code == 0, r.err
     assert KEY not in r.out + r.err
     assert f"gpt-image-{MASKED}" in r.out and "gpt-image-[/]" in r.out
+
+
+def test_redacting_json_text_is_redacting_its_values():
+    # The writers redact the JSON text they write: the same as redacting every value first.
+    redact.register(KEY)
+    doc = {
+        "error": f'echo "Authorization: Bearer {KEY}"; x-api-key={KEY}',
+        KEY: ["Bearer eyJhbGciOi.J9.x-_/+==", "café ☕ Bearer of news", 'quote " and \\ slash'],
+        "n": [1, None, True, 2.5],
+    }
+    for indent in (None, 2):
+        text = json.dumps(doc, ensure_ascii=False, indent=indent)
+        assert redact.redact(text) == json.dumps(
+            redact.redact_value(doc), ensure_ascii=False, indent=indent
+        )
+        assert KEY not in redact.redact(text)

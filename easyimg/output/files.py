@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import OutputError, ResponseError
-from ..redact import redact_value
+from ..redact import redact
 from .metadata import text_chunks
 from .provenance import has_c2pa, png_prefix
 from .sniff import _PNG_HEAD, FORMAT_EXT, _png_size, image_dimensions, sniff_format
@@ -328,7 +328,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     """Write `data` as indented UTF-8 JSON, replacing `path` only once it is complete.
 
     Redacted first: sidecars and batch state quote servers, and no key may be stored."""
-    text = json.dumps(redact_value(data), indent=2, ensure_ascii=False) + "\n"
+    text = redact(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
     _write_atomic(Path(path), text.encode("utf-8"), 0o666, exact_mode=False)
 
 
