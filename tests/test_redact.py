@@ -210,3 +210,39 @@ def test_redacting_json_text_is_redacting_its_values():
             redact.redact_value(doc), ensure_ascii=False, indent=indent
         )
         assert KEY not in redact.redact(text)
+
+
+def test_every_writer_is_a_last_line_of_defence(tmp_path):
+    # Text that reached a writer unredacted (a path no reader masked) is masked there.
+    import io
+
+    from easyimg import history
+    from easyimg.batch.manifest import Manifest
+    from easyimg.console import Console, Environment
+    from easyimg.output import png_with_text, write_json_atomic
+
+    from .conftest import make_image
+
+    redact.register(KEY)
+    leak = {"error": f"Authorization: Bearer {KEY}", KEY: [KEY]}
+    history.append(tmp_path / "history.jsonl", leak)
+    Manifest(tmp_path).append(leak)
+    write_json_atomic(tmp_path / "sidecar.json", leak)
+    (tmp_path / "x.png").write_bytes(png_with_text(make_image(), {"revised_prompt": KEY}))
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(Environment(io.StringIO(), out, err, False, False, False, {}))
+    console.out(KEY)
+    console.out_json(leak)
+    console.info(KEY)
+    console.warn(KEY)
+    console.error(KEY, hint=KEY)
+    assert KEY not in out.getvalue() + err.getvalue()
+    assert MASKED in out.getvalue() and MASKED in err.getvalue()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "easyimg-manifest.jsonl",
+        "history.jsonl",
+        "sidecar.json",
+        "x.png",
+    ]
+    assert KEY.encode() not in every_byte(tmp_path)
+    assert every_byte(tmp_path).count(MASKED.encode()) >= 3 * 3 + 1

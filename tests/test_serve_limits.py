@@ -101,7 +101,9 @@ def test_a_chunked_body_is_cut_off_at_the_cap(make):
 
 def test_a_chunked_body_under_the_cap_is_read(make):
     s = make(max_body=1000)
-    payload = json.dumps({"prompt": "x", "size": "256x256"}).encode()
+    payload = json.dumps(
+        {"prompt": "x", "model": "dall-e-2", "size": "256x256", "response_format": "b64_json"}
+    ).encode()
     status, _, body = exchange(
         s,
         b"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EasyImgError, OutputError
+from ..redact import redact
 from .digests import DigestSet, digest
 from .prompts import Item
 
@@ -139,8 +140,10 @@ class Manifest:
         return state
 
     def append(self, entry: Mapping[str, Any]) -> None:
-        """One line in one write; it starts on a fresh line even after a torn one."""
-        data = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        """One line in one write; it starts on a fresh line even after a torn one. Redacted
+        as JSON text: entries quote servers (errors, ids), and no key may be stored."""
+        text = redact(json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
+        data = (text + "\n").encode()
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
         with self._lock:
             try:
