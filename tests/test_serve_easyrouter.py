@@ -133,6 +133,14 @@ def test_a_file_that_is_not_requests_fails_the_batch(api: Api):
     ]
 
 
+def test_a_deeply_nested_line_fails_the_batch_not_the_server(api: Api):
+    accept(api)
+    data = jsonl(line("a", "a cat")) + b"[" * 100_000 + b"]" * 100_000 + b"\n"
+    batch = finished(api, upload(api, data).json()["batch_id"])
+    assert batch["status"] == "failed"
+    assert [(e["line"], e["code"]) for e in batch["errors"]] == [(2, "invalid_json_line")]
+
+
 @pytest.mark.parametrize(
     ("purpose", "data", "code"),
     [("batch", b"{}", "invalid_value"), ("vision", b"not an image", "invalid_image_file")],

@@ -11,7 +11,7 @@ from typing import Any
 from .. import models
 from . import placeholder
 from .batches import Files, RunItem
-from .request import Part, Refusal
+from .request import Part, Refusal, loads
 
 PURPOSES = ("image_batch", "vision")
 ENDPOINTS = ("/v1/images/generations", "/v1/images/edits")
@@ -231,7 +231,7 @@ def parse_lines(data: bytes) -> tuple[list[tuple[str, str, dict[str, Any]]], lis
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
+            obj = loads(raw)
         except ValueError:
             problem(number, "invalid_json_line", f"Line {number} is not valid JSON.")
             continue
