@@ -1,0 +1,297 @@
+"""What a request will cost before it is sent, and what an answer's `usage` cost."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .prices import (
+    DEFAULT_QUALITY,
+    PARTIAL_IMAGE_TOKENS,
+    PRICES_DATE,
+    STANDARD_SIZES,
+    TOKEN_RULES,
+    ModelPrice,
+    PriceBook,
+    base_model,
+    pick,
+)
+
+QUALITY_ORDER = ("low", "medium", "high")
+_SIZE_DEFAULT = {"dall-e-2": "1024x1024", "dall-e-3": "1024x1024"}
+_UNPRICED_FORMATS = ("svg", "gif")
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Token counts of one answer; the cached counts are part of the input counts."""
+
+    input_text: int = 0
+    input_image: int = 0
+    output: int = 0
+    total: int = 0
+    cached_text: int = 0
+    cached_image: int = 0
+
+    def __add__(self, other: Tokens) -> Tokens:
+        return Tokens(
+            self.input_text + other.input_text,
+            self.input_image + other.input_image,
+            self.output + other.output,
+            self.total + other.total,
+            self.cached_text + other.cached_text,
+            self.cached_image + other.cached_image,
+        )
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int | float):
+        return max(0, int(value))
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return 0
+
+
+def tokens_of(usage: Any) -> Tokens | None:
+    """Token counts from an images `usage` object, or a router's chat-style names; None if absent.
+
+    Input without a text/image split counts as text. `cached_tokens` without a split is
+    taken from the text first (a repeated prompt is what caches).
+    """
+    if not isinstance(usage, Mapping) or not usage:
+        return None
+    given = usage.get("input_tokens", usage.get("prompt_tokens"))
+    output = _count(usage.get("output_tokens", usage.get("completion_tokens")))
+    details = usage.get("input_tokens_details") or usage.get("prompt_tokens_details") or {}
+    if not isinstance(details, Mapping):
+        details = {}
+    image = _count(details.get("image_tokens"))
+    if "text_tokens" in details:
+        text = _count(details.get("text_tokens"))
+    else:
+        text = max(0, _count(given) - image)
+    if "cached_text_tokens" in details or "cached_image_tokens" in details:
+        cached_text = min(text, _count(details.get("cached_text_tokens")))
+        cached_image = min(image, _count(details.get("cached_image_tokens")))
+    else:
+        cached = _count(details.get("cached_tokens"))
+        cached_text = min(text, cached)
+        cached_image = min(image, cached - cached_text)
+    total = usage.get("total_tokens")
+    all_input = _count(given) if given is not None else text + image
+    return Tokens(
+        text,
+        image,
+        output,
+        _count(total) if total is not None else all_input + output,
+        cached_text,
+        cached_image,
+    )
+
+
+def token_cost(price: ModelPrice, tokens: Tokens) -> float:
+    """USD for these tokens; cached tokens at the cached price where there is one."""
+    cached_text = price.input_text if price.cached_input_text is None else price.cached_input_text
+    cached_image = (
+        price.input_image if price.cached_input_image is None else price.cached_input_image
+    )
+    return (
+        (tokens.input_text - tokens.cached_text) * price.input_text
+        + tokens.cached_text * cached_text
+        + (tokens.input_image - tokens.cached_image) * price.input_image
+        + tokens.cached_image * cached_image
+        + tokens.output * price.output
+    ) / 1_000_000
+
+
+def money(dollars: float) -> str:
+    """$X.XX, with more digits below a cent so a small cost does not read as nothing."""
+    if dollars == 0 or dollars >= 0.01:
+        return f"${dollars:,.2f}"
+    return f"${dollars:.4f}".rstrip("0")
+
+
+def _rate(usd: float) -> str:
+    return f"${usd:g}/1M"
+
+
+@dataclass(frozen=True)
+class _ImageCost:
+    dollars: float
+    how: str
+
+
+def _image_cost(price: ModelPrice, quality: str, size: str, partials: int) -> _ImageCost | None:
+    """One image's output at this quality and size: from its tokens, else a per-image price."""
+    tokens = pick(price.image_tokens, quality, size)
+    how = "output tokens"
+    if tokens is None and price.token_rule in TOKEN_RULES:
+        dims = _dims(size)
+        if dims is not None:
+            tokens = TOKEN_RULES[price.token_rule](quality, *dims)
+            how = "output tokens (OpenAI's size formula, as worked out by its users)"
+    if tokens is not None and price.output:
+        if partials:
+            tokens += partials * PARTIAL_IMAGE_TOKENS
+            how += f" with {partials} partial images"
+        return _ImageCost(
+            tokens * price.output / 1_000_000, f"{tokens:,} {how} at {_rate(price.output)}"
+        )
+    per = pick(price.per_image, quality, size)
+    if per is not None:
+        return _ImageCost(float(per), f"${per:.3f} an image")
+    return None
+
+
+def _dims(size: str) -> tuple[int, int] | None:
+    width, sep, height = size.partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        return None
+    return int(width), int(height)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The quality and size an estimate counts, and why when they differ from what was sent."""
+
+    quality: str
+    size: str
+    notes: tuple[str, ...] = ()
+
+
+def counted(
+    model: str, price: ModelPrice | None, quality: Any, size: Any, partials: int = 0
+) -> Choice:
+    """`auto` or nothing becomes the dearest choice that has a price: an estimate errs high."""
+    base = base_model(model)
+    q = str(quality).strip().lower() if quality else DEFAULT_QUALITY.get(base, "auto")
+    s = str(size).strip().lower() if size else _SIZE_DEFAULT.get(base, "auto")
+    notes: list[str] = []
+    qualities = QUALITY_ORDER if q == "auto" else (q,)
+    sizes = STANDARD_SIZES if s == "auto" else (s,)
+    if price is not None and (len(qualities) > 1 or len(sizes) > 1):
+        best: tuple[float, str, str] | None = None
+        seen: set[float] = set()
+        for cq in qualities:
+            for cs in sizes:
+                cost = _image_cost(price, cq, cs, partials)
+                if cost is not None:
+                    seen.add(cost.dollars)
+                    if best is None or cost.dollars > best[0]:
+                        best = (cost.dollars, cq, cs)
+        # A flat price: what auto picks does not matter, so it stays auto.
+        if best is not None and (len(seen) > 1 or pick(price.per_image, None, None) is None):
+            if q == "auto":
+                notes.append(f"quality auto counted as {best[1]}, the dearest")
+            if s == "auto":
+                notes.append(f"size auto counted as {best[2]}, the dearest of {', '.join(sizes)}")
+            q, s = best[1], best[2]
+    return Choice(q, s, tuple(notes))
+
+
+def prompt_tokens(prompt: Any) -> int:
+    """A rough count for an estimate: one token per four bytes of UTF-8."""
+    return math.ceil(len(str(prompt or "").encode("utf-8")) / 4)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a request is expected to cost; `dollars` None when no price is known."""
+
+    dollars: float | None
+    images: int
+    model: str
+    quality: str | None
+    size: str | None
+    basis: str
+    per_image: float | None = None
+
+    def line(self) -> str:
+        """`estimated cost: $X.XX (N images, MODEL, QUALITY, SIZE)`, or why there is none."""
+        what = f"{self.images} image{'s' if self.images != 1 else ''}, {self.model}"
+        what += "".join(f", {v}" for v in (self.quality, self.size) if v)
+        if self.dollars is None:
+            return f"estimated cost: unknown ({what})"
+        return f"estimated cost: {money(self.dollars)} ({what})"
+
+
+def _source(price: ModelPrice) -> str:
+    if price.source == "built-in":
+        return f"built-in prices of {PRICES_DATE}"
+    return f"prices from {price.source}"
+
+
+def estimate(
+    body: Mapping[str, Any],
+    book: PriceBook | None = None,
+    *,
+    images: int | None = None,
+    endpoint: str = "generations",
+) -> Estimate:
+    """The expected cost of `images` images (default: the body's n) for this request body."""
+    book = book if book is not None else PriceBook()
+    model = str(body.get("model") or "")
+    count = images if images is not None else _count(body.get("n")) or 1
+    price = book.get(model)
+    partials = _count(body.get("partial_images")) if body.get("stream") else 0
+    choice = counted(model, price, body.get("quality"), body.get("size"), partials)
+    shown_q, shown_s = choice.quality, choice.size
+
+    def none(why: str) -> Estimate:
+        return Estimate(None, count, model, shown_q, shown_s, why)
+
+    if price is None:
+        return none(
+            f'no price known for {model}; add [prices."{model}"] to the config file '
+            "(input_text, input_image and output in USD per 1M tokens, or per_image in USD)"
+        )
+    fmt = str(body.get("output_format") or "").lower()
+    if fmt in _UNPRICED_FORMATS and not price.per_image:
+        return none(f"no price known for {fmt} output on {model}")
+    one = _image_cost(price, choice.quality, choice.size, partials)
+    if one is None:
+        return none(f"no price known for {model} at quality {choice.quality}, size {choice.size}")
+    parts = [f"{model} {choice.quality} {choice.size}: {one.how}"]
+    per_image = one.dollars
+    if price.input_text and endpoint != "variations":
+        words = prompt_tokens(body.get("prompt"))
+        per_image += words * price.input_text / 1_000_000
+        parts.append(f"prompt ~{words} tokens at {_rate(price.input_text)} for each image")
+    if endpoint in ("edits", "variations") and price.by_tokens:
+        parts.append("input images not counted")
+    parts.extend(choice.notes)
+    if price.note:
+        parts.append(price.note)
+    parts.append(_source(price))
+    return Estimate(per_image * count, count, model, shown_q, shown_s, "; ".join(parts), per_image)
+
+
+def cost_from_usage(
+    model: str,
+    usage: Any,
+    book: PriceBook | None = None,
+    *,
+    images: int = 0,
+    quality: Any = None,
+    size: Any = None,
+) -> float | None:
+    """USD an answer cost: its `usage` at the model's token prices, or images at the model's
+    per-image price (per-image models, and answers without usage); None when neither is known."""
+    book = book if book is not None else PriceBook()
+    price = book.get(model)
+    if price is None:
+        return None
+    if price.by_tokens:
+        tokens = tokens_of(usage)
+        if tokens is not None:
+            return token_cost(price, tokens)
+    if price.per_image and images:
+        choice = counted(model, price, quality, size)
+        per = pick(price.per_image, choice.quality, choice.size)
+        if per is not None:
+            return images * float(per)
+    return None
