@@ -295,3 +295,32 @@ def cost_from_usage(
         if per is not None:
             return images * float(per)
     return None
+
+
+class Pricer:
+    """`cost_from_usage` for many answers: prices looked up once per model and kind."""
+
+    def __init__(self, book: PriceBook) -> None:
+        self.book = book
+        self._prices: dict[str, ModelPrice | None] = {}
+        self._per_image: dict[tuple[str, str, str], float | None] = {}
+
+    def cost(
+        self, model: str, tokens: Tokens | None, *, images: int, quality: Any, size: Any
+    ) -> float | None:
+        if model not in self._prices:
+            self._prices[model] = self.book.get(model)
+        price = self._prices[model]
+        if price is None:
+            return None
+        if price.by_tokens and tokens is not None:
+            return token_cost(price, tokens)
+        if not price.per_image or not images:
+            return None
+        key = (model, str(quality), str(size))
+        if key not in self._per_image:
+            choice = counted(model, price, quality, size)
+            found = pick(price.per_image, choice.quality, choice.size)
+            self._per_image[key] = None if found is None else float(found)
+        per = self._per_image[key]
+        return None if per is None else images * per

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import os
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+import re
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from .errors import ConfigError, EasyImgError
+from .errors import ConfigError, EasyImgError, UsageError
 from .redact import redact
 
 if TYPE_CHECKING:
@@ -17,6 +23,12 @@ if TYPE_CHECKING:
 
 # Keys that must never reach the history file, whatever a caller passes.
 _SECRET_KEYS = frozenset({"api_key", "authorization", "Authorization"})
+STATUSES = ("ok", "partial", "error")
+# Sent by a server whose images are placeholders (`easyimg serve`): they cost nothing.
+PLACEHOLDER_HEADER = "x-easyimg-placeholder"
+ID_LENGTH = 10
+MIN_ID_PREFIX = 4
+_SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 
 
 def record(
@@ -30,11 +42,16 @@ def record(
     request_id: str | None,
     base_url: str,
     status: str = "ok",
+    placeholder: bool = False,
+    host: str | None = None,
+    error: str | None = None,
     now: datetime | None = None,
     answer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """One history entry. `placeholder`: the images are not real (`--offline`, or a server
+    that said so); `host` defaults to the base URL's host and port."""
     when = (now or datetime.now(UTC)).astimezone(UTC)
-    entry = {
+    entry: dict[str, Any] = {
         "time": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "command": command,
         "model": model,
@@ -44,11 +61,15 @@ def record(
         "usage": dict(usage) if usage else None,
         "request_id": request_id,
         "base_url": base_url,
+        "host": host or host_label(base_url),
+        "placeholder": placeholder,
         "status": status,
     }
     if answer:
         entry["answer"] = dict(answer)
-    return entry
+    if error is not None:
+        entry["error"] = error
+    return {"id": entry_id(entry), **entry}
 
 
 def answer_of(result: GenResult) -> dict[str, Any]:
@@ -64,6 +85,101 @@ def answer_of(result: GenResult) -> dict[str, Any]:
     if signed:
         out["c2pa"] = signed
     return out
+
+
+def host_label(base_url: Any) -> str:
+    """host[:port] of a base URL, lower case; "" when there is none."""
+    try:
+        parts = urlsplit(str(base_url or ""))
+        host, port = (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}" if host and port else host
+
+
+def entry_id(entry: Mapping[str, Any]) -> str:
+    """The entry's id: the stored one, else a hash of the line (stable for entries written
+    before ids were stored, since a history line never changes)."""
+    stored = entry.get("id")
+    if isinstance(stored, str) and stored:
+        return stored
+    canon = json.dumps(
+        {k: v for k, v in entry.items() if k != "id"},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:ID_LENGTH]
+
+
+def entry_host(entry: Mapping[str, Any]) -> str:
+    host = entry.get("host")
+    return host if isinstance(host, str) and host else host_label(entry.get("base_url"))
+
+
+def is_placeholder(entry: Mapping[str, Any]) -> bool | None:
+    """True or False as recorded; None for entries written before this was recorded."""
+    value = entry.get("placeholder")
+    return value if isinstance(value, bool) else None
+
+
+def entry_status(entry: Mapping[str, Any]) -> str:
+    status = entry.get("status")
+    return status if isinstance(status, str) and status else "ok"
+
+
+def entry_time(entry: Mapping[str, Any]) -> datetime | None:
+    raw = entry.get("time")
+    if not isinstance(raw, str):
+        return None
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def local_day(entry: Mapping[str, Any], tz: tzinfo | None = None) -> date | None:
+    """The entry's calendar day in `tz` (None: this machine's local time zone)."""
+    when = entry_time(entry)
+    return when.astimezone(tz).date() if when else None
+
+
+@dataclass(frozen=True)
+class Query:
+    """Which entries `history` shows: every field left None matches everything."""
+
+    grep: str | None = None
+    model: str | None = None
+    since: date | None = None
+    status: str | None = None
+    tz: tzinfo | None = None
+
+    def __post_init__(self) -> None:
+        if self.status is not None and self.status not in STATUSES:
+            raise UsageError(f"status {self.status!r}: use one of {', '.join(STATUSES)}")
+
+    def matches(self, entry: Mapping[str, Any]) -> bool:
+        if self.status is not None and entry_status(entry) != self.status:
+            return False
+        if self.model is not None:
+            model = str(entry.get("model") or "")
+            if self.model not in (model, _SNAPSHOT.sub("", model)):
+                return False
+        if self.since is not None:
+            day = local_day(entry, self.tz)
+            if day is None or day < self.since:
+                return False
+        if self.grep:
+            needle = self.grep.casefold()
+            files = entry.get("files")
+            hay = [str(entry.get("prompt") or ""), *(files if isinstance(files, list) else [])]
+            if not any(needle in str(h).casefold() for h in hay):
+                return False
+        return True
 
 
 def append_jsonl(
@@ -140,21 +256,20 @@ def read_jsonl(
 _BLOCK = 1 << 16
 
 
-def last(path: Path, limit: int) -> list[dict[str, Any]]:
-    """The last `limit` entries, newest first, read from the end of the file backwards:
-    as quick for a million lines as for ten. Damaged lines are skipped as in `read`."""
+def backwards(path: Path) -> Iterator[dict[str, Any]]:
+    """The entries newest first, read from the end of the file backwards: the last few of a
+    million lines come as quick as of ten. Damaged lines are skipped as in `read`."""
     what = f"history file {path}"
     try:
         fh = path.open("rb")
     except FileNotFoundError:
-        return []
+        return
     except OSError as exc:
         raise ConfigError(f"cannot read {what}: {exc.strerror or exc}") from None
-    found: list[dict[str, Any]] = []
     with fh:
         end = fh.seek(0, os.SEEK_END)
         rest = b""  # the start of a line whose beginning lies in an earlier block
-        while end > 0 and len(found) < limit:
+        while end > 0:
             start = max(0, end - _BLOCK)
             fh.seek(start)
             lines = (fh.read(end - start) + rest).split(b"\n")
@@ -164,14 +279,16 @@ def last(path: Path, limit: int) -> list[dict[str, Any]]:
             for line in reversed(lines):
                 entry = _entry(line)
                 if entry is not None:
-                    found.append(entry)
-                    if len(found) == limit:
-                        break
-        if len(found) < limit and rest:
+                    yield entry
+        if rest:
             entry = _entry(rest)
             if entry is not None:
-                found.append(entry)
-    return found
+                yield entry
+
+
+def last(path: Path, limit: int) -> list[dict[str, Any]]:
+    """The last `limit` entries, newest first."""
+    return list(itertools.islice(backwards(path), limit))
 
 
 def _entry(line: bytes) -> dict[str, Any] | None:
@@ -182,3 +299,40 @@ def _entry(line: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return entry if isinstance(entry, dict) else None
+
+
+def newest(path: Path, limit: int = 0, query: Query | None = None) -> list[dict[str, Any]]:
+    """The last `limit` entries that match (all with 0), newest first, read from the end."""
+    found = (e for e in backwards(path) if query is None or query.matches(e))
+    return list(itertools.islice(found, limit or None))
+
+
+def newest_first(entries: Iterable[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The last `limit` of `entries` (all with 0), newest first; memory stays bounded."""
+    kept: deque[dict[str, Any]] = deque(maxlen=limit if limit > 0 else None)
+    kept.extend(entries)
+    return list(reversed(kept))
+
+
+def find(path: Path, ref: str) -> dict[str, Any]:
+    """The entry whose id is `ref` or starts with it (at least 4 characters, and unique)."""
+    ref = ref.strip().lower()
+    if len(ref) < MIN_ID_PREFIX or not re.fullmatch(r"[0-9a-z_-]+", ref):
+        raise UsageError(
+            f"{ref!r} is not a history id; ids are the first column of `easyimg history` "
+            f"(at least {MIN_ID_PREFIX} characters)"
+        )
+    found: list[dict[str, Any]] = []
+    # Newest first: the entry asked for is most often a recent one.
+    for entry in backwards(path):
+        ident = entry_id(entry)
+        if ident == ref:
+            return entry
+        if ident.startswith(ref):
+            found.append(entry)
+    if not found:
+        raise UsageError(f"no history entry {ref} in {path}")
+    if len(found) > 1:
+        ids = ", ".join(entry_id(e) for e in found[:5])
+        raise UsageError(f"history id {ref} matches several entries ({ids}); give more of it")
+    return found[0]

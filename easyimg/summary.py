@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-VERSION = 1
+VERSION = 2
 # The fingerprint hashes this much of the file's start: a rewritten file changes there.
 _HEAD = 4096
 _READ = 1 << 20
@@ -29,10 +29,16 @@ class Key:
     host: str
     placeholder: bool
     status: str
+    # What a per-image price depends on (the request's; "" when it sent none).
+    quality: str = ""
+    size: str = ""
+    # Whether the entry said if its images were placeholders (older ones did not).
+    marked: bool = True
 
 
-# runs, images, input_text, input_image, output, total tokens, runs with usage
-FIELDS = 7
+# runs, images, input_text, input_image, output, total tokens, runs with usage,
+# cached input_text, cached input_image
+FIELDS = 9
 Totals = dict[Key, list[int]]
 
 
@@ -72,12 +78,17 @@ def add(totals: Totals, entry: Mapping[str, Any], tz: tzinfo | None = None) -> N
     from .usage import image_count, tokens_of
 
     status = entry.get("status")
+    params = entry.get("parameters")
+    params = params if isinstance(params, Mapping) else {}
     key = Key(
         str(entry.get("model") or ""),
         _day(entry, tz),
         host_of(entry),
         entry.get("placeholder") is True,
         status if isinstance(status, str) and status else "ok",
+        str(params.get("quality") or ""),
+        str(params.get("size") or ""),
+        isinstance(entry.get("placeholder"), bool),
     )
     row = totals.get(key)
     if row is None:
@@ -91,6 +102,8 @@ def add(totals: Totals, entry: Mapping[str, Any], tz: tzinfo | None = None) -> N
         row[4] += tokens.output
         row[5] += tokens.total
         row[6] += 1
+        row[7] += tokens.cached_text
+        row[8] += tokens.cached_image
 
 
 def of_entries(entries: Iterable[Mapping[str, Any]], tz: tzinfo | None = None) -> Totals:
@@ -126,12 +139,20 @@ def _load(cache: Path, zone: str) -> tuple[Totals, int, str] | None:
             return None
         totals: Totals = {}
         for row in doc["rows"]:
-            model, day, host, placeholder, status, *counts = row
+            model, day, host, placeholder, status, quality, size, marked, *counts = row
             if len(counts) != FIELDS:
                 return None
-            totals[Key(str(model), str(day), str(host), bool(placeholder), str(status))] = [
-                int(c) for c in counts
-            ]
+            key = Key(
+                str(model),
+                str(day),
+                str(host),
+                bool(placeholder),
+                str(status),
+                str(quality),
+                str(size),
+                bool(marked),
+            )
+            totals[key] = [int(c) for c in counts]
         return totals, int(doc["offset"]), str(doc["head"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # no cache, or a damaged one: read the history whole

@@ -1,148 +1,50 @@
-"""The history file for people: recent entries, token totals by model or day, estimated costs."""
+"""The history file for people: token totals and costs by model, day or host."""
 
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, UsageError
+from .cost import Pricer, Tokens, tokens_of
+from .errors import UsageError
+from .history import entry_time, local_day, newest_first
+from .prices import ModelPrice, PriceBook, parse_prices
 
 if TYPE_CHECKING:
     from .summary import Key
 
-# USD per 1M tokens, read from `[prices."MODEL"]` tables in the config file.
-PRICE_KEYS = ("input_text", "input_image", "output")
-GROUPINGS = ("model", "day")
+# Kept importable from here, where callers have always found them.
+__all__ = [
+    "GROUPINGS",
+    "UNKNOWN",
+    "Price",
+    "Report",
+    "Row",
+    "Tokens",
+    "entry_time",
+    "image_count",
+    "local_day",
+    "newest_first",
+    "parse_prices",
+    "parse_since",
+    "price_for",
+    "report",
+    "summarize",
+    "tokens_of",
+]
+
+Price = ModelPrice
+GROUPINGS = ("model", "day", "host")
 UNKNOWN = "(unknown)"
-_SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 _AGO = re.compile(r"^(\d{1,5})([dw])$")
 
 
-@dataclass(frozen=True)
-class Tokens:
-    input_text: int = 0
-    input_image: int = 0
-    output: int = 0
-    total: int = 0
-
-    def __add__(self, other: Tokens) -> Tokens:
-        return Tokens(
-            self.input_text + other.input_text,
-            self.input_image + other.input_image,
-            self.output + other.output,
-            self.total + other.total,
-        )
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int | float):
-        return max(0, int(value))
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return 0
-
-
-def tokens_of(usage: Any) -> Tokens | None:
-    """Token counts from an images `usage` object, or a router's chat-style names; None if absent.
-
-    Input without a text/image split counts as text.
-    """
-    if not isinstance(usage, Mapping) or not usage:
-        return None
-    given = usage.get("input_tokens", usage.get("prompt_tokens"))
-    output = _count(usage.get("output_tokens", usage.get("completion_tokens")))
-    details = usage.get("input_tokens_details") or usage.get("prompt_tokens_details") or {}
-    if not isinstance(details, Mapping):
-        details = {}
-    image = _count(details.get("image_tokens"))
-    if "text_tokens" in details:
-        text = _count(details.get("text_tokens"))
-    else:
-        text = max(0, _count(given) - image)
-    total = usage.get("total_tokens")
-    all_input = _count(given) if given is not None else text + image
-    return Tokens(text, image, output, _count(total) if total is not None else all_input + output)
-
-
-@dataclass(frozen=True)
-class Price:
-    """USD per 1M tokens of each kind."""
-
-    input_text: float = 0.0
-    input_image: float = 0.0
-    output: float = 0.0
-
-    def cost(self, tokens: Tokens) -> float:
-        return (
-            tokens.input_text * self.input_text
-            + tokens.input_image * self.input_image
-            + tokens.output * self.output
-        ) / 1_000_000
-
-
-def parse_prices(raw: Any, source: str = "config file") -> dict[str, Price]:
-    """`[prices."MODEL"]` tables: input_text, input_image, output (`input` sets both inputs)."""
-    if not raw:
-        return {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f'{source}: [prices] must be a table of [prices."MODEL"] tables')
-    prices: dict[str, Price] = {}
-    for model, table in raw.items():
-        where = f'{source}: [prices."{model}"]'
-        if not isinstance(table, Mapping):
-            raise ConfigError(
-                f"{where} must be a table such as "
-                "{ input_text = 5.0, input_image = 8.0, output = 30.0 }"
-            )
-        values: dict[str, float] = {}
-        for key, value in table.items():
-            if key not in (*PRICE_KEYS, "input"):
-                raise ConfigError(
-                    f"{where}: unknown key {key!r}; known keys: "
-                    f"{', '.join(PRICE_KEYS)} (USD per 1M tokens)"
-                )
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(
-                    f"{where}: {key} must be a number of USD per 1M tokens, not {value!r}"
-                )
-            values[key] = float(value)
-        both = values.pop("input", 0.0)
-        prices[str(model)] = Price(
-            values.get("input_text", both),
-            values.get("input_image", both),
-            values.get("output", 0.0),
-        )
-    return prices
-
-
-def price_for(prices: Mapping[str, Price], model: str) -> Price | None:
-    """The model's price, or its undated id's for a dated snapshot."""
-    if model in prices:
-        return prices[model]
-    return prices.get(_SNAPSHOT.sub("", model))
-
-
-def entry_time(entry: Mapping[str, Any]) -> datetime | None:
-    raw = entry.get("time")
-    if not isinstance(raw, str):
-        return None
-    try:
-        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def local_day(entry: Mapping[str, Any], tz: tzinfo | None = None) -> date | None:
-    """The entry's calendar day in `tz` (None: this machine's local time zone)."""
-    when = entry_time(entry)
-    return when.astimezone(tz).date() if when else None
+def price_for(prices: Mapping[str, ModelPrice], model: str) -> ModelPrice | None:
+    """The model's configured price, or its undated id's for a dated snapshot."""
+    return PriceBook(prices, builtin={}).get(model)
 
 
 def parse_since(text: str, today: date) -> date:
@@ -165,51 +67,46 @@ def parse_since(text: str, today: date) -> date:
         ) from None
 
 
-def newest_first(entries: Iterable[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    """The last `limit` entries of the file (all with 0), newest first; memory stays bounded."""
-    kept: deque[dict[str, Any]] = deque(maxlen=limit if limit > 0 else None)
-    kept.extend(entries)
-    return list(reversed(kept))
-
-
 def image_count(entry: Mapping[str, Any]) -> int:
     files = entry.get("files")
     return len(files) if isinstance(files, list) else 0
 
 
+def entry_cost(entry: Mapping[str, Any], book: PriceBook | Pricer) -> float | None:
+    """USD one history entry cost, from its usage or its images' per-image price."""
+    params = entry.get("parameters")
+    params = params if isinstance(params, Mapping) else {}
+    pricer = book if isinstance(book, Pricer) else Pricer(book)
+    return pricer.cost(
+        str(entry.get("model") or ""),
+        tokens_of(entry.get("usage")),
+        images=image_count(entry),
+        quality=params.get("quality"),
+        size=params.get("size"),
+    )
+
+
 @dataclass
 class Row:
-    """Totals for one model or one day."""
+    """Totals for one model, day or host."""
 
     key: str
     runs: int = 0
     images: int = 0
     tokens: Tokens = field(default_factory=Tokens)
     cost: float | None = None
-    # Runs whose model has no price: their tokens are not in `cost`.
+    # Runs with no price (or nothing to price): they are not in `cost`.
     unpriced_runs: int = 0
 
-    def add(self, entry: Mapping[str, Any], tokens: Tokens | None, price: Price | None) -> None:
-        self.runs += 1
-        self.images += image_count(entry)
-        if tokens is not None:
-            self.tokens = self.tokens + tokens
-        if price is None:
-            self.unpriced_runs += 1
-        else:
-            self.cost = (self.cost or 0.0) + (price.cost(tokens) if tokens else 0.0)
-
-    def merge(self, counts: list[int], price: Price | None) -> None:
-        """Add a bucket of `summary.Totals`: runs, images, four token counts."""
-        runs, images, text, image, output, total = counts[:6]
-        tokens = Tokens(text, image, output, total)
+    def merge(
+        self, runs: int, images: int, tokens: Tokens, cost: float | None, unpriced: int
+    ) -> None:
         self.runs += runs
         self.images += images
         self.tokens = self.tokens + tokens
-        if price is None:
-            self.unpriced_runs += runs
-        else:
-            self.cost = (self.cost or 0.0) + price.cost(tokens)
+        self.unpriced_runs += unpriced
+        if cost is not None:
+            self.cost = (self.cost or 0.0) + cost
 
 
 @dataclass
@@ -218,9 +115,13 @@ class Report:
     since: date | None
     rows: list[Row]
     total: Row
-    # Whether any model has a price: cost columns are shown only then.
+    # Whether any price is known: cost columns are shown only then.
     priced: bool
     unpriced_models: list[str]
+    # Runs of placeholder images left out (0 when they were asked for).
+    placeholder_runs: int = 0
+    # Runs from before placeholders were recorded, against a loopback server: they may be.
+    unmarked_loopback_runs: int = 0
 
 
 def summarize(
@@ -228,13 +129,16 @@ def summarize(
     *,
     by: str = "model",
     since: date | None = None,
-    prices: Mapping[str, Price] | None = None,
+    prices: Mapping[str, ModelPrice] | PriceBook | None = None,
+    placeholders: bool = False,
     tz: tzinfo | None = None,
 ) -> Report:
-    """Runs, images, tokens and estimated cost per model or per local day."""
+    """Runs, images, tokens and cost per model, local day or host, of these entries."""
     from .summary import of_entries
 
-    return report(of_entries(entries, tz), by=by, since=since, prices=prices)
+    return report(
+        of_entries(entries, tz), by=by, since=since, prices=prices, placeholders=placeholders
+    )
 
 
 def report(
@@ -242,26 +146,70 @@ def report(
     *,
     by: str = "model",
     since: date | None = None,
-    prices: Mapping[str, Price] | None = None,
+    prices: Mapping[str, ModelPrice] | PriceBook | None = None,
+    placeholders: bool = False,
 ) -> Report:
-    """The rows of `by` from fine-grained totals (`summary.totals`, days already local)."""
+    """The rows of `by` from fine-grained totals (`summary.totals`, days already local).
+
+    `prices`: a PriceBook (built-in and configured prices), or a plain mapping of the only
+    prices to use. Placeholder images are left out unless `placeholders`; runs that made no
+    image (status error) cost nothing and are not counted.
+    """
+    from .config import is_loopback
+
     if by not in GROUPINGS:
         raise UsageError(f"cannot group by {by!r}; use one of: {', '.join(GROUPINGS)}")
-    prices = prices or {}
+    book = prices if isinstance(prices, PriceBook) else PriceBook(prices, builtin={})
+    pricer = Pricer(book)
     rows: dict[str, Row] = {}
     total = Row("total")
     unpriced: set[str] = set()
+    left_out = unmarked = 0
+    loopback: dict[str, bool] = {}
     first = since.isoformat() if since is not None else None
     for key, counts in totals.items():
         if first is not None and (not key.day or key.day < first):
             continue
+        if key.status == "error":
+            continue
+        runs, images, text, image, output, whole, measured, cached_text, cached_image = counts
+        if key.placeholder and not placeholders:
+            left_out += runs
+            continue
+        if not key.marked:
+            if key.host not in loopback:
+                loopback[key.host] = is_loopback(f"http://{key.host}/")
+            unmarked += runs if loopback[key.host] else 0
         model = key.model or UNKNOWN
-        name = model if by == "model" else (key.day or UNKNOWN)
-        price = price_for(prices, model)
-        if price is None:
+        tokens = Tokens(text, image, output, whole, cached_text, cached_image)
+        cost, missing = _cost(pricer, model, key, runs, images, measured, tokens)
+        if missing:
             unpriced.add(model)
-        for row in (rows.setdefault(name, Row(name)), total):
-            row.merge(counts, price)
-    # Models alphabetically; days in calendar order, the newest last, next to the total.
+        name = {"model": model, "day": key.day or UNKNOWN, "host": key.host or UNKNOWN}[by]
+        row = rows.get(name)
+        if row is None:
+            row = rows[name] = Row(name)
+        for target in (row, total):
+            target.merge(runs, images, tokens, cost, missing)
+    # Alphabetically (days in calendar order, the newest last, next to the total).
     ordered = [rows[k] for k in sorted(rows, key=lambda k: (k == UNKNOWN, k))]
-    return Report(by, since, ordered, total, bool(prices), sorted(unpriced))
+    return Report(by, since, ordered, total, bool(book), sorted(unpriced), left_out, unmarked)
+
+
+def _cost(
+    pricer: Pricer,
+    model: str,
+    key: Key,
+    runs: int,
+    images: int,
+    measured: int,
+    tokens: Tokens,
+) -> tuple[float | None, int]:
+    """The cost of one bucket, and how many of its runs it could not price."""
+    # Token prices are linear, so the bucket's token sums price its measured runs at once.
+    if measured:
+        cost = pricer.cost(model, tokens, images=images, quality=key.quality, size=key.size)
+        if cost is not None:
+            return cost, runs - measured
+    cost = pricer.cost(model, None, images=images, quality=key.quality, size=key.size)
+    return (cost, 0) if cost is not None else (None, runs)

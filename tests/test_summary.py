@@ -25,7 +25,8 @@ def line(model: str = "gpt-image-2", day: int = 1, out: int = 100, **extra: Any)
 
 
 def rows(totals: summary.Totals) -> dict[tuple[Any, ...], list[int]]:
-    return {tuple(k.__dict__.values()): v for k, v in totals.items()}
+    # The first five fields of a key and seven counts; the price fields are tested elsewhere.
+    return {tuple(k.__dict__.values())[:5]: v[:7] for k, v in totals.items()}
 
 
 def test_totals_are_cached_and_only_appended_lines_are_read(tmp_path: Path) -> None:
@@ -39,7 +40,7 @@ def test_totals_are_cached_and_only_appended_lines_are_read(tmp_path: Path) -> N
     cache = json.loads(summary.cache_path(path).read_bytes())
     assert cache["offset"] == path.stat().st_size
     # The cache is trusted up to its offset: a count changed there shows it was not re-read.
-    cache["rows"][0][5] = 999
+    cache["rows"][0][len(summary.Key.__dataclass_fields__)] = 999  # its first count: runs
     summary.cache_path(path).write_text(json.dumps(cache))
     with path.open("ab") as fh:
         fh.write(line("gpt-image-2", day=3, host="eu.example", placeholder=True))
@@ -103,17 +104,20 @@ def test_report_groups_and_since_from_the_fine_totals(tmp_path: Path) -> None:
     path = tmp_path / "history.jsonl"
     path.write_bytes(line(day=1) + line("dall-e-3", day=2) + line(day=3, placeholder=True))
     totals = summary.totals(path, UTC)
-    by_day = report(totals, by="day", since=date(2026, 3, 2))
+    by_day = report(totals, by="day", since=date(2026, 3, 2), placeholders=True)
     assert [(r.key, r.runs, r.tokens.output) for r in by_day.rows] == [
         ("2026-03-02", 1, 100),
         ("2026-03-03", 1, 100),
     ]
-    by_model = report(totals, by="model")
+    by_model = report(totals, by="model", placeholders=True)
     assert [(r.key, r.runs, r.images) for r in by_model.rows] == [
         ("dall-e-3", 1, 1),
         ("gpt-image-2", 2, 2),
     ]
     assert by_model.total.runs == 3
+    # Without placeholders (the default), the placeholder run of day 3 is left out.
+    real = report(totals, by="model")
+    assert (real.total.runs, real.placeholder_runs) == (2, 1)
 
 
 def test_usage_command_reads_the_cache_beside_the_history(cli, user_dir: Path) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import models
+from ..history import PLACEHOLDER_HEADER
 from . import batches as serve_batches
 from . import chat as serve_chat
 from . import dialects as serve_dialects
@@ -31,6 +32,8 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", r"/models/(?P<id>.+)", "model"),
 )
 _OTHER_MODELS = ("gpt-4o-mini", "text-embedding-3-small", "whisper-1")
+# On every answer that carries images, so clients know not to count them as spend.
+PLACEHOLDER = {PLACEHOLDER_HEADER: "1"}
 
 
 def _sleep_until(deadline: float) -> None:
@@ -77,7 +80,7 @@ def _images(h: Handler, plan: Plan) -> None:
     payload = json.dumps(answer(plan, h.app.images, h.base_url())).encode()
     # Drawing counts towards the latency: a request takes max(latency, drawing time).
     _sleep_until(h.started + latency)
-    h.send(200, payload, "application/json")
+    h.send(200, payload, "application/json", PLACEHOLDER)
 
 
 def _stream(h: Handler, plan: Plan, latency: float) -> None:
@@ -86,7 +89,7 @@ def _stream(h: Handler, plan: Plan, latency: float) -> None:
     h.send_header("Content-Type", "text/event-stream; charset=utf-8")
     h.send_header("Cache-Control", "no-cache")
     h.send_header("Transfer-Encoding", "chunked")
-    h.common_headers()
+    h.common_headers(PLACEHOLDER)
     count = plan.n * (plan.partials + 1)
     for i, (name, event) in enumerate(events(plan)):
         chunk = f"event: {name}\ndata: {json.dumps(event)}\n\n".encode()
@@ -104,7 +107,7 @@ def image_file(h: Handler, args: dict[str, str], query: Query, body: bytes) -> N
             code="not_found",
         )
     fmt = args["name"].rsplit(".", 1)[-1]
-    h.send(200, blob, placeholder.MIME_TYPES.get(fmt, "application/octet-stream"))
+    h.send(200, blob, placeholder.MIME_TYPES.get(fmt, "application/octet-stream"), PLACEHOLDER)
 
 
 def json_edit(
@@ -206,7 +209,8 @@ def batch_api(h: Handler, name: str, args: dict[str, str], query: Query, body: b
     )
     out = serve_batches.handle(name, h.app.files, h.app.batches, request)
     if isinstance(out, bytes):
-        h.send(200, out, "application/octet-stream")
+        # File contents: a batch's output file holds its placeholder images.
+        h.send(200, out, "application/octet-stream", PLACEHOLDER)
     else:
         h.send_json(200, out)
 
@@ -227,15 +231,17 @@ def dialect(h: Handler, name: str, args: dict[str, str], query: Query, body: byt
 
 
 def reply(h: Handler, answer: serve_dialects.Reply) -> None:
+    # Chat images, tasks and their files: every one of them a placeholder.
+    headers = {**answer.headers, **PLACEHOLDER} if answer.status == 200 else answer.headers
     if answer.chunks is None:
         payload = answer.raw if answer.raw is not None else json.dumps(answer.body).encode()
-        h.send(answer.status, payload, answer.content_type, answer.headers)
+        h.send(answer.status, payload, answer.content_type, headers)
         return
     h.status = answer.status
     h.send_response(answer.status)
     h.send_header("Content-Type", answer.content_type)
     h.send_header("Transfer-Encoding", "chunked")
-    h.common_headers(answer.headers)
+    h.common_headers(headers)
     for chunk in answer.chunks:
         h.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
     h.wfile.write(b"0\r\n\r\n")
