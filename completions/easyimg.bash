@@ -7,7 +7,7 @@
 # _easyimg_is_child PATH WORD: is WORD a subcommand of the command at PATH?
 _easyimg_is_child() {
     case "$1/$2" in
-        "/gen"|"/edit"|"/vary"|"/batch"|"/models"|"/history"|"/usage"|"/login"|"/serve"|"/completions"|"/gallery"|"/batches"|"/config"|"/generate"|"batches/list"|"batches/show"|"batches/fetch"|"batches/cancel"|"config/path"|"config/show"|"config/set"|"config/unset") return 0 ;;
+        "/gen"|"/edit"|"/vary"|"/batch"|"/models"|"/history"|"/usage"|"/login"|"/serve"|"/completions"|"/gallery"|"/info"|"/batches"|"/config"|"/generate"|"batches/list"|"batches/show"|"batches/fetch"|"batches/cancel"|"config/path"|"config/show"|"config/set"|"config/unset") return 0 ;;
     esac
     return 1
 }
@@ -15,7 +15,7 @@ _easyimg_is_child() {
 # _easyimg_subcommands PATH: the visible subcommands of PATH.
 _easyimg_subcommands() {
     case "$1" in
-        "") printf '%s\n' gen edit vary batch models history usage login serve completions gallery batches config ;;
+        "") printf '%s\n' gen edit vary batch models history usage login serve completions gallery info batches config ;;
         "batches") printf '%s\n' list show fetch cancel ;;
         "config") printf '%s\n' path show set unset ;;
     esac
@@ -37,6 +37,7 @@ _easyimg_options() {
         "serve") printf '%s\n' --host --port -p --latency --api-key --chat-style --tasks --quiet -h --help ;;
         "completions") printf '%s\n' -h --help ;;
         "gallery") printf '%s\n' --open -o --out --json --quiet -h --help ;;
+        "info") printf '%s\n' --json -h --help ;;
         "batches") printf '%s\n' -h --help ;;
         "batches list") printf '%s\n' --limit --json --base-url --api-key --profile --timeout --retries --batch-api -h --help ;;
         "batches show") printf '%s\n' --json --base-url --api-key --profile --timeout --retries --batch-api -h --help ;;
@@ -101,6 +102,7 @@ _easyimg_arg_kind() {
         "vary") case "$2" in 0) printf '%s\n' file ;; esac ;;
         "batch") case "$2" in 0) printf '%s\n' file ;; esac ;;
         "completions") case "$2" in 0) printf '%s\n' shell ;; esac ;;
+        "info") case "$2" in *) printf '%s\n' file ;; esac ;;
         "config set") case "$2" in 0) printf '%s\n' config_key ;; 1) printf '%s\n' config_value ;; esac ;;
         "config unset") case "$2" in 0) printf '%s\n' config_key ;; esac ;;
     esac

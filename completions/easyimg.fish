@@ -5,7 +5,7 @@
 # __easyimg_is_child PATH WORD
 function __easyimg_is_child
     switch "$argv[1]/$argv[2]"
-        case '/gen' '/edit' '/vary' '/batch' '/models' '/history' '/usage' '/login' '/serve' '/completions' '/gallery' '/batches' '/config' '/generate' 'batches/list' 'batches/show' 'batches/fetch' 'batches/cancel' 'config/path' 'config/show' 'config/set' 'config/unset'
+        case '/gen' '/edit' '/vary' '/batch' '/models' '/history' '/usage' '/login' '/serve' '/completions' '/gallery' '/info' '/batches' '/config' '/generate' 'batches/list' 'batches/show' 'batches/fetch' 'batches/cancel' 'config/path' 'config/show' 'config/set' 'config/unset'
             return 0
         case '*'
             return 1
@@ -202,6 +202,7 @@ complete -c easyimg -n '__easyimg_sub ""' -a login -d 'Store an API key in the c
 complete -c easyimg -n '__easyimg_sub ""' -a serve -d 'Serve an OpenAI-format image API on this machine that draws placeholder…'
 complete -c easyimg -n '__easyimg_sub ""' -a completions -d 'Print the shell completion script for bash, zsh or fish.'
 complete -c easyimg -n '__easyimg_sub ""' -a gallery -d 'Write a static page of an output folder: thumbnails, prompts, failures,…'
+complete -c easyimg -n '__easyimg_sub ""' -a info -d 'Show what image files carry: prompt, model, parameters, created, softwa…'
 complete -c easyimg -n '__easyimg_sub ""' -a batches -d 'The provider\'s Batch API: list, show, fetch, cancel.'
 complete -c easyimg -n '__easyimg_sub ""' -a config -d 'Read and change the config file.'
 complete -c easyimg -n '__easyimg_at ""' -l version -d 'print the version and exit'
@@ -461,6 +462,11 @@ complete -c easyimg -n '__easyimg_at "gallery"' -s o -l out -r -F -d 'write the 
 complete -c easyimg -n '__easyimg_at "gallery"' -l json -d 'print one JSON object instead of paths'
 complete -c easyimg -n '__easyimg_at "gallery"' -l quiet -d 'print errors only'
 complete -c easyimg -n '__easyimg_at "gallery"' -s h -l help -d 'Show this message and exit.'
+
+# easyimg info
+complete -c easyimg -n '__easyimg_at "info"' -l json -d 'print one JSON list, an object a file'
+complete -c easyimg -n '__easyimg_at "info"' -s h -l help -d 'Show this message and exit.'
+complete -c easyimg -n '__easyimg_arg "info" +0' -F
 
 # easyimg batches
 complete -c easyimg -n '__easyimg_sub "batches"' -a list -d 'List recent batches with their progress.'

@@ -92,6 +92,10 @@ def _register() -> None:
     app.command("completions")(completions_cmd.completions)
     app.command("gallery")(gallery.gallery)
 
+    from . import inspect
+
+    app.command("info")(inspect.info)
+
 
 _register()
 
