@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from .cost import money
-from .errors import EasyImgError, ExitCode
+from .cost import cost_from_usage, estimate, money
+from .errors import EasyImgError, ExitCode, UsageError
+from .prices import PriceBook
 
 
 class BudgetReached(EasyImgError):
@@ -77,3 +80,42 @@ class Budget:
         if self.unmeasured:
             line += f"; {self.unmeasured} answers had no usage and count at their estimate"
         return line
+
+
+class Meter:
+    """One generation's requests under a budget: each holds its estimate until answered.
+
+    UsageError when the request has no price: a budget cannot be kept without one.
+    """
+
+    def __init__(
+        self,
+        budget: Budget,
+        body: Mapping[str, Any],
+        book: PriceBook,
+        *,
+        endpoint: str = "generations",
+    ) -> None:
+        first = estimate(body, book, images=1, endpoint=endpoint)
+        if first.dollars is None:
+            raise UsageError(f"--max-cost needs a price: {first.basis}")
+        self.budget = budget
+        self.book = book
+        self.per_image = first.dollars
+        self.model = first.model
+        self.quality = body.get("quality")
+        self.size = body.get("size")
+
+    def start(self, count: int) -> Hold | None:
+        return self.budget.hold(self.per_image * count)
+
+    def finish(self, hold: Hold, usage: Any, *, images: int, billed: bool = True) -> None:
+        """`billed` False: the server refused the request, so it cost nothing."""
+        actual = (
+            cost_from_usage(
+                self.model, usage, self.book, images=images, quality=self.quality, size=self.size
+            )
+            if billed
+            else 0.0
+        )
+        self.budget.settle(hold, actual)

@@ -39,6 +39,7 @@ KEYS: dict[str, type] = {
     "chat_style": str,
     "task_poll": str,
     "batch_api": str,
+    "confirm_over": float,
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -61,6 +62,8 @@ DEFAULTS: dict[str, Any] = {
     "chat_style": None,
     "task_poll": None,
     "batch_api": None,
+    # USD: a batch estimated above this asks before it starts (on a terminal).
+    "confirm_over": 5.0,
 }
 
 
@@ -188,6 +191,7 @@ class Settings:
     chat_style: str | None = None
     task_poll: str | None = None
     batch_api: str | None = None
+    confirm_over: float = 5.0
     profile: str | None = None
     config_file: Path = field(default_factory=Path)
     history_file: Path = field(default_factory=Path)
@@ -313,6 +317,8 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         raise UsageError(f"max_retry_wait must be 0 or more, not {settings.max_retry_wait:g}")
     if settings.jobs < 1:
         raise UsageError(f"jobs must be at least 1, not {settings.jobs}")
+    if settings.confirm_over < 0:
+        raise UsageError(f"confirm_over must be 0 or more USD, not {settings.confirm_over}")
     scheme = urlsplit(settings.base_url).scheme
     if scheme not in ("http", "https") or not host_of(settings.base_url):
         raise UsageError(f"base URL {settings.base_url!r} is not an http(s) URL")

@@ -161,7 +161,9 @@ class Console:
     def reporter(self, label: str) -> Reporter:
         return Reporter(self, label)
 
-    def summary(self, result: GenResult, *, placeholders: bool = False) -> None:
+    def summary(
+        self, result: GenResult, *, placeholders: bool = False, cost: str | None = None
+    ) -> None:
         if self.quiet:
             return
         size = sum(i.saved.bytes for i in result.images)
@@ -177,6 +179,8 @@ class Console:
         line = usage_line(result.usage)
         if line:
             self.info(line)
+        if cost:
+            self.info(cost)
 
 
 def _seconds(elapsed: float) -> str:

@@ -20,7 +20,9 @@ from .api.client import Client, request_id
 
 if TYPE_CHECKING:
     from .api.dialect import Dialect
+    from .budget import Meter
 from .errors import (
+    APIError,
     EasyImgError,
     Interrupted,
     NoImagesError,
@@ -28,6 +30,7 @@ from .errors import (
     Terminated,
     UsageError,
 )
+from .history import PLACEHOLDER_HEADER
 from .models import plan_counts, resolve_size
 from .output import OutputPlan, SavedImage, save_image, sidecar_path, write_json_atomic
 
@@ -80,6 +83,8 @@ class GenResult:
     # The answer's own account of what it made (ECHOED fields), and the SVG author's usage.
     answer: dict[str, Any] = field(default_factory=dict)
     svg_usage: dict[str, Any] | None = None
+    # A server said its images are placeholders (`easyimg serve`): they cost nothing.
+    placeholder: bool = False
 
     @property
     def complete(self) -> bool:
@@ -170,8 +175,11 @@ class Generation:
         now: datetime | None = None,
         label: str | None = None,
         first_index: int = 0,
+        meter: Meter | None = None,
     ) -> None:
         self.client = client
+        # With a budget: a request starts only when its estimate fits (`--max-cost`).
+        self.meter = meter
         self.body = dict(body)
         self.plan = plan
         self.max_n = max(1, max_n)
@@ -249,11 +257,22 @@ class Generation:
                     continue
 
     def _one(self, count: int, done: queue.Queue[None] | None = None) -> None:
+        hold = None
+        usage: dict[str, Any] | None = None
+        written: list[tuple[GenImage, dict[str, Any]]] = []
+        billed = True
         try:
+            if self.meter is not None:
+                hold = self.meter.start(count)
+                if hold is None:
+                    from .budget import BudgetReached
+
+                    raise BudgetReached(f"not started: {count} images would pass the budget")
             self.reporter.status(f"waiting for {self.body.get('model')}")
             resp = self.dialect.send(self.client, self.body, count)
             rid = request_id(resp.headers)
-            written: list[tuple[GenImage, dict[str, Any]]] = []
+            if resp.headers.get(PLACEHOLDER_HEADER) == "1":
+                self.result.placeholder = True
             try:
                 meta = self.dialect.read(
                     resp, lambda item, meta: written.append(self._save(item, meta, rid))
@@ -279,12 +298,16 @@ class Generation:
                 if self.sidecar or (self.metadata and beside):
                     self._write_sidecar(image, item, meta, count)
         except EasyImgError as exc:
+            # An API error answer means the image was not made, so not billed.
+            billed = not isinstance(exc, APIError)
             with self._lock:
                 self.result.errors.append(exc)
         except Exception as exc:
             with self._lock:
                 self.result.errors.append(EasyImgError(f"unexpected: {exc!r}"))
         finally:
+            if hold is not None and self.meter is not None:
+                self.meter.finish(hold, usage, images=len(written), billed=billed)
             if done is not None:
                 done.put(None)
 

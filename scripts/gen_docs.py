@@ -45,6 +45,8 @@ KEY_NOTES = {
     "history": "`false` stops writing the history file",
     "max_image_mb": "cap on one image's data, in MB (default 100); past it, exit 5",
     "max_retry_wait": "longest `Retry-After` waited, in seconds (default 60); longer: exit 5",
+    "confirm_over": "USD: a batch estimated above this asks before it starts, on a terminal "
+    "(default 5)",
 }
 
 

@@ -95,11 +95,23 @@ def test_history_tsv_newest_first_with_limit(cli, hist):
     r = cli("history")
     assert r.code == 0, r.err
     rows = tsv(r.out)
-    assert rows[0] == ["time", "command", "model", "images", "status", "tokens", "prompt", "files"]
+    assert rows[0] == [
+        "id",
+        "time",
+        "command",
+        "model",
+        "images",
+        "status",
+        "tokens",
+        "prompt",
+        "files",
+    ]
     assert len(rows) == 1 + 20  # the default limit
-    assert [row[6] for row in rows[1:4]] == ["prompt 25", "prompt 24", "prompt 23"]
-    assert rows[1][5] == str(10 + 2500)
-    assert rows[1][0] == (NOW + timedelta(minutes=25)).isoformat().replace("+00:00", "Z")
+    assert [row[7] for row in rows[1:4]] == ["prompt 25", "prompt 24", "prompt 23"]
+    assert rows[1][6] == str(10 + 2500)
+    assert rows[1][1] == (NOW + timedelta(minutes=25)).isoformat().replace("+00:00", "Z")
+    stored = [e["id"] for e in history.read(hist)]
+    assert [row[0] for row in rows[1:4]] == stored[::-1][:3]
     assert len(tsv(cli("history", "-n", "3").out)) == 4
     assert len(tsv(cli("history", "-n", "0").out)) == 26
     assert r.err == ""
@@ -120,10 +132,10 @@ def test_history_cells_stay_on_one_line(cli, hist):
         {"prompt": "tab\there\nand a new line", "files": ["/o/a b.png", "/o/c.png"], "usage": None},
     )
     rows = tsv(cli("history").out)
-    assert rows[1][6] == "tab here and a new line"
-    assert rows[1][7] == "/o/a b.png /o/c.png"
-    assert rows[1][5] == ""  # no usage recorded: no token count
-    assert rows[1][3] == "2"
+    assert rows[1][7] == "tab here and a new line"
+    assert rows[1][8] == "/o/a b.png /o/c.png"
+    assert rows[1][6] == ""  # no usage recorded: no token count
+    assert rows[1][4] == "2"
 
 
 def test_history_table_on_a_terminal(cli, hist):
@@ -142,7 +154,7 @@ def test_history_table_on_a_terminal(cli, hist):
     out = ANSI.sub("", r.out)
     assert "\t" not in out
     header = out.splitlines()[0].split()
-    assert header == ["time", "command", "model", "images", "tokens", "prompt", "files"]
+    assert header == ["id", "time", "command", "model", "images", "tokens", "prompt", "files"]
     assert "a lighthouse at dusk" in out
     assert "x-1.png (+1)" in out
     assert "2 partial" in out
@@ -165,7 +177,9 @@ def test_narrow_terminal_cuts_prompt_and_files_not_the_model(cli, hist):
     lines = ANSI.sub("", r.out).splitlines()
     assert all(len(line.rstrip()) <= 80 for line in lines)
     row = lines[2]
-    assert "gpt-image-2.5-sunburst" in row and " 55 " in row
+    # The command and token columns give way first, then the prompt is cut.
+    assert lines[0].split() == ["id", "time", "model", "images", "prompt"]
+    assert "gpt-image-2.5-sunburst" in row
     assert "…" in row
 
 
@@ -173,9 +187,9 @@ def test_history_after_a_real_generation(cli, hist, tmp_path):
     r = cli("gen", "a red fox", "--offline", "-n", "2", "-o", str(tmp_path))
     assert r.code == 0, r.err
     rows = tsv(cli("history").out)
-    assert rows[1][1:4] == ["gen", "gpt-image-2", "2"]
-    assert rows[1][6] == "a red fox"
-    assert rows[1][7].split(" ") == [str(Path(p).resolve()) for p in r.out.split()]
+    assert rows[1][2:5] == ["gen", "gpt-image-2", "2"]
+    assert rows[1][7] == "a red fox"
+    assert rows[1][8].split(" ") == [str(Path(p).resolve()) for p in r.out.split()]
 
 
 # --- usage --------------------------------------------------------------------------------------
@@ -198,12 +212,23 @@ def test_usage_by_model_tsv_with_totals(cli, hist):
     )
     r = cli("usage")
     assert r.code == 0, r.err
+    # Built-in prices: gpt-image-2 by its tokens, dall-e-3 per image; flux-dev has none.
+    two = (150 * 5 + 200 * 8 + 3000 * 30) / 1_000_000
     assert tsv(r.out) == [
-        ["model", "runs", "images", "input text", "input image", "output", "total tokens"],
-        ["dall-e-3", "1", "1", "0", "0", "0", "0"],
-        ["flux-dev", "1", "1", "7", "0", "3", "10"],
-        ["gpt-image-2", "2", "3", "150", "200", "3000", "3350"],
-        ["total", "4", "5", "157", "200", "3003", "3360"],
+        [
+            "model",
+            "runs",
+            "images",
+            "input text",
+            "input image",
+            "output",
+            "total tokens",
+            "cost USD",
+        ],
+        ["dall-e-3", "1", "1", "0", "0", "0", "0", "0.0400"],
+        ["flux-dev", "1", "1", "7", "0", "3", "10", ""],
+        ["gpt-image-2", "2", "3", "150", "200", "3000", "3350", f"{two:.4f}"],
+        ["total", "4", "5", "157", "200", "3003", "3360", f"{two + 0.04:.4f}"],
     ]
 
 
@@ -212,7 +237,7 @@ def test_usage_cost_where_a_price_is_configured(cli, hist, user_dir):
     write_history(
         hist,
         {"model": "gpt-image-2", "usage": usage_of(1000, 2000, 10000)},
-        {"model": "dall-e-3", "usage": usage_of(10, 0, 0)},
+        {"model": "flux-dev", "usage": usage_of(10, 0, 0)},
     )
     r = cli("usage")
     assert r.code == 0, r.err
@@ -220,13 +245,13 @@ def test_usage_cost_where_a_price_is_configured(cli, hist, user_dir):
     assert rows[0][-1] == "cost USD"
     # 1000 * 5 + 2000 * 8 + 10000 * 30 = 321000 USD per 1M tokens
     assert rows[2] == ["gpt-image-2", "1", "1", "1000", "2000", "10000", "13000", "0.3210"]
-    assert rows[1][-1] == ""  # dall-e-3 has no price
+    assert rows[1][-1] == ""  # flux-dev has no price
     assert rows[3][0] == "total" and rows[3][-1] == "0.3210"
     doc = cli("usage", "--json").json
     assert doc["currency"] == "USD" and doc["by"] == "model" and doc["since"] is None
     assert doc["total"]["cost_usd"] == pytest.approx(0.321)
     assert doc["total"]["unpriced_runs"] == 1
-    assert doc["unpriced_models"] == ["dall-e-3"]
+    assert doc["unpriced_models"] == ["flux-dev"]
     assert doc["rows"][1] == {
         "model": "gpt-image-2",
         "runs": 1,
@@ -241,7 +266,7 @@ def test_usage_cost_where_a_price_is_configured(cli, hist, user_dir):
     t = cli("usage", tty=True, env={"COLUMNS": "120"})
     out = ANSI.sub("", t.out)
     assert "cost USD" in out and "0.3210*" in out
-    assert "no price in the config file: dall-e-3" in t.err
+    assert 'no price known (add [prices."MODEL"] to the config file): flux-dev' in t.err
 
 
 def test_usage_by_day_and_since(cli, hist):

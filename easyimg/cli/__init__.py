@@ -84,7 +84,7 @@ def _register() -> None:
     app.command("batch")(batch.batch)
     app.add_typer(batches.batches_app, name="batches")
     app.command("models")(models_cmd.models)
-    app.command("history")(history_cmd.history)
+    app.add_typer(history_cmd.history_app, name="history")
     app.command("usage")(history_cmd.usage)
     app.command("login")(config_cmd.login)
     app.add_typer(config_cmd.config_app, name="config")

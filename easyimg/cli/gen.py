@@ -50,10 +50,12 @@ from .common import (
     warn_advisories,
 )
 from .dialects import api_for, chat_request, no_resolution
+from .spend import MaxCost
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from ..budget import Budget
     from ..config import Settings
     from ..console import Console
     from ..generate import Ask, GenResult, Writing
@@ -138,6 +140,7 @@ def gen(
     retries: Retries = None,
     retry_timeouts: RetryTimeouts = False,
     offline: Offline = False,
+    max_cost: MaxCost = None,
 ) -> None:
     """Generate images from a prompt.
 
@@ -234,6 +237,7 @@ def gen(
         Showing(json_out=json_out, open_files=open_files, preview=preview, gallery=gallery),
         offline=offline,
         retry_timeouts=retry_timeouts,
+        max_cost=max_cost,
     )
 
 
@@ -273,8 +277,12 @@ def show_dry_run(
         {"method": "POST", "url": url, "headers": headers, "body": wire(k)}
         for k in plan_counts(count, max_n)
     ]
+    from ..cost import estimate
+    from .spend import estimate_doc, estimate_lines, price_book
+
+    expected = estimate(body, price_book(settings), images=count)
     if json_out:
-        console.out_json({"requests": requests})
+        console.out_json({"requests": requests, "estimate": estimate_doc(expected)})
         return
     blocks: list[tuple[dict[str, Any], str]] = []
     # Fan-out repeats the same request (dall-e-3 -n 4): show each distinct one once.
@@ -291,7 +299,7 @@ def show_dry_run(
         if times > 1:
             lines.insert(0, f"# sent {times} times")
         blocks.append((req["body"], "\n".join(lines)))
-    console.out("\n\n".join(text for _, text in blocks))
+    console.out("\n\n".join([*(text for _, text in blocks), "\n".join(estimate_lines(expected))]))
 
 
 @dataclass
@@ -313,14 +321,21 @@ def run_generation(
     *,
     offline: bool,
     retry_timeouts: bool,
+    max_cost: float | None = None,
 ) -> None:
     """Run a generation-like request (gen, edit, vary) and render its result."""
     from ..api import images
+    from ..budget import Budget, BudgetReached, Meter
     from ..errors import Interrupted, UsageError
     from ..generate import Generation
     from ..output import plan_output
+    from .spend import price_book
 
     body = {**ask.body, "n": ask.count}
+    budget = meter = None
+    if max_cost is not None:
+        budget = Budget(max_cost)
+        meter = Meter(budget, body, price_book(settings))
     if writing.save_partials and not body.get("stream"):
         raise UsageError("--save-partials needs --stream")
     plan = plan_output(
@@ -359,6 +374,7 @@ def run_generation(
             sidecar=writing.sidecar,
             label=ask.label,
             reporter=reader or reporter,
+            meter=meter,
         )
         with reporter:
             try:
@@ -371,6 +387,9 @@ def run_generation(
                         "on the server"
                     )
                 raise
+            except BudgetReached:
+                assert budget is not None
+                raise BudgetReached(budget.summary(ask.count, "images")) from None
     finally:
         if reader is not None:
             reader.close()
@@ -384,6 +403,7 @@ def run_generation(
         offline=offline,
         command=ask.command,
         directory=plan.directory,
+        budget=budget,
     )
 
 
@@ -397,12 +417,20 @@ def render_result(
     offline: bool,
     command: str,
     directory: "Path | None" = None,
+    budget: "Budget | None" = None,
 ) -> None:
     from .. import history
+    from ..budget import BudgetReached
     from ..errors import ExitCode
     from ..generate import recordable
     from ..models import parse_size
     from ..output.checks import answer_warnings
+    from .spend import cost_line, price_book
+
+    # Requests the budget did not start are one line at the end, not an error each.
+    stopped = [e for e in result.errors if isinstance(e, BudgetReached)]
+    result.errors = [e for e in result.errors if not isinstance(e, BudgetReached)]
+    placeholder = offline or result.placeholder
 
     wanted = parse_size(str(body.get("size", "")))
     for image in result.images:
@@ -445,7 +473,19 @@ def render_result(
             console.out(str(image.saved.path))
     for err in result.errors:
         console.error(str(err), err.hint)
-    console.summary(result, placeholders=offline)
+    console.summary(
+        result,
+        placeholders=placeholder,
+        cost=cost_line(
+            result.model,
+            result.usage,
+            price_book(settings),
+            images=len(result.images),
+            body=body,
+            placeholder=placeholder,
+            endpoint=command_endpoint(command),
+        ),
+    )
     if settings.history:
         entry = history.record(
             command,
@@ -456,8 +496,10 @@ def render_result(
             usage=result.usage,
             request_id=result.request_ids[0] if result.request_ids else None,
             base_url=settings.base_url,
-            status="ok" if result.complete else "partial",
             answer=history.answer_of(result),
+            status="ok" if result.complete and not stopped else "partial",
+            placeholder=placeholder,
+            host="offline" if offline else None,
         )
         try:
             history.append(settings.history_file, entry)
@@ -478,5 +520,12 @@ def render_result(
             preview=showing.preview,
             open_files=open_files,
         )
+    if stopped and budget is not None:
+        console.error(budget.summary(result.requested - len(result.images), "images"))
+        raise typer.Exit(ExitCode.PARTIAL)
     if not result.complete:
         raise typer.Exit(ExitCode.PARTIAL)
+
+
+def command_endpoint(command: str) -> str:
+    return {"edit": "edits", "vary": "variations"}.get(command, "generations")

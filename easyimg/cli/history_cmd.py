@@ -12,37 +12,102 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from ..console import Console
 
 
 from .tables import emit, json_flag
 
 
+class Status(StrEnum):
+    ok = "ok"
+    partial = "partial"
+    error = "error"
+
+
+history_app = typer.Typer(
+    invoke_without_command=True, no_args_is_help=False, subcommand_metavar="[show ID]"
+)
+
+
+@history_app.callback()
 def history(
+    ctx: typer.Context,
     limit: Annotated[
         int,
         typer.Option(
             "-n", "--limit", min=0, metavar="N", help="show the last N entries; 0 shows them all"
         ),
     ] = 20,
-    json_out: Annotated[bool, json_flag("the entries, as stored,")] = False,
+    grep: Annotated[
+        str | None,
+        typer.Option(
+            "--grep",
+            metavar="TEXT",
+            help="only entries whose prompt or file names hold TEXT (any case)",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "-m",
+            "--model",
+            metavar="MODEL",
+            help="only this model (and its dated snapshots)",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="DATE",
+            help="only from DATE on: YYYY-MM-DD, today, yesterday, Nd or Nw, in local time",
+            show_default=False,
+        ),
+    ] = None,
+    status: Annotated[
+        Status | None,
+        typer.Option(
+            "--status",
+            metavar="ok|partial|error",
+            help="only entries that ended so",
+            show_default=False,
+        ),
+    ] = None,
+    json_out: Annotated[bool, json_flag("the entries, as stored (with their ids),")] = False,
 ) -> None:
-    """Show past generations from the history file, newest first."""
+    """Show past generations from the history file, newest first, each with its id.
+
+    easyimg history --grep fox --since 7d
+    easyimg history show 3f2a9c01d4
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     from .. import history as history_file
-    from ..usage import image_count, newest_first, tokens_of
+    from ..usage import image_count, tokens_of
 
     console = make_console(json_mode=json_out)
     settings = settings_for()
-    entries = (
-        history_file.last(settings.history_file, limit)
-        if limit
-        else newest_first(history_file.read(settings.history_file), limit)
+    query = history_file.Query(
+        grep=grep,
+        model=model,
+        since=_since(since),
+        status=status.value if status else None,
     )
+    entries = history_file.newest(settings.history_file, limit, query)
     if json_out:
-        console.out_json(entries)
+        console.out_json([{"id": history_file.entry_id(e), **e} for e in entries])
         return
     if not entries:
-        _history_note(console, settings.history_file, settings.history)
+        _history_note(
+            console,
+            settings.history_file,
+            settings.history,
+            filtered=any(v is not None for v in (grep, model, since, status)),
+        )
         return
     tty = state.env.stdout_isatty
     rows = []
@@ -51,13 +116,16 @@ def history(
         files = [str(f) for f in entry.get("files") or []]
         images = str(image_count(entry))
         if tty:
-            if entry.get("status") not in (None, "ok"):
-                images += f" {entry['status']}"
+            if history_file.entry_status(entry) != "ok":
+                images += f" {history_file.entry_status(entry)}"
+            if history_file.is_placeholder(entry):
+                images += " placeholder"
             first = files[0].rsplit("/", 1)[-1] if files else ""
             shown_files = first + (f" (+{len(files) - 1})" if len(files) > 1 else "")
         else:
             shown_files = " ".join(files)
         row = [
+            history_file.entry_id(entry),
             _when(entry, tty),
             str(entry.get("command") or ""),
             str(entry.get("model") or ""),
@@ -67,9 +135,10 @@ def history(
             shown_files,
         ]
         if not tty:
-            row.insert(4, str(entry.get("status") or ""))
+            row.insert(5, str(entry.get("status") or ""))
         rows.append(row)
     columns = [
+        ("id", "left"),
         ("time", "left"),
         ("command", "left"),
         ("model", "left"),
@@ -79,8 +148,81 @@ def history(
         ("files", "left"),
     ]
     if not tty:
-        columns.insert(4, ("status", "left"))
-    emit(columns, rows, shrink=("prompt", "files"))
+        columns.insert(5, ("status", "left"))
+    emit(columns, rows, shrink=("prompt", "files"), optional=("command", "tokens"))
+
+
+@history_app.command("show")
+def show(
+    ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="a history id, or its first 4 or more characters", show_default=False
+        ),
+    ],
+    json_out: Annotated[bool, json_flag("the entry, as stored,")] = False,
+) -> None:
+    """Show one history entry in full: request, files, usage and cost.
+
+    easyimg history show 3f2a9c01d4
+    """
+    import json
+
+    from .. import history as history_file
+    from ..usage import entry_cost
+    from .spend import price_book
+
+    console = make_console(json_mode=json_out)
+    settings = settings_for()
+    entry = history_file.find(settings.history_file, ref)
+    ident = history_file.entry_id(entry)
+    if json_out:
+        console.out_json({"id": ident, **entry})
+        return
+    cost = entry_cost(entry, price_book(settings))
+    placeholder = history_file.is_placeholder(entry)
+    rows: list[tuple[str, Any]] = [
+        ("id", ident),
+        ("time", entry.get("time")),
+        ("command", entry.get("command")),
+        ("model", entry.get("model")),
+        ("status", history_file.entry_status(entry)),
+        ("host", history_file.entry_host(entry)),
+        ("placeholder", "not recorded" if placeholder is None else "yes" if placeholder else "no"),
+        ("prompt", entry.get("prompt")),
+        ("parameters", json.dumps(entry.get("parameters") or {}, ensure_ascii=False)),
+        ("usage", json.dumps(entry["usage"]) if entry.get("usage") else None),
+        (
+            "cost",
+            "$0.00 (placeholder images)" if placeholder else _money(cost),
+        ),
+        ("request id", entry.get("request_id")),
+        ("error", entry.get("error")),
+    ]
+    lines = [f"{k:<12} {' '.join(str(v).split())}" for k, v in rows if v not in (None, "")]
+    lines += [f"file         {f}" for f in entry.get("files") or []]
+    lines.append(f"rerun        easyimg rerun {ident}")
+    console.out("\n".join(lines))
+
+
+def _money(dollars: float | None) -> str | None:
+    from ..cost import money
+
+    return None if dollars is None else money(dollars)
+
+
+def _since(text: str | None) -> "date | None":
+    from datetime import date
+
+    from ..errors import UsageError
+    from ..usage import parse_since
+
+    if text is None:
+        return None
+    try:
+        return parse_since(text, date.today())
+    except UsageError as exc:
+        raise UsageError(f"--since {exc.message}") from None
 
 
 def _when(entry: dict[str, Any], tty: bool) -> str:
@@ -93,10 +235,12 @@ def _when(entry: dict[str, Any], tty: bool) -> str:
     return when.astimezone().strftime("%Y-%m-%d %H:%M") if when else str(entry.get("time", ""))
 
 
-def _history_note(console: "Console", path: Any, enabled: bool) -> None:
+def _history_note(console: "Console", path: Any, enabled: bool, filtered: bool = False) -> None:
     if not state.env.stderr_isatty:
         return
-    if not enabled:
+    if filtered:
+        console.info("no history entries match")
+    elif not enabled:
         console.info("history is turned off (config history = false)")
     else:
         console.info(f"no history yet; easyimg records each generation in {path}")
@@ -108,6 +252,7 @@ def _history_note(console: "Console", path: Any, enabled: bool) -> None:
 class By(StrEnum):
     model = "model"
     day = "day"
+    host = "host"
 
 
 def usage(
@@ -122,34 +267,42 @@ def usage(
         ),
     ] = None,
     by: Annotated[
-        By, typer.Option("--by", metavar="model|day", help="one row per model or per day")
+        By,
+        typer.Option("--by", metavar="model|day|host", help="one row per model, day or host"),
     ] = By.model,
+    all_runs: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="count placeholder images too (--offline, easyimg serve): they cost $0"
+        ),
+    ] = False,
     json_out: Annotated[bool, json_flag("the totals")] = False,
 ) -> None:
-    """Token totals per model or day from the history file, with an estimated cost.
+    """Token totals and cost per model, day or host from the history file.
 
-    A cost column appears for models priced in the config file, in USD per 1M tokens:
+    Costs come from easyimg's built-in price table; prices in the config file override it or
+    add models, in USD per 1M tokens or per image:
 
     prices."gpt-image-2" = { input_text = 5.0, input_image = 8.0, output = 30.0 }
-    """
-    from datetime import date
+    prices."flux-dev" = { per_image = 0.025 }
 
-    from ..errors import UsageError
+    Placeholder images (--offline, easyimg serve) are left out unless --all.
+    """
     from ..summary import totals
-    from ..usage import parse_prices, parse_since
     from ..usage import report as make_report
+    from .spend import price_book
 
     console = make_console(json_mode=json_out)
-    start = None
-    if since is not None:
-        try:
-            start = parse_since(since, date.today())
-        except UsageError as exc:
-            raise UsageError(f"--since {exc.message}") from None
+    start = _since(since)
     settings = settings_for()
-    prices = parse_prices(settings.prices, f"config file {settings.config_file}")
     # Totals cached beside the file: only lines appended since the last `usage` are read.
-    report = make_report(totals(settings.history_file), by=by.value, since=start, prices=prices)
+    report = make_report(
+        totals(settings.history_file),
+        by=by.value,
+        since=start,
+        prices=price_book(settings),
+        placeholders=all_runs,
+    )
     if json_out:
         console.out_json(
             {
@@ -159,6 +312,7 @@ def usage(
                 "rows": [_usage_doc(report.by, r, report.priced) for r in report.rows],
                 "total": _usage_doc(None, report.total, report.priced),
                 "unpriced_models": report.unpriced_models if report.priced else [],
+                "placeholder_runs_left_out": report.placeholder_runs,
             }
         )
         return
@@ -166,6 +320,7 @@ def usage(
         if state.env.stderr_isatty:
             where = f" since {start.isoformat()}" if start else ""
             console.info(f"no generations in the history{where} ({settings.history_file})")
+            _usage_notes(console, report)
         return
     tty = state.env.stdout_isatty
     columns = [
@@ -181,10 +336,26 @@ def usage(
         columns.append(("cost USD", "right"))
     rows = [_usage_row(r, report.priced, tty) for r in report.rows]
     emit(columns, rows, total=_usage_row(report.total, report.priced, tty))
-    if report.priced and report.unpriced_models and state.env.stderr_isatty:
+    if state.env.stderr_isatty:
+        _usage_notes(console, report)
+
+
+def _usage_notes(console: "Console", report: Any) -> None:
+    if report.priced and report.unpriced_models:
         console.info(
-            "* not counted in the cost, no price in the config file: "
-            + ", ".join(report.unpriced_models)
+            '* not counted in the cost, no price known (add [prices."MODEL"] to the config '
+            "file): " + ", ".join(report.unpriced_models)
+        )
+    if report.placeholder_runs:
+        runs = report.placeholder_runs
+        console.info(
+            f"{runs} run{'s' if runs != 1 else ''} of placeholder images left out "
+            "(--all counts them)"
+        )
+    if report.unmarked_loopback_runs:
+        console.info(
+            f"{report.unmarked_loopback_runs} older runs against a loopback server are counted; "
+            "they may be placeholder images from before easyimg marked them (--by host shows them)"
         )
 
 

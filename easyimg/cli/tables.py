@@ -19,11 +19,13 @@ def emit(
     total: list[str] | None = None,
     wrap: tuple[str, ...] = (),
     shrink: tuple[str, ...] = (),
+    optional: tuple[str, ...] = (),
 ) -> None:
     """A table on a terminal, tab-separated values with a header row in a pipe.
 
     `columns` holds (name, justify). On a terminal the columns named in `wrap` wrap, those
-    in `shrink` are cut with an ellipsis to fit, and the rest keep their whole width.
+    in `shrink` are cut with an ellipsis to fit, and the rest keep their whole width; the
+    `optional` ones, in that order, are left out when the shrinking ones have too little room.
     """
     env = state.env
     if not env.stdout_isatty:
@@ -57,6 +59,18 @@ def emit(
         cells = [[v for i, v in enumerate(r) if i != drop] for r in cells]
         total = [v for i, v in enumerate(total) if i != drop] if total else total
         room = (out.width - fixed) // len(shrinking) - 3
+    for name in optional:
+        if room >= 12:
+            break
+        at = next((i for i, (n, _) in enumerate(columns) if n == name), None)
+        if at is None:
+            continue
+        fixed -= max(len(name), *(len(r[at]) for r in cells), len(total[at]) if total else 0)
+        fixed -= 3
+        columns = [c for i, c in enumerate(columns) if i != at]
+        cells = [[v for i, v in enumerate(r) if i != at] for r in cells]
+        total = [v for i, v in enumerate(total) if i != at] if total else total
+        room = (out.width - fixed) // max(1, len(shrinking)) - 3
     room = max(10, room)
     table = Table(
         box=box.SIMPLE,
