@@ -716,6 +716,9 @@ def test_second_sigint_abandons_in_flight_items_and_says_so(tmp_path):
         start = time.monotonic()
         proc.send_signal(signal.SIGINT)
         assert proc.stderr is not None
+        # The estimate comes first, before anything is sent.
+        assert proc.stderr.readline().startswith("estimated cost: $1.05 (5 images,")
+        assert proc.stderr.readline().startswith("basis: ")
         assert proc.stderr.readline().startswith("interrupted: finishing 2 items in flight")
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=15)

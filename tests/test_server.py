@@ -98,9 +98,10 @@ def test_generation_matches_schema_and_size(srv, openapi):
     check(openapi, "ImagesResponse", doc)
     assert doc["size"] == "1536x1024" and doc["quality"] == "medium"
     assert doc["background"] == "opaque" and doc["output_format"] == "png"
-    assert doc["usage"]["output_tokens"] == 1584
+    # What gpt-image-2 bills for one such image (easyimg.prices).
+    assert doc["usage"]["output_tokens"] == 1372
     assert doc["usage"]["input_tokens_details"] == {"text_tokens": 5, "image_tokens": 0}
-    assert doc["usage"]["total_tokens"] == doc["usage"]["input_tokens"] + 1584
+    assert doc["usage"]["total_tokens"] == doc["usage"]["input_tokens"] + 1372
     img = decode(doc["data"][0])
     assert (img.format, img.size) == ("PNG", (1536, 1024))
     assert "revised_prompt" not in doc["data"][0]
@@ -574,7 +575,9 @@ def test_plan_and_render_without_http():
         "png",
         "b64_json",
     )
-    assert server.usage(plan)["output_tokens"] == 272
+    assert server.usage(plan)["output_tokens"] == 196
+    other = server.make_plan("generations", {"prompt": "a", "model": "gpt-image-1"}, [], None)
+    assert server.usage(other)["output_tokens"] == 4160  # auto is answered as high
     assert server.render(plan, 0).size == (1024, 1024)
     variation = server.make_plan("variations", {}, [png((64, 64))], None)
     assert (variation.model, variation.response_format) == ("dall-e-2", "url")

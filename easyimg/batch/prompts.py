@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import json
@@ -459,14 +460,30 @@ class PromptFile:
         self.kind = kind
         self.defaults = defaults
         self.source = source
+        # `--head` and `--shard` (batch/select.py): which of the items a run takes.
+        self.head: int | None = None
+        self.shard: tuple[int, int] | None = None
+        self._taken: int | None = None
         with opener() as lines:
             self.checked = check(lines, kind, defaults, source)
 
+    def narrowed(self, *, head: int | None, shard: tuple[int, int] | None) -> PromptFile:
+        """The same file, taking only the items of shard K of N, and of those the first N."""
+        other = copy.copy(self)
+        other.head, other.shard, other._taken = head, shard, None
+        return other
+
     def __len__(self) -> int:
-        return self.checked.count
+        if self.head is None and self.shard is None:
+            return self.checked.count
+        if self._taken is None:
+            self._taken = sum(1 for _ in self)  # one more streamed pass, holding nothing
+        return self._taken
 
     def __iter__(self) -> Iterator[Item]:
+        from .select import select
+
         builder = _Builder(self.source, self.defaults, self.checked.repeats)
         with self._opener() as lines:
             # Lines that fail now (the file changed since it was checked) are left out.
-            yield from _items(lines, self.kind, builder)
+            yield from select(_items(lines, self.kind, builder), head=self.head, shard=self.shard)

@@ -45,6 +45,8 @@ class Outcome:
     images: list[GenImage] = field(default_factory=list)
     # Files an earlier run wrote for this item (relative): the manifest line lists them too.
     kept: list[str] = field(default_factory=list)
+    # The server said its images are placeholders (`easyimg serve`).
+    placeholder: bool = False
 
     @property
     def image_count(self) -> int:
@@ -157,6 +159,7 @@ class BatchRun:
         resume: bool = True,
         events: Events | None = None,
         on_record: Callable[[Outcome], None] | None = None,
+        admit: Callable[[Task], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
         dialects: Callable[[Item], Dialect | None] | None = None,
     ) -> None:
@@ -173,6 +176,9 @@ class BatchRun:
         self.resume = resume
         self.events: Events = events or _Quiet()
         self.on_record = on_record
+        # Asked before each item starts (a budget); False stops the run starting items.
+        self.admit = admit
+        self.admit_refused = False
         self.clock = clock
         self.summary = Summary(total=total, manifest=self.manifest.path)
         self._tasks: queue.Queue[Task] = queue.Queue()
@@ -241,6 +247,9 @@ class BatchRun:
                 item = next(pending, None)
                 if item is None:
                     exhausted = True
+                elif self.admit is not None and not self.admit(item):
+                    self.admit_refused = True
+                    self._stop("budget reached")
                 else:
                     self._tasks.put(item)
                     self._handed += 1
@@ -373,6 +382,7 @@ class BatchRun:
             images=images,
             request_id=gen.result.request_ids[0] if gen.result.request_ids else None,
             kept=task.have,
+            placeholder=gen.result.placeholder,
         )
         self._record(outcome)
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .batch_remote import history_recorder, submit_remote
+from .batch_select import Head, Shard, chosen
 from .common import (
     ApiChoice,
     ApiKey,
@@ -50,14 +51,28 @@ from .common import (
     warn_advisories,
 )
 from .dialects import dialect_picker
+from .spend import (
+    MaxCost,
+    RunCost,
+    Yes,
+    announce,
+    batch_estimate,
+    both,
+    estimate_doc,
+    estimate_lines,
+    price_book,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from pathlib import Path
 
-    from ..batch.prompts import PromptFile
+    from ..batch.manifest import Pending
+    from ..batch.prompts import Item, PromptFile
     from ..config import Settings
     from ..console import Console
+    from ..estimate import Estimate
+    from ..prices import PriceBook
 
 BATCH = "Batch"
 
@@ -187,6 +202,10 @@ def batch(
     retries: Retries = None,
     retry_timeouts: RetryTimeouts = False,
     offline: Offline = False,
+    head: Head = None,
+    shard: Shard = None,
+    max_cost: MaxCost = None,
+    yes: Yes = False,
 ) -> None:
     """Generate images for every prompt in FILE; generation options are the defaults.
 
@@ -264,7 +283,9 @@ def batch(
     )
     if defaults.api not in (None, "images", "chat"):
         raise UsageError(f"--api {defaults.api!r}: use images or chat")
-    items = _read_items(console, file, defaults)
+    if max_cost is not None and remote:
+        raise UsageError("--max-cost is for local runs; a Batch API run is started as a whole")
+    items = chosen(_read_items(console, file, defaults), head=head, shard=shard)
     warn_advisories(console, settings, [i.body for i in items])
     if remote:
         chat_line = next((i.line for i in items if i.api == "chat"), None)
@@ -274,6 +295,7 @@ def batch(
                 "carries images API requests; run it here (without --remote), or send it "
                 "as an images request with --api images"
             )
+    book = price_book(settings)
 
     if dry_run:
         _dry_run(
@@ -285,8 +307,11 @@ def batch(
             remote=remote,
             json_out=json_out,
             source=file,
+            book=book,
         )
         return
+    expected = batch_estimate(_pending(items, directory, not no_resume), book, remote)
+    announce(console, expected, settings, yes=yes, offline=offline)
     if remote:
         submit_remote(
             console,
@@ -325,7 +350,17 @@ def batch(
         json_out=json_out,
         gallery=gallery or open_page,
         open_page=open_page,
+        book=book,
+        expected=expected,
+        max_cost=max_cost,
     )
+
+
+def _pending(items: "Iterable[Item]", directory: "Path", resume: bool) -> "Pending":
+    """What is still to do, as a stream (nothing held per item)."""
+    from ..batch.manifest import Manifest, Pending
+
+    return Pending(Manifest(directory), items, resume=resume)
 
 
 def _read_items(console: "Console", file: str, defaults: Any) -> "PromptFile":
@@ -407,6 +442,7 @@ def _dry_run(
     remote: bool,
     json_out: bool,
     source: str,
+    book: "PriceBook",
 ) -> None:
     import json
 
@@ -420,6 +456,7 @@ def _dry_run(
 
     manifest = Manifest(directory)
     plan = to_do(manifest, items, resume=resume)
+    expected = batch_estimate(plan.todo, book, remote)
     warn_unreadable(console, manifest.path, plan.state)
     if plan.skipped:
         console.info(f"{plan.skipped} of {len(items)} items are already done (see {manifest.path})")
@@ -428,10 +465,18 @@ def _dry_run(
             line for _, line in request_lines((t.request() for t in plan.todo), endpoint_of(items))
         ]
         if json_out:
-            console.out_json({"requests": [json.loads(line) for line in lines]})
+            console.out_json(
+                {
+                    "requests": [json.loads(line) for line in lines],
+                    "estimate": estimate_doc(expected),
+                }
+            )
         else:
             for line in lines:
                 console.out(line)
+            # The JSONL itself stays clean for piping to a file: the estimate is talk here.
+            for line in estimate_lines(expected):
+                console.info(line)
         return
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     if settings.api_key:
@@ -457,7 +502,7 @@ def _dry_run(
         request(t, k) for t in plan.todo for k in plan_counts(int(t.body.get("n", 1)), t.item.max_n)
     ]
     if json_out:
-        console.out_json({"requests": requests})
+        console.out_json({"requests": requests, "estimate": estimate_doc(expected)})
         return
     blocks = [
         "\n".join(
@@ -471,7 +516,7 @@ def _dry_run(
         )
         for r in requests
     ]
-    console.out("\n\n".join(blocks))
+    console.out("\n\n".join([*blocks, "\n".join(estimate_lines(expected))]))
 
 
 def _pool_size(items: "PromptFile", jobs: int) -> int:
@@ -495,10 +540,18 @@ def _run_local(
     json_out: bool,
     gallery: bool = False,
     open_page: bool = False,
+    book: "PriceBook | None" = None,
+    expected: "Estimate | None" = None,
+    max_cost: float | None = None,
 ) -> None:
     from ..batch.run import BatchRun
+    from ..budget import BudgetReached
     from ..output import plan_output
+    from ..prices import PriceBook
     from .batch_progress import View, finish, folder_lock
+
+    spent = RunCost.for_run(book or PriceBook(), max_cost, expected)
+    budget = spent.budget
 
     plan_output(directory, template=template, count=1, overwrite=overwrite)
     # Picked before --offline swaps the base URL: the request form is the real host's.
@@ -525,7 +578,8 @@ def _run_local(
                 sidecar=sidecar,
                 resume=resume,
                 events=view,
-                on_record=history_recorder(settings),
+                on_record=both(spent.record, history_recorder(settings, offline=offline)),
+                admit=spent.admit if budget is not None else None,
                 dialects=dialects,
             )
             try:
@@ -534,6 +588,8 @@ def _run_local(
                 view.close()
         finally:
             conn.close()
+    if budget is not None and run.admit_refused:
+        summary.stop(BudgetReached(budget.summary(summary.not_started)))
     finish(
         console,
         summary,
@@ -542,4 +598,6 @@ def _run_local(
         offline=offline,
         gallery=directory if gallery else None,
         open_page=open_page,
+        cost=spent.line(expected) if expected is not None and not offline else None,
+        cost_doc=spent.doc(expected) if expected is not None and not offline else None,
     )

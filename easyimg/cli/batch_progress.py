@@ -176,6 +176,8 @@ def finish(
     batch_id: str | None = None,
     gallery: "Path | None" = None,
     open_page: bool = False,
+    cost: str | None = None,
+    cost_doc: dict[str, Any] | None = None,
 ) -> None:
     """Report a finished run or fetch, refresh the gallery of `gallery` if given; a non-zero
     exit code ends the command here."""
@@ -204,6 +206,8 @@ def finish(
         }
         if batch_id:
             doc["batch"] = batch_id
+        if cost_doc is not None:
+            doc["cost"] = cost_doc
         console.out_json(doc)
     size = 0
     for path in s.images:
@@ -244,6 +248,8 @@ def finish(
             )
         if tokens:
             console.info(tokens)
+        if cost:
+            console.info(cost)
         console.info(f"manifest: {s.manifest}")
     for f in failures[:MAX_LISTED]:
         where = f"{source}:{f.line}" if f.line is not None else source

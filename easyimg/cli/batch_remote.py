@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..console import Console
 
 
-def history_recorder(settings: "Settings") -> Any:
+def history_recorder(settings: "Settings", *, offline: bool = False) -> Any:
     from .. import history
 
     def record(outcome: "Outcome") -> None:
@@ -38,6 +38,8 @@ def history_recorder(settings: "Settings") -> Any:
                 request_id=outcome.request_id,
                 base_url=settings.base_url,
                 status="ok" if outcome.status == "ok" else "partial",
+                placeholder=offline or outcome.placeholder,
+                host="offline" if offline else None,
             ),
         )
 
@@ -390,7 +392,7 @@ def _fetch_one(
             metadata=metadata,
             sidecar=sidecar,
             events=view,
-            on_record=history_recorder(settings),
+            on_record=history_recorder(settings, offline=offline),
             backend=backend,
         ).run()
     finally:

@@ -8,9 +8,12 @@ import typer
 from .common import state
 
 if TYPE_CHECKING:
+    from ..batch.manifest import Task
+    from ..batch.run import Outcome
+    from ..budget import Budget
     from ..config import Settings
     from ..console import Console
-    from ..cost import Estimate
+    from ..estimate import Estimate
     from ..prices import PriceBook
 
 SPEND = "Spend"
@@ -59,61 +62,42 @@ def estimate_lines(est: "Estimate") -> list[str]:
     return [est.line(), f"basis: {est.basis}"]
 
 
-def combine(estimates: Iterable["Estimate"]) -> "Estimate":
-    """One estimate for many requests: the sum of those with a price, and what had none."""
-    from ..cost import Estimate, money
+def batch_estimate(todo: Iterable["Task"], book: "PriceBook", remote: bool) -> "Estimate":
+    """What a batch will send, added up; a partial item asks only for the images it lacks."""
+    from dataclasses import replace
 
-    known: list[Estimate] = []
-    unknown: list[Estimate] = []
-    for est in estimates:
-        (known if est.dollars is not None else unknown).append(est)
-    every = known + unknown
-    if not every:
-        return Estimate(0.0, 0, "", None, None, "nothing to send")
-    images = sum(e.images for e in every)
+    from ..estimate import Tally
 
-    def same(attr: str) -> Any:
-        values = {getattr(e, attr) for e in every}
-        return values.pop() if len(values) == 1 else None
-
-    models = sorted({e.model for e in every})
-    model = same("model") or f"{len(models)} models"
-    # The basis of the commonest kind of request, and what could not be priced.
-    groups: dict[str, int] = {}
-    for est in known:
-        groups[est.basis] = groups.get(est.basis, 0) + est.images
-    parts = []
-    if groups:
-        top = max(groups, key=lambda b: groups[b])
-        parts.append(top if len(groups) == 1 else f"mostly {top}")
-    if unknown:
-        missing = sorted({e.model for e in unknown})
-        count = sum(e.images for e in unknown)
-        parts.append(
-            f"{count} of {images} images have no price ({', '.join(missing)}) and are not in "
-            "the sum" + ("" if known else f": {unknown[0].basis}")
-        )
-    dollars = sum(e.dollars or 0.0 for e in known) if known else None
-    est = Estimate(dollars, images, model, same("quality"), same("size"), "; ".join(parts))
-    if known and unknown:
-        # Say plainly that the sum is a floor, not the whole.
-        est = Estimate(
-            dollars,
-            images,
-            model,
-            est.quality,
-            est.size,
-            f"at least {money(dollars or 0.0)}: {est.basis}",
-        )
+    tally = Tally(book)
+    for task in todo:
+        tally.add(task.body, task.item.count - len(task.have))
+    est = tally.result()
+    if remote and est.dollars is not None:
+        # Batch APIs bill half the synchronous price (OpenAI's and EasyRouter's own).
+        est = replace(est, dollars=est.dollars / 2, basis=f"{est.basis}; Batch API: half price")
     return est
 
 
-def confirm(console: "Console", est: "Estimate", settings: "Settings", yes: bool) -> None:
+def announce(
+    console: "Console", est: "Estimate", settings: "Settings", *, yes: bool, offline: bool
+) -> None:
+    """The estimate on stderr before a batch starts, and the question above confirm_over."""
+    if est.images:
+        for line in estimate_lines(est):
+            console.info(line)
+        if offline:
+            console.info("(--offline: placeholder images, nothing is billed)")
+    confirm(console, est, settings, yes, offline=offline)
+
+
+def confirm(
+    console: "Console", est: "Estimate", settings: "Settings", yes: bool, offline: bool = False
+) -> None:
     """On a terminal, ask before a run estimated above `confirm_over`; never in a pipe."""
     from ..cost import money
 
     env = state.env
-    if yes or est.dollars is None or est.dollars <= settings.confirm_over:
+    if yes or offline or est.dollars is None or est.dollars <= settings.confirm_over:
         return
     if not (env.stdin_isatty and env.stderr_isatty) or console.json_mode:
         return
@@ -128,7 +112,7 @@ def confirm(console: "Console", est: "Estimate", settings: "Settings", yes: bool
         raise typer.Exit(130)
 
 
-def cost_line(
+def costs(
     model: str,
     usage: Mapping[str, Any] | None,
     book: "PriceBook",
@@ -137,18 +121,132 @@ def cost_line(
     body: Mapping[str, Any],
     placeholder: bool,
     endpoint: str = "generations",
-) -> str | None:
-    """`cost: $X.XX (estimated $Y.YY)` for a summary; None when neither is known."""
-    from ..cost import cost_from_usage, estimate, money
+) -> dict[str, Any]:
+    """What a generation cost (from usage; $0 for placeholders) and what it was estimated at."""
+    from ..cost import cost_from_usage
+    from ..estimate import estimate
 
     expected = estimate(body, book, images=images, endpoint=endpoint).dollars
-    if placeholder:
+    actual = (
+        0.0
+        if placeholder
+        else cost_from_usage(
+            model, usage, book, images=images, quality=body.get("quality"), size=body.get("size")
+        )
+    )
+    return {
+        "usd": None if actual is None else round(actual, 6),
+        "estimated_usd": None if expected is None else round(expected, 6),
+        "placeholder": placeholder,
+    }
+
+
+def cost_line(doc: Mapping[str, Any]) -> str | None:
+    """`cost: $X.XX (estimated $Y.YY)` for a summary; None when neither is known."""
+    from ..cost import money
+
+    actual, expected = doc["usd"], doc["estimated_usd"]
+    if doc["placeholder"]:
         real = f" (a real run: about {money(expected)})" if expected is not None else ""
         return f"cost: $0.00, placeholder images{real}"
-    actual = cost_from_usage(
-        model, usage, book, images=images, quality=body.get("quality"), size=body.get("size")
-    )
     if actual is None and expected is None:
         return None
     shown = money(actual) if actual is not None else "unknown (no usage in the answer)"
     return f"cost: {shown}" + (f" (estimated {money(expected)})" if expected is not None else "")
+
+
+class RunCost:
+    """What a batch cost so far, from each item's usage (or per-image price); thread-safe.
+
+    With a budget, each item holds its estimate from when it starts until it is recorded.
+    """
+
+    def __init__(self, book: "PriceBook", budget: "Budget | None" = None) -> None:
+        import threading
+
+        from ..estimate import Tally
+
+        self.book = book
+        self.budget = budget
+        self.dollars = 0.0
+        self.unmeasured = 0
+        self._rates = Tally(book)
+        self._holds: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_run(cls, book: "PriceBook", max_cost: float | None, expected: "Estimate") -> "RunCost":
+        """With `max_cost`, a budget; UsageError when an item has no price to hold."""
+        from ..budget import Budget
+        from ..errors import UsageError
+
+        if max_cost is not None and expected.unpriced:
+            raise UsageError(f"--max-cost needs a price for every item: {expected.basis}")
+        return cls(book, Budget(max_cost) if max_cost is not None else None)
+
+    def admit(self, task: "Task") -> bool:
+        assert self.budget is not None
+        # Items without a price were refused before the run (--max-cost needs prices).
+        images = task.item.count - len(task.have)
+        hold = self.budget.hold(self._rates.dollars(task.body, images) or 0.0)
+        if hold is None:
+            return False
+        with self._lock:
+            self._holds[task.item.key] = hold
+        return True
+
+    def record(self, outcome: "Outcome") -> None:
+        from ..cost import cost_from_usage
+        from ..errors import APIError
+
+        body = outcome.body
+        actual = cost_from_usage(
+            str(body.get("model") or ""),
+            outcome.usage,
+            self.book,
+            images=len(outcome.paths),
+            quality=body.get("quality"),
+            size=body.get("size"),
+        )
+        if actual is None and isinstance(outcome.error, APIError) and not outcome.paths:
+            actual = 0.0  # refused: nothing was made, nothing billed
+        with self._lock:
+            hold = self._holds.pop(outcome.key, None)
+            if outcome.placeholder:
+                pass  # costs nothing, though a budget counts it (below) as a rehearsal
+            elif actual is None:
+                self.unmeasured += 1
+            else:
+                self.dollars += actual
+        if hold is not None and self.budget is not None:
+            self.budget.settle(hold, actual)
+
+    def doc(self, expected: "Estimate") -> dict[str, Any]:
+        return {
+            "usd": round(self.dollars, 6),
+            "estimated_usd": None if expected.dollars is None else round(expected.dollars, 6),
+            "unmeasured_items": self.unmeasured,
+        }
+
+    def line(self, expected: "Estimate") -> str | None:
+        from ..cost import money
+
+        if expected.dollars is None and not self.dollars:
+            return None
+        text = f"cost: {money(self.dollars)}"
+        if self.unmeasured:
+            text += f" and {self.unmeasured} items with no usage to price"
+        if expected.dollars is not None:
+            text += f" (estimated {money(expected.dollars)})"
+        return text
+
+
+def both(*calls: Any) -> Any:
+    """One on_record callback that calls each of `calls` that is not None."""
+    chosen = [c for c in calls if c is not None]
+
+    def call(outcome: "Outcome") -> None:
+        for c in chosen:
+            c(outcome)
+
+    return call

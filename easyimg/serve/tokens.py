@@ -20,11 +20,26 @@ def _image_tokens(width: int, height: int) -> int:
     return 85 + 170 * math.ceil(w / 512) * math.ceil(h / 512)
 
 
+def _output_tokens(plan: Plan) -> int:
+    """What the real model bills for one such image where that is known (the price table),
+    else a count by area; so an offline run rehearses a budget with realistic numbers."""
+    from ..prices import BUILTIN, TOKEN_RULES, base_model, pick
+
+    price = BUILTIN.get(base_model(plan.model))
+    if price is not None:
+        known = pick(price.image_tokens, plan.quality, plan.size)
+        if known is None and price.token_rule in TOKEN_RULES:
+            known = TOKEN_RULES[price.token_rule](plan.quality, plan.width, plan.height)
+        if known is not None:
+            return int(known)
+    return round(TOKENS_PER_MPX[plan.quality] * plan.width * plan.height / (1 << 20))
+
+
 def usage(plan: Plan, *, images: int | None = None, with_input: bool = True) -> dict[str, Any]:
     """Plausible token counts: ~1.3 tokens a word, input images by size, output by size/quality."""
     text = max(1, round(len(plan.prompt.split()) * 1.3)) if with_input else 0
     pictures = sum(_image_tokens(*i.size) for i in plan.inputs) if with_input else 0
-    per_image = round(TOKENS_PER_MPX[plan.quality] * plan.width * plan.height / (1 << 20))
+    per_image = _output_tokens(plan)
     per_image *= max(1, plan.frames)  # every gif frame is drawn
     if plan.stream:
         per_image += 100 * plan.partials  # the API bills each partial image
