@@ -175,16 +175,17 @@ def counted(
     sizes = STANDARD_SIZES if s == "auto" else (s,)
     if price is not None and (len(qualities) > 1 or len(sizes) > 1):
         best: tuple[float, str, str] | None = None
-        seen: set[float] = set()
+        seen: list[float] = []
         for cq in qualities:
             for cs in sizes:
                 cost = _image_cost(price, cq, cs, partials)
                 if cost is not None:
-                    seen.add(cost.dollars)
+                    seen.append(cost.dollars)
                     if best is None or cost.dollars > best[0]:
                         best = (cost.dollars, cq, cs)
-        # A flat price: what auto picks does not matter, so it stays auto.
-        if best is not None and (len(seen) > 1 or pick(price.per_image, None, None) is None):
+        # One price for every choice: what auto picks does not matter, so it stays auto.
+        flat = len(seen) == len(qualities) * len(sizes) and len(set(seen)) == 1
+        if best is not None and not flat:
             if q == "auto":
                 notes.append(f"quality auto counted as {best[1]}, the dearest")
             if s == "auto":

@@ -45,11 +45,13 @@ def record(
     placeholder: bool = False,
     host: str | None = None,
     error: str | None = None,
+    inputs: Mapping[str, Any] | None = None,
     now: datetime | None = None,
     answer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One history entry. `placeholder`: the images are not real (`--offline`, or a server
-    that said so); `host` defaults to the base URL's host and port."""
+    that said so); `host` defaults to the base URL's host and port; `inputs`: the files an
+    edit or variation sent (`image`: paths, `mask`: a path), so `rerun` can send them again."""
     when = (now or datetime.now(UTC)).astimezone(UTC)
     entry: dict[str, Any] = {
         "time": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -67,6 +69,8 @@ def record(
     }
     if answer:
         entry["answer"] = dict(answer)
+    if inputs:
+        entry["inputs"] = dict(inputs)
     if error is not None:
         entry["error"] = error
     return {"id": entry_id(entry), **entry}

@@ -625,7 +625,11 @@ def test_dry_run_shows_the_multipart_request(cli, pics):
         f"image[]: photo.png (image/png, {pics['png'].stat().st_size} B) from photo.png",
         f"image[]: second.jpg (image/jpeg, {pics['jpg'].stat().st_size} B) from second.jpg",
         f"mask: mask.png (image/png, {pics['mask'].stat().st_size} B) from mask.png",
+        "",
+        "estimated cost: $0.21 (1 image, gpt-image-2, high, 1024x1024)",
+        r.out.splitlines()[-1],
     ]
+    assert r.out.splitlines()[-1].startswith("basis: gpt-image-2 high 1024x1024: 7,024 output")
     r = cli("vary", "logo.png", "--dry-run", "--json", "-n", "12", cwd=pics["png"].parent)
     assert r.code == 0, r.err
     first, second = r.json["requests"]

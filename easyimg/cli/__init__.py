@@ -73,7 +73,9 @@ def _register() -> None:
         gallery,
         gen,
         history_cmd,
+        inspect,
         models_cmd,
+        rerun,
         serve,
     )
 
@@ -86,15 +88,13 @@ def _register() -> None:
     app.command("models")(models_cmd.models)
     app.add_typer(history_cmd.history_app, name="history")
     app.command("usage")(history_cmd.usage)
+    app.command("rerun")(rerun.rerun)
+    app.command("info")(inspect.info)
     app.command("login")(config_cmd.login)
     app.add_typer(config_cmd.config_app, name="config")
     app.command("serve")(serve.serve)
     app.command("completions")(completions_cmd.completions)
     app.command("gallery")(gallery.gallery)
-
-    from . import inspect
-
-    app.command("info")(inspect.info)
 
 
 _register()

@@ -475,8 +475,10 @@ def show_multipart(
     from ..api.client import USER_AGENT
     from ..config import mask_key
     from ..console import human_bytes
+    from ..cost import estimate
     from ..inputs import MultipartBody, form_fields
     from ..models import plan_counts
+    from .spend import estimate_doc, estimate_lines, price_book
 
     url = f"{settings.base_url}/{path}"
     headers = {"Content-Type": "multipart/form-data; boundary=…", "User-Agent": USER_AGENT}
@@ -493,6 +495,7 @@ def show_multipart(
         for field, image in files
     ]
     plans = [form_fields({**body, "n": n}) for n in plan_counts(count, max_n)]
+    expected = estimate(body, price_book(settings), images=count, endpoint=path.rsplit("/", 1)[-1])
     if json_out:
         console.out_json(
             {
@@ -506,7 +509,8 @@ def show_multipart(
                         "content_length": len(MultipartBody(fields, files)),
                     }
                     for fields in plans
-                ]
+                ],
+                "estimate": estimate_doc(expected),
             }
         )
         return
@@ -520,4 +524,4 @@ def show_multipart(
             for field, image in files
         ]
         blocks.append("\n".join(lines))
-    console.out("\n\n".join(blocks))
+    console.out("\n\n".join([*blocks, "\n".join(estimate_lines(expected))]))

@@ -404,7 +404,23 @@ def run_generation(
         command=ask.command,
         directory=plan.directory,
         budget=budget,
+        inputs=_inputs(dialect),
     )
+
+
+def _inputs(dialect: Any) -> dict[str, Any] | None:
+    """The files an edit or variation sends, for its history entry."""
+    files = getattr(dialect, "files", None)
+    if not files:
+        return None
+    out: dict[str, Any] = {}
+    for field, image in files:
+        path = str(image.path.resolve())
+        if field == "mask":
+            out["mask"] = path
+        else:
+            out.setdefault("image", []).append(path)
+    return out
 
 
 def render_result(
@@ -418,6 +434,7 @@ def render_result(
     command: str,
     directory: "Path | None" = None,
     budget: "Budget | None" = None,
+    inputs: dict[str, Any] | None = None,
 ) -> None:
     from .. import history
     from ..budget import BudgetReached
@@ -500,6 +517,7 @@ def render_result(
             status="ok" if result.complete and not stopped else "partial",
             placeholder=placeholder,
             host="offline" if offline else None,
+            inputs=inputs,
         )
         try:
             history.append(settings.history_file, entry)
