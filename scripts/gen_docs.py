@@ -23,7 +23,7 @@ EXIT_CODES = {
     4: "the API refused the request (other 4xx, content policy, unknown model)",
     5: "network failure, timeout, 429 or 5xx still failing after retries, malformed response, "
     "an answer past --timeout or max_image_mb, a Retry-After over max_retry_wait",
-    6: "partial success (some images or batch items written, some failed)",
+    6: "partial success (some images or batch items written, some failed, or --max-cost reached)",
     130: "interrupted",
     143: "terminated by SIGTERM (a batch first records what finished, as on Ctrl-C)",
 }
