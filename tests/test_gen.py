@@ -813,7 +813,10 @@ def test_key_never_in_output_of_failures(cli, httpserver, tmp_path, user_dir):
         )
         assert r.code == 3
         assert KEY not in r.out + r.err
-    assert not (user_dir / "history.jsonl").exists()
+    # Failures are recorded (`history --status error`), without the key.
+    text = (user_dir / "history.jsonl").read_text()
+    assert KEY not in text and KEY[:12] not in text
+    assert [json.loads(line)["status"] for line in text.splitlines()] == ["error"] * 3
 
 
 def test_json_error_document(cli, httpserver, tmp_path):

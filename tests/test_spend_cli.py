@@ -151,10 +151,11 @@ def test_batch_max_cost_stops_at_the_right_item_and_resumes(cli, httpserver, pri
         "error: stopped early: budget: spent $0.06 of $0.05; 2 items did not start "
         "(the next would have cost about $0.01)"
     )
-    again = cli(*args, *conn)
+    again = cli(*args, *conn, "--json")
     assert again.code == 0, again.err
     assert [b["prompt"] for b in sent(httpserver)][3:] == ["prompt 4", "prompt 5"]
     assert "3 of 5 items already done; 2 to go" in again.err
+    assert again.json["cost"] == {"usd": 0.04, "estimated_usd": 0.02, "unmeasured_items": 0}
 
 
 def test_batch_asks_on_a_terminal_above_confirm_over(cli, httpserver, priced, tmp_path):
@@ -363,3 +364,22 @@ def test_parse_shard_and_shard_of():
     keys = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(64)]
     assert {shard_of(k, 4) for k in keys} == {1, 2, 3, 4}
     assert all(shard_of(k, 1) == 1 for k in keys)
+
+
+def test_failures_are_in_the_history_as_errors_and_cost_nothing(cli, httpserver, tmp_path):
+    httpserver.expect_request(GEN).respond_with_json(
+        {"error": {"message": "Your request was rejected", "code": "moderation_blocked"}},
+        status=400,
+    )
+    conn = ["--base-url", base(httpserver), "--api-key", KEY, "-o", str(tmp_path)]
+    assert cli("gen", "a cat", *conn).code == 4
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("a dog\n")
+    assert cli("batch", str(prompts), *conn).code == 4
+    errors = cli("history", "--status", "error", "--json").json
+    assert [(e["command"], e["prompt"], e["files"]) for e in errors] == [
+        ("batch", "a dog", []),
+        ("gen", "a cat", []),
+    ]
+    assert all("Your request was rejected" in e["error"] for e in errors)
+    assert cli("usage", "--json").json["total"]["runs"] == 0

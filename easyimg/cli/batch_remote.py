@@ -23,9 +23,12 @@ def history_recorder(settings: "Settings", *, offline: bool = False) -> Any:
     from .. import history
 
     def record(outcome: "Outcome") -> None:
-        if not settings.history or not outcome.paths:
+        failed = outcome.status == "error" and outcome.error is not None
+        # Items cut short with nothing written were never finished: they run again.
+        if not settings.history or not (outcome.paths or failed):
             return
         body = outcome.body
+        status = ("ok" if outcome.status == "ok" else "partial") if outcome.paths else "error"
         history.append(
             settings.history_file,
             history.record(
@@ -37,9 +40,10 @@ def history_recorder(settings: "Settings", *, offline: bool = False) -> Any:
                 usage=outcome.usage,
                 request_id=outcome.request_id,
                 base_url=settings.base_url,
-                status="ok" if outcome.status == "ok" else "partial",
+                status=status,
                 placeholder=offline or outcome.placeholder,
                 host="offline" if offline else None,
+                error=outcome.error.message if outcome.error is not None else None,
             ),
         )
 

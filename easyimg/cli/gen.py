@@ -326,7 +326,7 @@ def run_generation(
     """Run a generation-like request (gen, edit, vary) and render its result."""
     from ..api import images
     from ..budget import Budget, BudgetReached, Meter
-    from ..errors import Interrupted, UsageError
+    from ..errors import EasyImgError, Interrupted, UsageError
     from ..generate import Generation
     from ..output import plan_output
     from .spend import price_book
@@ -390,6 +390,10 @@ def run_generation(
             except BudgetReached:
                 assert budget is not None
                 raise BudgetReached(budget.summary(ask.count, "images")) from None
+            except EasyImgError as exc:
+                if not isinstance(exc, Interrupted):
+                    _record_failure(console, settings, ask, body, exc, offline, _inputs(dialect))
+                raise
     finally:
         if reader is not None:
             reader.close()
@@ -406,6 +410,44 @@ def run_generation(
         budget=budget,
         inputs=_inputs(dialect),
     )
+
+
+def _record_failure(
+    console: "Console",
+    settings: "Settings",
+    ask: "Ask",
+    body: dict[str, Any],
+    exc: Exception,
+    offline: bool,
+    inputs: dict[str, Any] | None,
+) -> None:
+    """A request that made no image is in the history too (`history --status error`)."""
+    from .. import history
+
+    if not settings.history:
+        return
+    try:
+        history.append(
+            settings.history_file,
+            history.record(
+                ask.command,
+                model=str(body.get("model") or ""),
+                prompt=body.get("prompt"),
+                parameters={k: v for k, v in body.items() if k != "prompt"},
+                files=[],
+                usage=None,
+                request_id=getattr(exc, "request_id", None),
+                base_url=settings.base_url,
+                status="error",
+                placeholder=offline,
+                host="offline" if offline else None,
+                error=str(exc),
+                inputs=inputs,
+            ),
+        )
+    except Exception as problem:
+        # A history file that cannot be written must not hide the error that happened.
+        console.warn(str(problem))
 
 
 def _inputs(dialect: Any) -> dict[str, Any] | None:
@@ -442,12 +484,21 @@ def render_result(
     from ..generate import recordable
     from ..models import parse_size
     from ..output.checks import answer_warnings
-    from .spend import cost_line, price_book
+    from .spend import cost_line, costs, price_book
 
     # Requests the budget did not start are one line at the end, not an error each.
     stopped = [e for e in result.errors if isinstance(e, BudgetReached)]
     result.errors = [e for e in result.errors if not isinstance(e, BudgetReached)]
     placeholder = offline or result.placeholder
+    spent = costs(
+        result.model,
+        result.usage,
+        price_book(settings),
+        images=len(result.images),
+        body=body,
+        placeholder=placeholder,
+        endpoint=command_endpoint(command),
+    )
 
     wanted = parse_size(str(body.get("size", "")))
     for image in result.images:
@@ -490,19 +541,7 @@ def render_result(
             console.out(str(image.saved.path))
     for err in result.errors:
         console.error(str(err), err.hint)
-    console.summary(
-        result,
-        placeholders=placeholder,
-        cost=cost_line(
-            result.model,
-            result.usage,
-            price_book(settings),
-            images=len(result.images),
-            body=body,
-            placeholder=placeholder,
-            endpoint=command_endpoint(command),
-        ),
-    )
+    console.summary(result, placeholders=placeholder, cost=cost_line(spent))
     if settings.history:
         entry = history.record(
             command,
