@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .cost import cost_from_usage, estimate, money
+from .cost import cost_from_usage, money
 from .errors import EasyImgError, ExitCode, UsageError
+from .estimate import estimate
 from .prices import PriceBook
 
 

@@ -1,8 +1,7 @@
-"""What a request will cost before it is sent, and what an answer's `usage` cost."""
+"""What an answer's `usage` cost, from the price book; the pricing both it and estimates use."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 from .prices import (
     DEFAULT_QUALITY,
     PARTIAL_IMAGE_TOKENS,
-    PRICES_DATE,
     STANDARD_SIZES,
     TOKEN_RULES,
     ModelPrice,
@@ -21,7 +19,7 @@ from .prices import (
 
 QUALITY_ORDER = ("low", "medium", "high")
 _SIZE_DEFAULT = {"dall-e-2": "1024x1024", "dall-e-3": "1024x1024"}
-_UNPRICED_FORMATS = ("svg", "gif")
+UNPRICED_FORMATS = ("svg", "gif")
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ class Tokens:
         )
 
 
-def _count(value: Any) -> int:
+def whole_count(value: Any) -> int:
     if isinstance(value, bool):
         return 0
     if isinstance(value, int | float):
@@ -65,29 +63,29 @@ def tokens_of(usage: Any) -> Tokens | None:
     if not isinstance(usage, Mapping) or not usage:
         return None
     given = usage.get("input_tokens", usage.get("prompt_tokens"))
-    output = _count(usage.get("output_tokens", usage.get("completion_tokens")))
+    output = whole_count(usage.get("output_tokens", usage.get("completion_tokens")))
     details = usage.get("input_tokens_details") or usage.get("prompt_tokens_details") or {}
     if not isinstance(details, Mapping):
         details = {}
-    image = _count(details.get("image_tokens"))
+    image = whole_count(details.get("image_tokens"))
     if "text_tokens" in details:
-        text = _count(details.get("text_tokens"))
+        text = whole_count(details.get("text_tokens"))
     else:
-        text = max(0, _count(given) - image)
+        text = max(0, whole_count(given) - image)
     if "cached_text_tokens" in details or "cached_image_tokens" in details:
-        cached_text = min(text, _count(details.get("cached_text_tokens")))
-        cached_image = min(image, _count(details.get("cached_image_tokens")))
+        cached_text = min(text, whole_count(details.get("cached_text_tokens")))
+        cached_image = min(image, whole_count(details.get("cached_image_tokens")))
     else:
-        cached = _count(details.get("cached_tokens"))
+        cached = whole_count(details.get("cached_tokens"))
         cached_text = min(text, cached)
         cached_image = min(image, cached - cached_text)
     total = usage.get("total_tokens")
-    all_input = _count(given) if given is not None else text + image
+    all_input = whole_count(given) if given is not None else text + image
     return Tokens(
         text,
         image,
         output,
-        _count(total) if total is not None else all_input + output,
+        whole_count(total) if total is not None else all_input + output,
         cached_text,
         cached_image,
     )
@@ -115,17 +113,17 @@ def money(dollars: float) -> str:
     return f"${dollars:.4f}".rstrip("0")
 
 
-def _rate(usd: float) -> str:
+def rate_text(usd: float) -> str:
     return f"${usd:g}/1M"
 
 
 @dataclass(frozen=True)
-class _ImageCost:
+class ImageCost:
     dollars: float
     how: str
 
 
-def _image_cost(price: ModelPrice, quality: str, size: str, partials: int) -> _ImageCost | None:
+def image_cost(price: ModelPrice, quality: str, size: str, partials: int) -> ImageCost | None:
     """One image's output at this quality and size: from its tokens, else a per-image price."""
     tokens = pick(price.image_tokens, quality, size)
     how = "output tokens"
@@ -138,12 +136,12 @@ def _image_cost(price: ModelPrice, quality: str, size: str, partials: int) -> _I
         if partials:
             tokens += partials * PARTIAL_IMAGE_TOKENS
             how += f" with {partials} partial images"
-        return _ImageCost(
-            tokens * price.output / 1_000_000, f"{tokens:,} {how} at {_rate(price.output)}"
+        return ImageCost(
+            tokens * price.output / 1_000_000, f"{tokens:,} {how} at {rate_text(price.output)}"
         )
     per = pick(price.per_image, quality, size)
     if per is not None:
-        return _ImageCost(float(per), f"${per:.3f} an image")
+        return ImageCost(float(per), f"${per:.3f} an image")
     return None
 
 
@@ -178,7 +176,7 @@ def counted(
         seen: list[float] = []
         for cq in qualities:
             for cs in sizes:
-                cost = _image_cost(price, cq, cs, partials)
+                cost = image_cost(price, cq, cs, partials)
                 if cost is not None:
                     seen.append(cost.dollars)
                     if best is None or cost.dollars > best[0]:
@@ -192,83 +190,6 @@ def counted(
                 notes.append(f"size auto counted as {best[2]}, the dearest of {', '.join(sizes)}")
             q, s = best[1], best[2]
     return Choice(q, s, tuple(notes))
-
-
-def prompt_tokens(prompt: Any) -> int:
-    """A rough count for an estimate: one token per four bytes of UTF-8."""
-    return math.ceil(len(str(prompt or "").encode("utf-8")) / 4)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """What a request is expected to cost; `dollars` None when no price is known."""
-
-    dollars: float | None
-    images: int
-    model: str
-    quality: str | None
-    size: str | None
-    basis: str
-    per_image: float | None = None
-
-    def line(self) -> str:
-        """`estimated cost: $X.XX (N images, MODEL, QUALITY, SIZE)`, or why there is none."""
-        what = f"{self.images} image{'s' if self.images != 1 else ''}, {self.model}"
-        what += "".join(f", {v}" for v in (self.quality, self.size) if v)
-        if self.dollars is None:
-            return f"estimated cost: unknown ({what})"
-        return f"estimated cost: {money(self.dollars)} ({what})"
-
-
-def _source(price: ModelPrice) -> str:
-    if price.source == "built-in":
-        return f"built-in prices of {PRICES_DATE}"
-    return f"prices from {price.source}"
-
-
-def estimate(
-    body: Mapping[str, Any],
-    book: PriceBook | None = None,
-    *,
-    images: int | None = None,
-    endpoint: str = "generations",
-) -> Estimate:
-    """The expected cost of `images` images (default: the body's n) for this request body."""
-    book = book if book is not None else PriceBook()
-    model = str(body.get("model") or "")
-    count = images if images is not None else _count(body.get("n")) or 1
-    price = book.get(model)
-    partials = _count(body.get("partial_images")) if body.get("stream") else 0
-    choice = counted(model, price, body.get("quality"), body.get("size"), partials)
-    shown_q, shown_s = choice.quality, choice.size
-
-    def none(why: str) -> Estimate:
-        return Estimate(None, count, model, shown_q, shown_s, why)
-
-    if price is None:
-        return none(
-            f'no price known for {model}; add [prices."{model}"] to the config file '
-            "(input_text, input_image and output in USD per 1M tokens, or per_image in USD)"
-        )
-    fmt = str(body.get("output_format") or "").lower()
-    if fmt in _UNPRICED_FORMATS and not price.per_image:
-        return none(f"no price known for {fmt} output on {model}")
-    one = _image_cost(price, choice.quality, choice.size, partials)
-    if one is None:
-        return none(f"no price known for {model} at quality {choice.quality}, size {choice.size}")
-    parts = [f"{model} {choice.quality} {choice.size}: {one.how}"]
-    per_image = one.dollars
-    if price.input_text and endpoint != "variations":
-        words = prompt_tokens(body.get("prompt"))
-        per_image += words * price.input_text / 1_000_000
-        parts.append(f"prompt ~{words} tokens at {_rate(price.input_text)} for each image")
-    if endpoint in ("edits", "variations") and price.by_tokens:
-        parts.append("input images not counted")
-    parts.extend(choice.notes)
-    if price.note:
-        parts.append(price.note)
-    parts.append(_source(price))
-    return Estimate(per_image * count, count, model, shown_q, shown_s, "; ".join(parts), per_image)
 
 
 def cost_from_usage(

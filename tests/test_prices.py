@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from easyimg.cost import Tokens, cost_from_usage, estimate, money, token_cost, tokens_of
+from easyimg.cost import Tokens, cost_from_usage, money, token_cost, tokens_of
 from easyimg.errors import ConfigError
+from easyimg.estimate import estimate
 from easyimg.prices import BUILTIN, ModelPrice, PriceBook, gpt_image_2_tokens, parse_prices
 
 

@@ -475,7 +475,7 @@ def show_multipart(
     from ..api.client import USER_AGENT
     from ..config import mask_key
     from ..console import human_bytes
-    from ..cost import estimate
+    from ..estimate import estimate
     from ..inputs import MultipartBody, form_fields
     from ..models import plan_counts
     from .spend import estimate_doc, estimate_lines, price_book

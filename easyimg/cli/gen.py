@@ -277,7 +277,7 @@ def show_dry_run(
         {"method": "POST", "url": url, "headers": headers, "body": wire(k)}
         for k in plan_counts(count, max_n)
     ]
-    from ..cost import estimate
+    from ..estimate import estimate
     from .spend import estimate_doc, estimate_lines, price_book
 
     expected = estimate(body, price_book(settings), images=count)
