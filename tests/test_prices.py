@@ -259,3 +259,21 @@ def test_builtin_table_is_dated_data_for_known_models():
         0.25,
         8.0,
     )
+
+
+def test_a_tally_adds_many_requests_up_by_kind():
+    from easyimg.estimate import Tally
+
+    tally = Tally(PriceBook.from_config({"m": {"per_image": 0.01}}))
+    for i in range(50):
+        tally.add({"model": "m", "prompt": f"prompt {i}"}, 2)
+    tally.add({"model": "flux-dev", "prompt": "x"}, 3)
+    got = tally.result()
+    assert got.dollars == pytest.approx(1.0)
+    assert (got.images, got.unpriced, got.model) == (103, 3, "2 models")
+    assert got.line() == "estimated cost: $1.00 (103 images, 2 models, auto, auto)"
+    assert got.basis.startswith("at least $1.00: m auto auto: $0.010 an image")
+    assert "3 of 103 images have no price (flux-dev) and are not in the sum" in got.basis
+    assert len(tally._cards) == 2  # one per kind of request, not one per request
+    assert tally.dollars({"model": "m", "prompt": "y"}, 5) == pytest.approx(0.05)
+    assert Tally(PriceBook()).result().images == 0

@@ -383,3 +383,16 @@ def test_failures_are_in_the_history_as_errors_and_cost_nothing(cli, httpserver,
     ]
     assert all("Your request was rejected" in e["error"] for e in errors)
     assert cli("usage", "--json").json["total"]["runs"] == 0
+
+
+def test_batch_max_cost_needs_a_price_for_every_item(cli, httpserver, tmp_path):
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"prompt": "a"}\n{"prompt": "b", "model": "flux-dev"}\n')
+    r = cli(
+        "batch", str(prompts), "-o", str(tmp_path / "out"), "--max-cost", "5",
+        "--base-url", base(httpserver), "--api-key", KEY,
+    )  # fmt: skip
+    assert r.code == 2
+    assert "error: --max-cost needs a price for every item: at least $0.21" in r.err
+    assert "1 of 2 images have no price (flux-dev)" in r.err
+    assert sent(httpserver) == []
