@@ -50,7 +50,14 @@ def from_entry(entry: Mapping[str, Any]) -> Past:
     raw = entry.get("inputs")
     inputs = dict(raw) if isinstance(raw, Mapping) else {}
     kind = "gen" if command == "batch" else command
-    if kind in ("edit", "vary") and not inputs.get("image"):
+    if kind == "edit" and isinstance(body.get("images"), list):
+        # A JSON edit (URLs, file ids): the body holds its inputs, unless they were inlined.
+        if _cut_short(body.get("images")) or _cut_short(body.get("mask")):
+            raise UsageError(
+                f"history entry {ident} sent local files inline, and the history keeps no copy "
+                "of them; run easyimg edit with the files again"
+            )
+    elif kind in ("edit", "vary") and not inputs.get("image"):
         raise UsageError(
             f"history entry {ident} is an {kind} from before easyimg recorded its input "
             f"images; run easyimg {kind} IMAGE... with these parameters: {_short(body)}"
@@ -91,6 +98,17 @@ def apply(past: Past, overrides: Mapping[str, Any], extras: Mapping[str, Any]) -
     if "size" in overrides and overrides["size"] is not None:
         body["size"] = resolve_size(str(body.get("model") or ""), str(overrides["size"]))
     return body
+
+
+def _cut_short(value: Any) -> bool:
+    """Whether `value` holds a data: URL the history shortened (see generate.recordable)."""
+    if isinstance(value, str):
+        return value.startswith("data:") and " characters)" in value
+    if isinstance(value, Mapping):
+        return any(_cut_short(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_cut_short(v) for v in value)
+    return False
 
 
 def _short(body: Mapping[str, Any]) -> str:

@@ -329,6 +329,7 @@ def run_generation(
     from ..errors import EasyImgError, Interrupted, UsageError
     from ..generate import Generation
     from ..output import plan_output
+    from .record import failed, inputs_of
     from .spend import price_book
 
     body = {**ask.body, "n": ask.count}
@@ -392,7 +393,7 @@ def run_generation(
                 raise BudgetReached(budget.summary(ask.count, "images")) from None
             except EasyImgError as exc:
                 if not isinstance(exc, Interrupted):
-                    _record_failure(console, settings, ask, body, exc, offline, _inputs(dialect))
+                    failed(console, settings, ask.command, body, exc, offline, inputs_of(dialect))
                 raise
     finally:
         if reader is not None:
@@ -408,61 +409,8 @@ def run_generation(
         command=ask.command,
         directory=plan.directory,
         budget=budget,
-        inputs=_inputs(dialect),
+        inputs=inputs_of(dialect),
     )
-
-
-def _record_failure(
-    console: "Console",
-    settings: "Settings",
-    ask: "Ask",
-    body: dict[str, Any],
-    exc: Exception,
-    offline: bool,
-    inputs: dict[str, Any] | None,
-) -> None:
-    """A request that made no image is in the history too (`history --status error`)."""
-    from .. import history
-
-    if not settings.history:
-        return
-    try:
-        history.append(
-            settings.history_file,
-            history.record(
-                ask.command,
-                model=str(body.get("model") or ""),
-                prompt=body.get("prompt"),
-                parameters={k: v for k, v in body.items() if k != "prompt"},
-                files=[],
-                usage=None,
-                request_id=getattr(exc, "request_id", None),
-                base_url=settings.base_url,
-                status="error",
-                placeholder=offline,
-                host="offline" if offline else None,
-                error=str(exc),
-                inputs=inputs,
-            ),
-        )
-    except Exception as problem:
-        # A history file that cannot be written must not hide the error that happened.
-        console.warn(str(problem))
-
-
-def _inputs(dialect: Any) -> dict[str, Any] | None:
-    """The files an edit or variation sends, for its history entry."""
-    files = getattr(dialect, "files", None)
-    if not files:
-        return None
-    out: dict[str, Any] = {}
-    for field, image in files:
-        path = str(image.path.resolve())
-        if field == "mask":
-            out["mask"] = path
-        else:
-            out.setdefault("image", []).append(path)
-    return out
 
 
 def render_result(
@@ -478,12 +426,12 @@ def render_result(
     budget: "Budget | None" = None,
     inputs: dict[str, Any] | None = None,
 ) -> None:
-    from .. import history
     from ..budget import BudgetReached
     from ..errors import ExitCode
-    from ..generate import recordable
+    from ..history import answer_of
     from ..models import parse_size
     from ..output.checks import answer_warnings
+    from .record import command_endpoint, record
     from .spend import cost_line, costs, price_book
 
     # Requests the budget did not start are one line at the end, not an error each.
@@ -542,27 +490,20 @@ def render_result(
     for err in result.errors:
         console.error(str(err), err.hint)
     console.summary(result, placeholders=placeholder, cost=cost_line(spent))
-    if settings.history:
-        entry = history.record(
-            command,
-            model=result.model,
-            prompt=body.get("prompt"),
-            parameters=recordable({k: v for k, v in body.items() if k != "prompt"}),
-            files=[str(i.saved.path.resolve()) for i in result.images],
-            usage=result.usage,
-            request_id=result.request_ids[0] if result.request_ids else None,
-            base_url=settings.base_url,
-            answer=history.answer_of(result),
-            status="ok" if result.complete and not stopped else "partial",
-            placeholder=placeholder,
-            host="offline" if offline else None,
-            inputs=inputs,
-        )
-        try:
-            history.append(settings.history_file, entry)
-        except Exception as exc:
-            # A history file that cannot be written must never cost the user their images.
-            console.warn(str(exc))
+    record(
+        console,
+        settings,
+        command,
+        body,
+        files=[str(i.saved.path.resolve()) for i in result.images],
+        usage=result.usage,
+        request_id=result.request_ids[0] if result.request_ids else None,
+        status="ok" if result.complete and not stopped else "partial",
+        placeholder=placeholder,
+        offline=offline,
+        inputs=inputs,
+        answer=answer_of(result),
+    )
     if showing.gallery and directory is not None:
         from .gallery import refresh
 
@@ -582,7 +523,3 @@ def render_result(
         raise typer.Exit(ExitCode.PARTIAL)
     if not result.complete:
         raise typer.Exit(ExitCode.PARTIAL)
-
-
-def command_endpoint(command: str) -> str:
-    return {"edit": "edits", "vary": "variations"}.get(command, "generations")

@@ -159,8 +159,16 @@ def rerun(
     files = _files(past, rules, model_id, validate=not no_validate)
     path = {"edits": EDITS, "variations": VARIATIONS}.get(endpoint)
     if dry_run:
-        if path is None:
-            show_dry_run(console, settings, body, total, rules.max_n, json_out)
+        if path is None or not files:
+            show_dry_run(
+                console,
+                settings,
+                body,
+                total,
+                rules.max_n,
+                json_out,
+                path=path or images_api.GENERATIONS,
+            )
         else:
             show_multipart(console, settings, path, body, files, total, rules.max_n, json_out)
         return
@@ -171,7 +179,7 @@ def rerun(
             body,
             count=total,
             max_n=rules.max_n,
-            dialect=images_api.Dialect(path, files) if path else None,
+            dialect=images_api.Dialect(path, files or None) if path else None,
             command=past.kind,
         ),
         Writing(
@@ -198,8 +206,8 @@ def _files(past: Any, rules: Any, model: str, *, validate: bool) -> list[tuple[s
 
     if past.kind == "vary":
         return [("image", check_vary(str(past.inputs["image"][0]), validate=validate))]
-    if past.kind != "edit":
-        return []
+    if past.kind != "edit" or isinstance(past.body.get("images"), list):
+        return []  # a JSON edit carries its inputs in the body
     images = [str(p) for p in past.inputs.get("image") or []]
     found, mask = check_edit(images, past.inputs.get("mask"), rules, model, validate=validate)
     field = "image" if len(found) == 1 else "image[]"
