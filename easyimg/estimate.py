@@ -70,7 +70,9 @@ def card(body: Mapping[str, Any], book: PriceBook, endpoint: str = "generations"
     choice = counted(model, price, body.get("quality"), body.get("size"), partials)
 
     def none(why: str) -> Card:
-        return Card(model, choice.quality, choice.size, None, 0.0, why)
+        # Nothing was counted, so the line shows what was asked, not what would be counted.
+        asked = counted(model, None, body.get("quality"), body.get("size"))
+        return Card(model, asked.quality, asked.size, None, 0.0, why)
 
     if price is None:
         return none(

@@ -396,3 +396,35 @@ def test_batch_max_cost_needs_a_price_for_every_item(cli, httpserver, tmp_path):
     assert "error: --max-cost needs a price for every item: at least $0.21" in r.err
     assert "1 of 2 images have no price (flux-dev)" in r.err
     assert sent(httpserver) == []
+
+
+def test_rerun_of_a_json_edit_sends_its_references_again(cli, user_dir):
+    url = {"image_url": "https://example.com/room.png"}
+    for images in ([url], [{"image_url": "data:image/png;base64,... (9000 characters)"}]):
+        history.append(
+            user_dir / "history.jsonl",
+            history.record(
+                "edit",
+                model="gpt-image-1",
+                prompt="add a lamp",
+                parameters={"model": "gpt-image-1", "n": 1, "images": images},
+                files=["/out/a.png"],
+                usage=None,
+                request_id=None,
+                base_url="https://easyrouter.io/v1",
+            ),
+        )
+    sent_url, inlined = history.read(user_dir / "history.jsonl")
+    r = cli("rerun", sent_url["id"], "-q", "low", "--dry-run", "--json")
+    assert r.code == 0, r.err
+    (req,) = r.json["requests"]
+    assert req["url"].endswith("/images/edits")
+    assert req["body"] == {
+        "model": "gpt-image-1",
+        "prompt": "add a lamp",
+        "n": 1,
+        "images": [url],
+        "quality": "low",
+    }
+    r = cli("rerun", inlined["id"], "--dry-run")
+    assert r.code == 2 and "sent local files inline" in r.err
