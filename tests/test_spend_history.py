@@ -70,7 +70,7 @@ def test_find_errors(tmp_path: Path):
         history.find(path, "ffffffffff")
     history.append(path, {**entry(prompt="twin 1"), "id": "abcd111111"})
     history.append(path, {**entry(prompt="twin 2"), "id": "abcd222222"})
-    with pytest.raises(UsageError, match=r"matches several entries \(abcd111111, abcd222222\)"):
+    with pytest.raises(UsageError, match=r"matches several entries \(abcd222222, abcd111111\)"):
         history.find(path, "abcd")
     assert history.find(path, "abcd2")["prompt"] == "twin 2"
     ids = [history.entry_id(e) for e in history.read(path)]
