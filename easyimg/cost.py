@@ -45,7 +45,9 @@ class Tokens:
 
 
 def whole_count(value: Any) -> int:
-    if isinstance(value, bool):
+    if type(value) is int:  # the common case first: history files hold many of these
+        return value if value > 0 else 0
+    if value is None or isinstance(value, bool):
         return 0
     if isinstance(value, int | float):
         return max(0, int(value))
@@ -72,11 +74,12 @@ def tokens_of(usage: Any) -> Tokens | None:
         text = whole_count(details.get("text_tokens"))
     else:
         text = max(0, whole_count(given) - image)
+    cached_text = cached_image = 0
     if "cached_text_tokens" in details or "cached_image_tokens" in details:
         cached_text = min(text, whole_count(details.get("cached_text_tokens")))
         cached_image = min(image, whole_count(details.get("cached_image_tokens")))
-    else:
-        cached = whole_count(details.get("cached_tokens"))
+    elif "cached_tokens" in details:
+        cached = whole_count(details["cached_tokens"])
         cached_text = min(text, cached)
         cached_image = min(image, cached - cached_text)
     total = usage.get("total_tokens")
@@ -204,19 +207,7 @@ def cost_from_usage(
     """USD an answer cost: its `usage` at the model's token prices, or images at the model's
     per-image price (per-image models, and answers without usage); None when neither is known."""
     book = book if book is not None else PriceBook()
-    price = book.get(model)
-    if price is None:
-        return None
-    if price.by_tokens:
-        tokens = tokens_of(usage)
-        if tokens is not None:
-            return token_cost(price, tokens)
-    if price.per_image and images:
-        choice = counted(model, price, quality, size)
-        per = pick(price.per_image, choice.quality, choice.size)
-        if per is not None:
-            return images * float(per)
-    return None
+    return Pricer(book).cost(model, tokens_of(usage), images=images, quality=quality, size=size)
 
 
 class Pricer:
