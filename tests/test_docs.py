@@ -152,7 +152,7 @@ BASH_CASES = [
         {"gpt-image-2"},
     ),
     (["easyimg", "completions", ""], {"bash", "zsh", "fish"}, set()),
-    (["easyimg", "usage", "--by", ""], {"model", "day"}, set()),
+    (["easyimg", "usage", "--by", ""], {"model", "day", "host"}, set()),
     (["easyimg", "gen", "--profile", ""], {"work", "local"}, set()),
     (["easyimg", "models", "--profile", "w"], {"work"}, {"local"}),
 ]
@@ -241,7 +241,7 @@ def test_fish_completes(user_dir):
     assert {"gen", "models", "history", "usage"} <= set(blocks[3])
     assert "generate" not in blocks[3]
     assert set(blocks[4]) == {"path", "show", "set", "unset"}
-    assert set(blocks[5]) == {"model", "day"}
+    assert set(blocks[5]) == {"model", "day", "host"}
 
 
 def test_zsh_helpers(user_dir):

@@ -302,6 +302,7 @@ def fetch_results(
             metadata=metadata,
             sidecar=sidecar,
             json_out=json_out,
+            offline=offline,
         )
         summaries.append(summary)
     finish(
@@ -361,6 +362,7 @@ def _fetch_one(
     metadata: bool,
     sidecar: bool,
     json_out: bool,
+    offline: bool = False,
 ) -> Any:
     from ..batch import remote
     from ..batch.backend import RUNNING

@@ -392,8 +392,8 @@ def run_generation(
                 assert budget is not None
                 raise BudgetReached(budget.summary(ask.count, "images")) from None
             except EasyImgError as exc:
-                if not isinstance(exc, Interrupted):
-                    failed(console, settings, ask.command, body, exc, offline, inputs_of(dialect))
+                # Interruptions went above; any other error made no image: record it too.
+                failed(console, settings, ask.command, body, exc, offline, inputs_of(ask.dialect))
                 raise
     finally:
         if reader is not None:
@@ -409,7 +409,7 @@ def run_generation(
         command=ask.command,
         directory=plan.directory,
         budget=budget,
-        inputs=inputs_of(dialect),
+        inputs=inputs_of(ask.dialect),
     )
 
 

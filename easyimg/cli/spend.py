@@ -175,12 +175,14 @@ class RunCost:
         self._lock = threading.Lock()
 
     @classmethod
-    def for_run(cls, book: "PriceBook", max_cost: float | None, expected: "Estimate") -> "RunCost":
+    def for_run(
+        cls, book: "PriceBook", max_cost: float | None, expected: "Estimate | None"
+    ) -> "RunCost":
         """With `max_cost`, a budget; UsageError when an item has no price to hold."""
         from ..budget import Budget
         from ..errors import UsageError
 
-        if max_cost is not None and expected.unpriced:
+        if max_cost is not None and expected is not None and expected.unpriced:
             raise UsageError(f"--max-cost needs a price for every item: {expected.basis}")
         return cls(book, Budget(max_cost) if max_cost is not None else None)
 
