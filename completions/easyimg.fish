@@ -5,7 +5,7 @@
 # __easyimg_is_child PATH WORD
 function __easyimg_is_child
     switch "$argv[1]/$argv[2]"
-        case '/gen' '/edit' '/vary' '/batch' '/models' '/history' '/usage' '/login' '/serve' '/completions' '/gallery' '/info' '/batches' '/config' '/generate' 'batches/list' 'batches/show' 'batches/fetch' 'batches/cancel' 'config/path' 'config/show' 'config/set' 'config/unset'
+        case '/gen' '/edit' '/vary' '/batch' '/models' '/usage' '/rerun' '/info' '/login' '/serve' '/completions' '/gallery' '/batches' '/history' '/config' '/generate' 'batches/list' 'batches/show' 'batches/fetch' 'batches/cancel' 'history/show' 'config/path' 'config/show' 'config/set' 'config/unset'
             return 0
         case '*'
             return 1
@@ -15,11 +15,11 @@ end
 # __easyimg_option_kind PATH OPTION: the kind of its value
 function __easyimg_option_kind
     switch "$argv[1] $argv[2]"
-        case 'gen -n' 'gen --count' 'gen --compression' 'gen --partial-images' 'gen --frames' 'gen --frame-ms' 'gen --safety-id' 'gen --user' 'gen -x' 'gen --extra' 'gen --name' 'gen --base-url' 'gen --api-key' 'gen --timeout' 'gen --retries' 'generate -n' 'generate --count' 'generate --compression' 'generate --partial-images' 'generate --frames' 'generate --frame-ms' 'generate --safety-id' 'generate --user' 'generate -x' 'generate --extra' 'generate --name' 'generate --base-url' 'generate --api-key' 'generate --timeout' 'generate --retries' 'edit -p' 'edit --prompt' 'edit -n' 'edit --count' 'edit --compression' 'edit --partial-images' 'edit --frames' 'edit --frame-ms' 'edit --safety-id' 'edit --user' 'edit -x' 'edit --extra' 'edit --name' 'edit --base-url' 'edit --api-key' 'edit --timeout' 'edit --retries' 'vary -n' 'vary --count' 'vary --user' 'vary -x' 'vary --extra' 'vary --name' 'vary --base-url' 'vary --api-key' 'vary --timeout' 'vary --retries' 'batch -j' 'batch --jobs' 'batch -n' 'batch --count' 'batch --compression' 'batch --frames' 'batch --frame-ms' 'batch --safety-id' 'batch --user' 'batch -x' 'batch --extra' 'batch --name' 'batch --max-batch-lines' 'batch --base-url' 'batch --api-key' 'batch --timeout' 'batch --retries' 'models --base-url' 'models --api-key' 'models --timeout' 'models --retries' 'history -n' 'history --limit' 'usage --since' 'login --base-url' 'serve --host' 'serve --port' 'serve -p' 'serve --latency' 'serve --api-key' 'batches list --limit' 'batches list --base-url' 'batches list --api-key' 'batches list --timeout' 'batches list --retries' 'batches show --base-url' 'batches show --api-key' 'batches show --timeout' 'batches show --retries' 'batches fetch --base-url' 'batches fetch --api-key' 'batches fetch --timeout' 'batches fetch --retries' 'batches cancel --base-url' 'batches cancel --api-key' 'batches cancel --timeout' 'batches cancel --retries'
+        case 'gen -n' 'gen --count' 'gen --compression' 'gen --partial-images' 'gen --frames' 'gen --frame-ms' 'gen --safety-id' 'gen --user' 'gen -x' 'gen --extra' 'gen --name' 'gen --base-url' 'gen --api-key' 'gen --timeout' 'gen --retries' 'gen --max-cost' 'generate -n' 'generate --count' 'generate --compression' 'generate --partial-images' 'generate --frames' 'generate --frame-ms' 'generate --safety-id' 'generate --user' 'generate -x' 'generate --extra' 'generate --name' 'generate --base-url' 'generate --api-key' 'generate --timeout' 'generate --retries' 'generate --max-cost' 'edit -p' 'edit --prompt' 'edit -n' 'edit --count' 'edit --compression' 'edit --partial-images' 'edit --frames' 'edit --frame-ms' 'edit --safety-id' 'edit --user' 'edit -x' 'edit --extra' 'edit --name' 'edit --base-url' 'edit --api-key' 'edit --timeout' 'edit --retries' 'vary -n' 'vary --count' 'vary --user' 'vary -x' 'vary --extra' 'vary --name' 'vary --base-url' 'vary --api-key' 'vary --timeout' 'vary --retries' 'batch -j' 'batch --jobs' 'batch -n' 'batch --count' 'batch --compression' 'batch --frames' 'batch --frame-ms' 'batch --safety-id' 'batch --user' 'batch -x' 'batch --extra' 'batch --name' 'batch --max-batch-lines' 'batch --base-url' 'batch --api-key' 'batch --timeout' 'batch --retries' 'batch --head' 'batch --shard' 'batch --max-cost' 'models --base-url' 'models --api-key' 'models --timeout' 'models --retries' 'usage --since' 'rerun -p' 'rerun --prompt' 'rerun -n' 'rerun --count' 'rerun --compression' 'rerun --user' 'rerun -x' 'rerun --extra' 'rerun --name' 'rerun --base-url' 'rerun --api-key' 'rerun --timeout' 'rerun --retries' 'rerun --max-cost' 'login --base-url' 'serve --host' 'serve --port' 'serve -p' 'serve --latency' 'serve --api-key' 'batches list --limit' 'batches list --base-url' 'batches list --api-key' 'batches list --timeout' 'batches list --retries' 'batches show --base-url' 'batches show --api-key' 'batches show --timeout' 'batches show --retries' 'batches fetch --base-url' 'batches fetch --api-key' 'batches fetch --timeout' 'batches fetch --retries' 'batches cancel --base-url' 'batches cancel --api-key' 'batches cancel --timeout' 'batches cancel --retries' 'history -n' 'history --limit' 'history --grep' 'history --since'
             echo ''
         case 'gen --api' 'generate --api' 'edit --api' 'batch --api'
             echo 'api'
-        case 'gen --background' 'generate --background' 'edit --background' 'batch --background'
+        case 'gen --background' 'generate --background' 'edit --background' 'batch --background' 'rerun --background'
             echo 'background'
         case 'batch --batch-api' 'batches list --batch-api' 'batches show --batch-api' 'batches fetch --batch-api' 'batches cancel --batch-api'
             echo 'batch_api'
@@ -27,29 +27,31 @@ function __easyimg_option_kind
             echo 'chat_style'
         case 'usage --by'
             echo 'choice_1'
+        case 'history --status'
+            echo 'choice_2'
         case 'gen --complexity' 'generate --complexity' 'edit --complexity' 'batch --complexity'
             echo 'complexity'
-        case 'gen -o' 'gen --out' 'generate -o' 'generate --out' 'edit --prompt-file' 'edit --mask' 'edit -o' 'edit --out' 'vary -o' 'vary --out' 'batch -o' 'batch --out' 'gallery -o' 'gallery --out' 'batches fetch -o' 'batches fetch --out'
+        case 'gen -o' 'gen --out' 'generate -o' 'generate --out' 'edit --prompt-file' 'edit --mask' 'edit -o' 'edit --out' 'vary -o' 'vary --out' 'batch -o' 'batch --out' 'rerun -o' 'rerun --out' 'gallery -o' 'gallery --out' 'batches fetch -o' 'batches fetch --out'
             echo 'file'
-        case 'gen -f' 'gen --format' 'generate -f' 'generate --format' 'edit -f' 'edit --format' 'batch -f' 'batch --format'
+        case 'gen -f' 'gen --format' 'generate -f' 'generate --format' 'edit -f' 'edit --format' 'batch -f' 'batch --format' 'rerun -f' 'rerun --format'
             echo 'format'
         case 'edit --input-fidelity'
             echo 'input_fidelity'
-        case 'gen -m' 'gen --model' 'generate -m' 'generate --model' 'edit -m' 'edit --model' 'vary -m' 'vary --model' 'batch -m' 'batch --model'
+        case 'gen -m' 'gen --model' 'generate -m' 'generate --model' 'edit -m' 'edit --model' 'vary -m' 'vary --model' 'batch -m' 'batch --model' 'rerun -m' 'rerun --model' 'history -m' 'history --model'
             echo 'model'
-        case 'gen --moderation' 'generate --moderation' 'batch --moderation'
+        case 'gen --moderation' 'generate --moderation' 'batch --moderation' 'rerun --moderation'
             echo 'moderation'
-        case 'gen --profile' 'generate --profile' 'edit --profile' 'vary --profile' 'batch --profile' 'models --profile' 'login --profile' 'batches list --profile' 'batches show --profile' 'batches fetch --profile' 'batches cancel --profile' 'config show --profile' 'config set --profile' 'config unset --profile'
+        case 'gen --profile' 'generate --profile' 'edit --profile' 'vary --profile' 'batch --profile' 'models --profile' 'rerun --profile' 'login --profile' 'batches list --profile' 'batches show --profile' 'batches fetch --profile' 'batches cancel --profile' 'config show --profile' 'config set --profile' 'config unset --profile'
             echo 'profile'
-        case 'gen -q' 'gen --quality' 'generate -q' 'generate --quality' 'edit -q' 'edit --quality' 'batch -q' 'batch --quality'
+        case 'gen -q' 'gen --quality' 'generate -q' 'generate --quality' 'edit -q' 'edit --quality' 'batch -q' 'batch --quality' 'rerun -q' 'rerun --quality'
             echo 'quality'
         case 'gen --resolution' 'generate --resolution' 'edit --resolution' 'batch --resolution'
             echo 'resolution'
-        case 'gen --response-format' 'generate --response-format' 'edit --response-format' 'vary --response-format' 'batch --response-format'
+        case 'gen --response-format' 'generate --response-format' 'edit --response-format' 'vary --response-format' 'batch --response-format' 'rerun --response-format'
             echo 'response_format'
-        case 'gen -s' 'gen --size' 'generate -s' 'generate --size' 'edit -s' 'edit --size' 'vary -s' 'vary --size' 'batch -s' 'batch --size'
+        case 'gen -s' 'gen --size' 'generate -s' 'generate --size' 'edit -s' 'edit --size' 'vary -s' 'vary --size' 'batch -s' 'batch --size' 'rerun -s' 'rerun --size'
             echo 'size'
-        case 'gen --style' 'generate --style' 'batch --style'
+        case 'gen --style' 'generate --style' 'batch --style' 'rerun --style'
             echo 'style'
         case '*'
             return 1
@@ -94,11 +96,13 @@ function __easyimg_words
         case 'chat_style'
             printf '%s\n' 'new-api' 'openrouter'
         case 'choice_1'
-            printf '%s\n' 'model' 'day'
+            printf '%s\n' 'model' 'day' 'host'
+        case 'choice_2'
+            printf '%s\n' 'ok' 'partial' 'error'
         case 'complexity'
             printf '%s\n' 'low' 'medium' 'high'
         case 'config_key'
-            printf '%s\n' 'base_url' 'api_key' 'api_key_host' 'model' 'size' 'quality' 'format' 'out_dir' 'name' 'timeout' 'retries' 'jobs' 'history' 'max_image_mb' 'max_retry_wait' 'api' 'chat_style' 'task_poll' 'batch_api'
+            printf '%s\n' 'base_url' 'api_key' 'api_key_host' 'model' 'size' 'quality' 'format' 'out_dir' 'name' 'timeout' 'retries' 'jobs' 'history' 'max_image_mb' 'max_retry_wait' 'api' 'chat_style' 'task_poll' 'batch_api' 'confirm_over'
         case 'format'
             printf '%s\n' 'png' 'jpeg' 'webp' 'gif' 'svg'
         case 'input_fidelity'
@@ -196,14 +200,15 @@ complete -c easyimg -n '__easyimg_sub ""' -a edit -d 'Edit or extend images with
 complete -c easyimg -n '__easyimg_sub ""' -a vary -d 'Variations of one image (the legacy dall-e-2 endpoint).'
 complete -c easyimg -n '__easyimg_sub ""' -a batch -d 'Generate images for every prompt in FILE; generation options are the de…'
 complete -c easyimg -n '__easyimg_sub ""' -a models -d 'List the image models the endpoint offers (GET /models), with what easy…'
-complete -c easyimg -n '__easyimg_sub ""' -a history -d 'Show past generations from the history file, newest first.'
-complete -c easyimg -n '__easyimg_sub ""' -a usage -d 'Token totals per model or day from the history file, with an estimated…'
+complete -c easyimg -n '__easyimg_sub ""' -a usage -d 'Token totals and cost per model, day or host from the history file.'
+complete -c easyimg -n '__easyimg_sub ""' -a rerun -d 'Send a past request again, as it was but for the options given here.'
+complete -c easyimg -n '__easyimg_sub ""' -a info -d 'Show what image files carry: prompt, model, parameters, created, softwa…'
 complete -c easyimg -n '__easyimg_sub ""' -a login -d 'Store an API key in the config file (asked for hidden, or read from std…'
 complete -c easyimg -n '__easyimg_sub ""' -a serve -d 'Serve an OpenAI-format image API on this machine that draws placeholder…'
 complete -c easyimg -n '__easyimg_sub ""' -a completions -d 'Print the shell completion script for bash, zsh or fish.'
 complete -c easyimg -n '__easyimg_sub ""' -a gallery -d 'Write a static page of an output folder: thumbnails, prompts, failures,…'
-complete -c easyimg -n '__easyimg_sub ""' -a info -d 'Show what image files carry: prompt, model, parameters, created, softwa…'
 complete -c easyimg -n '__easyimg_sub ""' -a batches -d 'The provider\'s Batch API: list, show, fetch, cancel.'
+complete -c easyimg -n '__easyimg_sub ""' -a history -d 'Show past generations from the history file, newest first, each with it…'
 complete -c easyimg -n '__easyimg_sub ""' -a config -d 'Read and change the config file.'
 complete -c easyimg -n '__easyimg_at ""' -l version -d 'print the version and exit'
 complete -c easyimg -n '__easyimg_at ""' -l debug -d 'show a traceback for unexpected errors'
@@ -250,6 +255,7 @@ complete -c easyimg -n '__easyimg_at "gen"' -l timeout -x -d 'seconds the whole 
 complete -c easyimg -n '__easyimg_at "gen"' -l retries -x -d 'retries after the first try [default: 3]'
 complete -c easyimg -n '__easyimg_at "gen"' -l retry-timeouts -d 'also retry read timeouts, dropped connections, 504 and 520-524 (the ima…'
 complete -c easyimg -n '__easyimg_at "gen"' -l offline -d 'use an in-process placeholder server: no key, no network'
+complete -c easyimg -n '__easyimg_at "gen"' -l max-cost -x -d 'start no request that would take spending past DOLLARS (USD); exit 6 wh…'
 complete -c easyimg -n '__easyimg_at "gen"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg generate
@@ -293,6 +299,7 @@ complete -c easyimg -n '__easyimg_at "generate"' -l timeout -x -d 'seconds the w
 complete -c easyimg -n '__easyimg_at "generate"' -l retries -x -d 'retries after the first try [default: 3]'
 complete -c easyimg -n '__easyimg_at "generate"' -l retry-timeouts -d 'also retry read timeouts, dropped connections, 504 and 520-524 (the ima…'
 complete -c easyimg -n '__easyimg_at "generate"' -l offline -d 'use an in-process placeholder server: no key, no network'
+complete -c easyimg -n '__easyimg_at "generate"' -l max-cost -x -d 'start no request that would take spending past DOLLARS (USD); exit 6 wh…'
 complete -c easyimg -n '__easyimg_at "generate"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg edit
@@ -412,6 +419,10 @@ complete -c easyimg -n '__easyimg_at "batch"' -l timeout -x -d 'seconds the whol
 complete -c easyimg -n '__easyimg_at "batch"' -l retries -x -d 'retries after the first try [default: 3]'
 complete -c easyimg -n '__easyimg_at "batch"' -l retry-timeouts -d 'also retry read timeouts, dropped connections, 504 and 520-524 (the ima…'
 complete -c easyimg -n '__easyimg_at "batch"' -l offline -d 'use an in-process placeholder server: no key, no network'
+complete -c easyimg -n '__easyimg_at "batch"' -l head -x -d 'run only the first N items of the file (of the shard, with --shard)'
+complete -c easyimg -n '__easyimg_at "batch"' -l shard -x -d 'run only the items whose key falls in shard K of N (split a file over m…'
+complete -c easyimg -n '__easyimg_at "batch"' -l max-cost -x -d 'start no request that would take spending past DOLLARS (USD); exit 6 wh…'
+complete -c easyimg -n '__easyimg_at "batch"' -s y -l yes -d 'do not ask before a run estimated above config confirm_over (default $5)'
 complete -c easyimg -n '__easyimg_at "batch"' -s h -l help -d 'Show this message and exit.'
 complete -c easyimg -n '__easyimg_arg "batch" 0' -F
 
@@ -426,16 +437,52 @@ complete -c easyimg -n '__easyimg_at "models"' -l retries -x -d 'retries after t
 complete -c easyimg -n '__easyimg_at "models"' -l offline -d 'use an in-process placeholder server: no key, no network'
 complete -c easyimg -n '__easyimg_at "models"' -s h -l help -d 'Show this message and exit.'
 
-# easyimg history
-complete -c easyimg -n '__easyimg_at "history"' -s n -l limit -x -d 'show the last N entries; 0 shows them all'
-complete -c easyimg -n '__easyimg_at "history"' -l json -d 'print the entries, as stored, as JSON'
-complete -c easyimg -n '__easyimg_at "history"' -s h -l help -d 'Show this message and exit.'
-
 # easyimg usage
 complete -c easyimg -n '__easyimg_at "usage"' -l since -x -d 'only from DATE on: YYYY-MM-DD, today, yesterday, or Nd / Nw (days or we…'
-complete -c easyimg -n '__easyimg_at "usage"' -l by -x -a 'model day' -d 'one row per model or per day'
+complete -c easyimg -n '__easyimg_at "usage"' -l by -x -a 'model day host' -d 'one row per model, day or host'
+complete -c easyimg -n '__easyimg_at "usage"' -l all -d 'count placeholder images too (--offline, easyimg serve): they cost $0'
 complete -c easyimg -n '__easyimg_at "usage"' -l json -d 'print the totals as JSON'
 complete -c easyimg -n '__easyimg_at "usage"' -s h -l help -d 'Show this message and exit.'
+
+# easyimg rerun
+complete -c easyimg -n '__easyimg_at "rerun"' -s p -l prompt -x -d 'a new prompt; - reads it from stdin'
+complete -c easyimg -n '__easyimg_at "rerun"' -s m -l model -x -a 'gpt-image-1 gpt-image-1-mini gpt-image-1.5 chatgpt-image-latest gpt-image-2 gpt-image-2.5-sunburst gpt-image-2.5-flare gpt-image-2.6-sunburst gpt-image-2.6-flare dall-e-2 dall-e-3' -d 'model id [default: config model, else gpt-image-2]'
+complete -c easyimg -n '__easyimg_at "rerun"' -s n -l count -x -d 'number of images [default: as before]'
+complete -c easyimg -n '__easyimg_at "rerun"' -s s -l size -x -a '256x256 512x512 1024x1024 1024x1536 1536x1024 1024x1792 1792x1024 auto square landscape portrait 2048x2048 2048x1152 1152x2048 3840x2160 2160x3840' -d 'WxH, auto, square, landscape or portrait'
+complete -c easyimg -n '__easyimg_at "rerun"' -s q -l quality -x -a 'low medium high auto xhigh max standard hd' -d 'low, medium, high, auto (GPT image); xhigh, max (2.5 and newer); standa…'
+complete -c easyimg -n '__easyimg_at "rerun"' -l background -x -a 'auto transparent opaque' -d 'auto, transparent or opaque'
+complete -c easyimg -n '__easyimg_at "rerun"' -l moderation -x -a 'auto low' -d 'auto or low'
+complete -c easyimg -n '__easyimg_at "rerun"' -l style -x -a 'vivid natural' -d 'vivid or natural (dall-e-3)'
+complete -c easyimg -n '__easyimg_at "rerun"' -s f -l format -x -a 'png jpeg webp gif svg' -d 'png, jpeg or webp; gif or svg on gpt-image-2.6 (output_format)'
+complete -c easyimg -n '__easyimg_at "rerun"' -l compression -x -d 'jpeg/webp quality, 0-100'
+complete -c easyimg -n '__easyimg_at "rerun"' -l response-format -x -a 'url b64_json' -d 'url or b64_json (legacy models and some routers)'
+complete -c easyimg -n '__easyimg_at "rerun"' -l user -x -d 'deprecated: use --safety-id; end-user id sent as `user`'
+complete -c easyimg -n '__easyimg_at "rerun"' -s x -l extra -x -d 'extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable'
+complete -c easyimg -n '__easyimg_at "rerun"' -l no-validate -d 'skip client-side model rules'
+complete -c easyimg -n '__easyimg_at "rerun"' -s o -l out -r -F -d 'output directory, or a file name ending in .png/.jpg/.webp'
+complete -c easyimg -n '__easyimg_at "rerun"' -l name -x -d 'file name template: {date} {time} {slug} {index} {model} {ext}'
+complete -c easyimg -n '__easyimg_at "rerun"' -l overwrite -d 'replace existing files'
+complete -c easyimg -n '__easyimg_at "rerun"' -l no-metadata -d 'no PNG text chunks'
+complete -c easyimg -n '__easyimg_at "rerun"' -l sidecar -d 'also write NAME.json with the request and response'
+complete -c easyimg -n '__easyimg_at "rerun"' -l json -d 'print one JSON object instead of paths'
+complete -c easyimg -n '__easyimg_at "rerun"' -l quiet -d 'print errors only'
+complete -c easyimg -n '__easyimg_at "rerun"' -l dry-run -d 'print the request and exit'
+complete -c easyimg -n '__easyimg_at "rerun"' -l open -d 'open the files in the system viewer'
+complete -c easyimg -n '__easyimg_at "rerun"' -l preview -d 'draw a small preview in the terminal'
+complete -c easyimg -n '__easyimg_at "rerun"' -l base-url -x -d 'API base URL [env: EASYIMG_BASE_URL; default: https://easyrouter.io/v1]'
+complete -c easyimg -n '__easyimg_at "rerun"' -l api-key -x -d 'API key [env: EASYIMG_API_KEY]'
+complete -c easyimg -n '__easyimg_at "rerun"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
+complete -c easyimg -n '__easyimg_at "rerun"' -l timeout -x -d 'seconds the whole answer may take, body included [default: 600]'
+complete -c easyimg -n '__easyimg_at "rerun"' -l retries -x -d 'retries after the first try [default: 3]'
+complete -c easyimg -n '__easyimg_at "rerun"' -l retry-timeouts -d 'also retry read timeouts, dropped connections, 504 and 520-524 (the ima…'
+complete -c easyimg -n '__easyimg_at "rerun"' -l offline -d 'use an in-process placeholder server: no key, no network'
+complete -c easyimg -n '__easyimg_at "rerun"' -l max-cost -x -d 'start no request that would take spending past DOLLARS (USD); exit 6 wh…'
+complete -c easyimg -n '__easyimg_at "rerun"' -s h -l help -d 'Show this message and exit.'
+
+# easyimg info
+complete -c easyimg -n '__easyimg_at "info"' -l json -d 'print one JSON list, an object a file'
+complete -c easyimg -n '__easyimg_at "info"' -s h -l help -d 'Show this message and exit.'
+complete -c easyimg -n '__easyimg_arg "info" +0' -F
 
 # easyimg login
 complete -c easyimg -n '__easyimg_at "login"' -l profile -x -a '(__easyimg_profiles)' -d 'change this [profiles.NAME] table instead of the top level'
@@ -462,11 +509,6 @@ complete -c easyimg -n '__easyimg_at "gallery"' -s o -l out -r -F -d 'write the 
 complete -c easyimg -n '__easyimg_at "gallery"' -l json -d 'print one JSON object instead of paths'
 complete -c easyimg -n '__easyimg_at "gallery"' -l quiet -d 'print errors only'
 complete -c easyimg -n '__easyimg_at "gallery"' -s h -l help -d 'Show this message and exit.'
-
-# easyimg info
-complete -c easyimg -n '__easyimg_at "info"' -l json -d 'print one JSON list, an object a file'
-complete -c easyimg -n '__easyimg_at "info"' -s h -l help -d 'Show this message and exit.'
-complete -c easyimg -n '__easyimg_arg "info" +0' -F
 
 # easyimg batches
 complete -c easyimg -n '__easyimg_sub "batches"' -a list -d 'List recent batches with their progress.'
@@ -524,6 +566,20 @@ complete -c easyimg -n '__easyimg_at "batches cancel"' -l retries -x -d 'retries
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l batch-api -x -a 'openai easyrouter' -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -s h -l help -d 'Show this message and exit.'
 
+# easyimg history
+complete -c easyimg -n '__easyimg_sub "history"' -a show -d 'Show one history entry in full: request, files, usage and cost.'
+complete -c easyimg -n '__easyimg_at "history"' -s n -l limit -x -d 'show the last N entries; 0 shows them all'
+complete -c easyimg -n '__easyimg_at "history"' -l grep -x -d 'only entries whose prompt or file names hold TEXT (any case)'
+complete -c easyimg -n '__easyimg_at "history"' -s m -l model -x -a 'gpt-image-1 gpt-image-1-mini gpt-image-1.5 chatgpt-image-latest gpt-image-2 gpt-image-2.5-sunburst gpt-image-2.5-flare gpt-image-2.6-sunburst gpt-image-2.6-flare dall-e-2 dall-e-3' -d 'only this model (and its dated snapshots)'
+complete -c easyimg -n '__easyimg_at "history"' -l since -x -d 'only from DATE on: YYYY-MM-DD, today, yesterday, Nd or Nw, in local time'
+complete -c easyimg -n '__easyimg_at "history"' -l status -x -a 'ok partial error' -d 'only entries that ended so'
+complete -c easyimg -n '__easyimg_at "history"' -l json -d 'print the entries, as stored (with their ids), as JSON'
+complete -c easyimg -n '__easyimg_at "history"' -s h -l help -d 'Show this message and exit.'
+
+# easyimg history show
+complete -c easyimg -n '__easyimg_at "history show"' -l json -d 'print the entry, as stored, as JSON'
+complete -c easyimg -n '__easyimg_at "history show"' -s h -l help -d 'Show this message and exit.'
+
 # easyimg config
 complete -c easyimg -n '__easyimg_sub "config"' -a path -d 'Print the config file\'s path.'
 complete -c easyimg -n '__easyimg_sub "config"' -a show -d 'Show the settings in effect (the key masked) and the file they come fro…'
@@ -542,10 +598,10 @@ complete -c easyimg -n '__easyimg_at "config show"' -s h -l help -d 'Show this m
 # easyimg config set
 complete -c easyimg -n '__easyimg_at "config set"' -l profile -x -a '(__easyimg_profiles)' -d 'change this [profiles.NAME] table instead of the top level'
 complete -c easyimg -n '__easyimg_at "config set"' -s h -l help -d 'Show this message and exit.'
-complete -c easyimg -n '__easyimg_arg "config set" 0' -x -a 'base_url api_key api_key_host model size quality format out_dir name timeout retries jobs history max_image_mb max_retry_wait api chat_style task_poll batch_api'
+complete -c easyimg -n '__easyimg_arg "config set" 0' -x -a 'base_url api_key api_key_host model size quality format out_dir name timeout retries jobs history max_image_mb max_retry_wait api chat_style task_poll batch_api confirm_over'
 complete -c easyimg -n '__easyimg_arg "config set" 1' -x -a '(__easyimg_config_values)'
 
 # easyimg config unset
 complete -c easyimg -n '__easyimg_at "config unset"' -l profile -x -a '(__easyimg_profiles)' -d 'change this [profiles.NAME] table instead of the top level'
 complete -c easyimg -n '__easyimg_at "config unset"' -s h -l help -d 'Show this message and exit.'
-complete -c easyimg -n '__easyimg_arg "config unset" 0' -x -a 'base_url api_key api_key_host model size quality format out_dir name timeout retries jobs history max_image_mb max_retry_wait api chat_style task_poll batch_api'
+complete -c easyimg -n '__easyimg_arg "config unset" 0' -x -a 'base_url api_key api_key_host model size quality format out_dir name timeout retries jobs history max_image_mb max_retry_wait api chat_style task_poll batch_api confirm_over'
