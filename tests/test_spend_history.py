@@ -165,6 +165,16 @@ def test_serve_marks_every_image_answer_as_placeholder():
             timeout=10,
         ).json()["data"][0]["url"]
         assert requests.get(url, timeout=10).headers["x-easyimg-placeholder"] == "1"
+        chat = requests.post(
+            f"{base}/chat/completions",
+            json={
+                "model": "gemini-3.1-flash-image-preview",
+                "messages": [{"role": "user", "content": "a cat"}],
+                "modalities": ["image", "text"],
+            },
+            timeout=10,
+        )
+        assert chat.status_code == 200 and chat.headers["x-easyimg-placeholder"] == "1"
         models = requests.get(f"{base}/models", timeout=10)
         assert "x-easyimg-placeholder" not in models.headers
     finally:
