@@ -65,6 +65,7 @@ def _main(
 
 def _register() -> None:
     from . import (
+        auth,
         batch,
         batches,
         completions_cmd,
@@ -86,7 +87,9 @@ def _register() -> None:
     app.command("models")(models_cmd.models)
     app.command("history")(history_cmd.history)
     app.command("usage")(history_cmd.usage)
-    app.command("login")(config_cmd.login)
+    app.command("login")(auth.login)
+    app.command("logout")(auth.logout)
+    app.add_typer(auth.auth_app, name="auth", no_args_is_help=True)
     app.add_typer(config_cmd.config_app, name="config")
     app.command("serve")(serve.serve)
     app.command("completions")(completions_cmd.completions)

@@ -236,15 +236,19 @@ def _privacy(
 
 
 def _remember(settings: "Settings", host: str) -> None:
-    from ..batch.manifest import now_iso
-    from ..config import load_config, save_config
+    import tomlkit
 
-    data = load_config(settings.config_file)
-    accepted = data.setdefault("batch_privacy", {})
+    from ..batch.manifest import now_iso
+    from ..configfile import read_document, save_config
+
+    doc = read_document(settings.config_file)  # the user's comments and order stay
+    if "batch_privacy" not in doc:
+        doc["batch_privacy"] = tomlkit.table()
+    accepted = doc["batch_privacy"]
     if isinstance(accepted, dict):
         accepted[host] = now_iso()
-        save_config(settings.config_file, data)
-        settings.batch_privacy[host] = accepted[host]
+        save_config(settings.config_file, doc)
+        settings.batch_privacy[host] = str(accepted[host])
 
 
 def _state_dir() -> "Path":

@@ -407,7 +407,7 @@ def connect(
 ) -> Connection:
     """A client for the resolved settings; with `offline`, against an in-process server."""
     from ..api.client import Client
-    from ..config import require_key
+    from ..keys import require_key
 
     stack = ExitStack()
     if offline:
