@@ -67,6 +67,11 @@ def rich_console(env: Environment, file: IO[str], **options: Any) -> RichConsole
     return RichConsole(file=file, _environ=env.env, **options)
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 item`, `2 items`; `many` for words that do not just take an s (`batch`, `batches`)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 def human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
@@ -105,6 +110,8 @@ class Console:
     @property
     def err(self) -> RichConsole:
         if self._err is None:
+            # Soft wrap: a path or URL printed alone is never cut into pieces that no longer
+            # paste (talk lines ask for word wrapping themselves, in _say).
             self._err = rich_console(
                 self.env,
                 self.env.stderr,
@@ -150,7 +157,8 @@ class Console:
     def _say(self, message: str, markup: bool = False) -> None:
         message = redact(message)
         if self.env.stderr_isatty:
-            self.err.print(message if markup else _esc(message))
+            # Sentences wrap between words at the terminal's width, never in the middle of one.
+            self.err.print(message if markup else _esc(message), soft_wrap=False)
         else:
             from rich.text import Text
 
@@ -167,7 +175,7 @@ class Console:
         size = sum(i.saved.bytes for i in result.images)
         count = len(result.images)
         head = (
-            f"{count} image{'s' if count != 1 else ''}"
+            f"{plural(count, 'image')}"
             f"{f' of {result.requested}' if count < result.requested else ''}, "
             f"{human_bytes(size)}, {_seconds(result.elapsed)}, {result.model}"
         )

@@ -453,8 +453,24 @@ def make_console(*, quiet: bool = False, json_mode: bool = False) -> Console:
 def read_prompt(prompt: str) -> str:
     """`-` reads the prompt from stdin."""
     if prompt == "-":
-        return state.env.stdin.read().strip()
+        return read_stdin("the prompt")
     return prompt
+
+
+def read_stdin(what: str) -> str:
+    """All of stdin; on a terminal, first say what is being read and how to end it."""
+    env = state.env
+    if env.stdin_isatty:
+        # Without this a person who typed `-` faces a silent cursor and thinks it hangs.
+        Console(env).info(
+            f"reading {what} from the terminal; end it with Ctrl-D on a line of its own"
+        )
+    try:
+        return env.stdin.read().strip()
+    except KeyboardInterrupt:
+        if env.stdin_isatty:
+            env.stderr.write("\n")
+        raise
 
 
 def history_files(paths: list[Path]) -> list[str]:
