@@ -5,7 +5,7 @@
 # __easyimg_is_child PATH WORD
 function __easyimg_is_child
     switch "$argv[1]/$argv[2]"
-        case '/gen' '/edit' '/vary' '/batch' '/models' '/history' '/usage' '/login' '/serve' '/completions' '/gallery' '/batches' '/config' '/generate' 'batches/list' 'batches/show' 'batches/fetch' 'batches/cancel' 'config/path' 'config/show' 'config/set' 'config/unset'
+        case '/gen' '/edit' '/vary' '/batch' '/models' '/history' '/usage' '/login' '/logout' '/serve' '/completions' '/gallery' '/batches' '/auth' '/config' '/generate' 'batches/list' 'batches/show' 'batches/fetch' 'batches/cancel' 'auth/status' 'config/path' 'config/show' 'config/get' 'config/set' 'config/unset'
             return 0
         case '*'
             return 1
@@ -39,7 +39,7 @@ function __easyimg_option_kind
             echo 'model'
         case 'gen --moderation' 'generate --moderation' 'batch --moderation'
             echo 'moderation'
-        case 'gen --profile' 'generate --profile' 'edit --profile' 'vary --profile' 'batch --profile' 'models --profile' 'login --profile' 'batches list --profile' 'batches show --profile' 'batches fetch --profile' 'batches cancel --profile' 'config show --profile' 'config set --profile' 'config unset --profile'
+        case 'gen --profile' 'generate --profile' 'edit --profile' 'vary --profile' 'batch --profile' 'models --profile' 'login --profile' 'logout --profile' 'batches list --profile' 'batches show --profile' 'batches fetch --profile' 'batches cancel --profile' 'config show --profile' 'config get --profile' 'config set --profile' 'config unset --profile'
             echo 'profile'
         case 'gen -q' 'gen --quality' 'generate -q' 'generate --quality' 'edit -q' 'edit --quality' 'batch -q' 'batch --quality'
             echo 'quality'
@@ -199,10 +199,12 @@ complete -c easyimg -n '__easyimg_sub ""' -a models -d 'List the image models th
 complete -c easyimg -n '__easyimg_sub ""' -a history -d 'Show past generations from the history file, newest first.'
 complete -c easyimg -n '__easyimg_sub ""' -a usage -d 'Token totals per model or day from the history file, with an estimated…'
 complete -c easyimg -n '__easyimg_sub ""' -a login -d 'Store an API key in the config file (asked for hidden, or read from std…'
+complete -c easyimg -n '__easyimg_sub ""' -a logout -d 'Remove the stored API key (of one profile with --profile) from the conf…'
 complete -c easyimg -n '__easyimg_sub ""' -a serve -d 'Serve an OpenAI-format image API on this machine that draws placeholder…'
 complete -c easyimg -n '__easyimg_sub ""' -a completions -d 'Print the shell completion script for bash, zsh or fish.'
 complete -c easyimg -n '__easyimg_sub ""' -a gallery -d 'Write a static page of an output folder: thumbnails, prompts, failures,…'
 complete -c easyimg -n '__easyimg_sub ""' -a batches -d 'The provider\'s Batch API: list, show, fetch, cancel.'
+complete -c easyimg -n '__easyimg_sub ""' -a auth -d 'Stored API keys: which profile and host each is for.'
 complete -c easyimg -n '__easyimg_sub ""' -a config -d 'Read and change the config file.'
 complete -c easyimg -n '__easyimg_at ""' -l version -d 'print the version and exit'
 complete -c easyimg -n '__easyimg_at ""' -l debug -d 'show a traceback for unexpected errors'
@@ -437,9 +439,14 @@ complete -c easyimg -n '__easyimg_at "usage"' -l json -d 'print the totals as JS
 complete -c easyimg -n '__easyimg_at "usage"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg login
-complete -c easyimg -n '__easyimg_at "login"' -l profile -x -a '(__easyimg_profiles)' -d 'change this [profiles.NAME] table instead of the top level'
+complete -c easyimg -n '__easyimg_at "login"' -l profile -x -a '(__easyimg_profiles)' -d 'the key of this [profiles.NAME] table instead of the top level\'s'
 complete -c easyimg -n '__easyimg_at "login"' -l base-url -x -d 'also store this base URL with the key'
+complete -c easyimg -n '__easyimg_at "login"' -l no-verify -d 'store the key without checking it with GET /models'
 complete -c easyimg -n '__easyimg_at "login"' -s h -l help -d 'Show this message and exit.'
+
+# easyimg logout
+complete -c easyimg -n '__easyimg_at "logout"' -l profile -x -a '(__easyimg_profiles)' -d 'the key of this [profiles.NAME] table instead of the top level\'s'
+complete -c easyimg -n '__easyimg_at "logout"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg serve
 complete -c easyimg -n '__easyimg_at "serve"' -l host -x -d 'address to listen on (0.0.0.0 or :: for every interface)'
@@ -518,11 +525,20 @@ complete -c easyimg -n '__easyimg_at "batches cancel"' -l retries -x -d 'retries
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l batch-api -x -a 'openai easyrouter' -d 'openai (/files + /batches) or easyrouter (/image-files + /image-batches…'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -s h -l help -d 'Show this message and exit.'
 
+# easyimg auth
+complete -c easyimg -n '__easyimg_sub "auth"' -a status -d 'List each API key easyimg can use: its profile, host and masked value.'
+complete -c easyimg -n '__easyimg_at "auth"' -s h -l help -d 'Show this message and exit.'
+
+# easyimg auth status
+complete -c easyimg -n '__easyimg_at "auth status"' -l json -d 'print the keys as JSON'
+complete -c easyimg -n '__easyimg_at "auth status"' -s h -l help -d 'Show this message and exit.'
+
 # easyimg config
 complete -c easyimg -n '__easyimg_sub "config"' -a path -d 'Print the config file\'s path.'
-complete -c easyimg -n '__easyimg_sub "config"' -a show -d 'Show the settings in effect (the key masked) and the file they come fro…'
-complete -c easyimg -n '__easyimg_sub "config"' -a set -d 'Set KEY to VALUE (in a profile with --profile).'
-complete -c easyimg -n '__easyimg_sub "config"' -a unset -d 'Remove KEY (from a profile with --profile).'
+complete -c easyimg -n '__easyimg_sub "config"' -a show -d 'Show every setting in effect (the key masked) and where it comes from.'
+complete -c easyimg -n '__easyimg_sub "config"' -a get -d 'Print the value in effect for KEY, alone on a line, for scripts.'
+complete -c easyimg -n '__easyimg_sub "config"' -a set -d 'Set KEY to VALUE (in a profile with --profile), checked as the flag wou…'
+complete -c easyimg -n '__easyimg_sub "config"' -a unset -d 'Remove KEY (from a profile with --profile); works on a file with bad va…'
 complete -c easyimg -n '__easyimg_at "config"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg config path
@@ -530,8 +546,12 @@ complete -c easyimg -n '__easyimg_at "config path"' -s h -l help -d 'Show this m
 
 # easyimg config show
 complete -c easyimg -n '__easyimg_at "config show"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
-complete -c easyimg -n '__easyimg_at "config show"' -l json -d 'print one JSON object instead of paths'
+complete -c easyimg -n '__easyimg_at "config show"' -l json -d 'print the settings and their sources as JSON'
 complete -c easyimg -n '__easyimg_at "config show"' -s h -l help -d 'Show this message and exit.'
+
+# easyimg config get
+complete -c easyimg -n '__easyimg_at "config get"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
+complete -c easyimg -n '__easyimg_at "config get"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg config set
 complete -c easyimg -n '__easyimg_at "config set"' -l profile -x -a '(__easyimg_profiles)' -d 'change this [profiles.NAME] table instead of the top level'
