@@ -18,9 +18,17 @@ MODEL_ROWS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich reads these from the process (TERM=dumb pins it to 80 columns): not the caller's."""
+    for name in ("TERM", "COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def rich_at(width: int) -> tuple[RichConsole, io.StringIO]:
     out = io.StringIO()
-    return RichConsole(file=out, force_terminal=True, width=width, color_system=None), out
+    console = RichConsole(file=out, force_terminal=True, width=width, height=25, color_system=None)
+    return console, out
 
 
 def test_plural():
@@ -74,11 +82,11 @@ def test_a_one_row_summary_at_60_columns_keeps_every_count():
 def test_shrinkable_columns_are_cut_then_dropped_before_stacking():
     columns = [("time", "left"), ("model", "left"), ("prompt", "left"), ("files", "left")]
     rows = [["2026-01-02 10:00", "gpt-image-2", "a cat " * 20, "cat-1.png (+3)"]]
-    console, out = rich_at(55)
+    console, out = rich_at(48)
     render(console, columns, rows, shrink=("prompt", "files"))
     head, _, row = out.getvalue().splitlines()[:3]
     assert head.split() == ["time", "model", "prompt"]
-    assert row.rstrip().endswith("…") and len(row) <= 55
+    assert row.rstrip().endswith("…") and len(row) <= 48
     console, out = rich_at(30)
     render(console, columns, rows, shrink=("prompt", "files"))
     assert out.getvalue().startswith("time:   2026-01-02 10:00\nmodel:  gpt-image-2\nprompt: a cat")

@@ -11,8 +11,9 @@ from .common import state
 if TYPE_CHECKING:
     from rich.console import Console as RichConsole
 
-# A column cut with an ellipsis keeps at least this many cells; below that it is unreadable.
-MIN_ROOM = 12
+# A column cut with an ellipsis keeps at least this many cells (a word or two of a prompt);
+# with less room than that the rows are stacked instead.
+MIN_ROOM = 8
 GAP = 3  # padding on both sides of a column and the divider between
 
 
