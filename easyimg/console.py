@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .redact import redact
@@ -137,6 +138,16 @@ class Console:
         self.env.stdout.write(redact(line) + "\n")
         self.env.stdout.flush()
 
+    def out_file(self, path: Path) -> None:
+        """The bytes of a finished file on stdout (`-o -`), copied a piece at a time."""
+        import shutil
+
+        self.env.stdout.flush()
+        sink = getattr(self.env.stdout, "buffer", self.env.stdout)
+        with open(path, "rb") as fh:
+            shutil.copyfileobj(fh, sink, 1 << 20)
+        sink.flush()
+
     def out_json(self, data: Any) -> None:
         self.env.stdout.write(redact(json.dumps(data, ensure_ascii=False, indent=2)) + "\n")
         self.env.stdout.flush()
@@ -166,8 +177,11 @@ class Console:
             self.env.stderr.write(plain + "\n")
             self.env.stderr.flush()
 
-    def reporter(self, label: str) -> Reporter:
-        return Reporter(self, label)
+    def reporter(self, label: str, *, show_saved: bool = True) -> Reporter:
+        """`show_saved=False` when the files are not the user's to see (`-o -`)."""
+        reporter = Reporter(self, label)
+        reporter.show_saved = show_saved
+        return reporter
 
     def summary(self, result: GenResult, *, placeholders: bool = False) -> None:
         if self.quiet:
@@ -209,6 +223,7 @@ class Reporter:
         self._clock = clock
         self._saved = 0
         self._status = label
+        self.show_saved = True
 
     def __enter__(self) -> Reporter:
         if self.console.interactive:
@@ -245,7 +260,7 @@ class Reporter:
         self._saved += 1
         if self._progress is None:
             return
-        if self.console.env.stdout_isatty:
+        if self.console.env.stdout_isatty or not self.show_saved:
             # The paths appear on stdout at the end; count them here instead of repeating.
             self._refresh()
         else:

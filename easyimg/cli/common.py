@@ -551,10 +551,47 @@ def warn_advisories(console: Console, settings: "Settings", bodies: "list[dict[s
 
     from ..models import advisories
 
-    host = urlsplit(settings.base_url).hostname
+    # A bad base URL in the config is reported by the command that sends, not here (--offline
+    # never reads it).
+    host = None if settings.problem("base_url") else urlsplit(settings.base_url).hostname
     seen: set[str] = set()
     for body in bodies:
         for line in advisories(body, host=host, today=date.today()):
             if line not in seen:
                 seen.add(line)
                 console.warn(line)
+
+
+def output_format(settings: "Settings", model: str, *, check: bool = True) -> str | None:
+    """The output_format to ask for: `-f`, else the extension of an `-o` file name (`cat.jpg`
+    asks for jpeg), else the config's `format`.
+
+    An extension that `-f` contradicts, or that a known model cannot make, is a usage error
+    found before anything is sent (`check=False`, for --no-validate, skips the model's rule).
+    """
+    from ..errors import UsageError
+    from ..models import lookup
+    from ..output import named_format
+
+    fmt = settings.format
+    named = named_format(settings.out_dir)
+    if named is None:
+        return fmt
+    out = settings.out_dir
+    if settings.sources.get("format") == "flag":
+        if named_format(f"x.{fmt}") != named:
+            raise UsageError(
+                f"-o {out} names a {named} file but -f asks for {fmt}",
+                hint="drop -f, or name the file after the format",
+            )
+        return fmt
+    rules = lookup(model)
+    if check and rules is not None:
+        made = rules.formats or ("png",)
+        if named not in made:
+            raise UsageError(
+                f"-o {out}: {model} cannot make {named} images; it makes {', '.join(made)}"
+            )
+        if not rules.formats:
+            return None  # a model without output_format always answers PNG: nothing to ask
+    return named

@@ -43,6 +43,7 @@ from .common import (
     User,
     make_console,
     newer_fields,
+    output_format,
     read_prompt,
     settings_for,
     state,
@@ -212,11 +213,12 @@ def edit(
         raise UsageError("--partial-images needs --stream")
     if save_partials and not stream:
         raise UsageError("--save-partials needs --stream")
+    out_fmt = output_format(settings, model_id, check=not no_validate)
     options: dict[str, Any] = {
         "size": settings.size,
         "quality": settings.quality,
         "background": background,
-        "output_format": settings.format,
+        "output_format": out_fmt,
         "output_compression": compression,
         "response_format": response_format,
         "input_fidelity": input_fidelity,
@@ -224,7 +226,7 @@ def edit(
         "partial_images": partial_images,
         "user": user,
         **newer_fields(
-            settings.format,
+            out_fmt,
             frames=frames,
             frame_ms=frame_ms,
             complexity=complexity,
@@ -266,7 +268,7 @@ def edit(
         return
     no_resolution(resolution)
     rules = rules_for(model_id)
-    max_n = request_limit(model_id, settings.format)
+    max_n = request_limit(model_id, out_fmt)
     body = build_body(
         text,
         model=model_id,
@@ -389,6 +391,7 @@ def vary(
     )
     model_id = model or "dall-e-2"
     rules = rules_for(model_id)
+    output_format(settings, model_id, check=not no_validate)  # `-o x.jpg`: only PNG here
     options = {"size": size, "response_format": response_format, "user": user}
     owned = {
         "model": "-m/--model",

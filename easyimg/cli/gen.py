@@ -45,6 +45,7 @@ from .common import (
     connect,
     make_console,
     newer_fields,
+    output_format,
     read_prompt,
     settings_for,
     warn_advisories,
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..console import Console
     from ..generate import Ask, GenResult, Writing
+    from ..output import OutputPlan
 
 OpenFiles = Annotated[
     bool,
@@ -167,20 +169,21 @@ def gen(
     model_id = settings.model or DEFAULT_MODEL
     if partial_images is not None and not stream:
         raise UsageError("--partial-images needs --stream")
+    out_fmt = output_format(settings, model_id, check=not no_validate)
     options: dict[str, Any] = {
         "size": settings.size,
         "quality": settings.quality,
         "background": background,
         "moderation": moderation,
         "style": style,
-        "output_format": settings.format,
+        "output_format": out_fmt,
         "output_compression": compression,
         "response_format": response_format,
         "stream": stream,
         "partial_images": partial_images,
         "user": user,
         **newer_fields(
-            settings.format,
+            out_fmt,
             frames=frames,
             frame_ms=frame_ms,
             complexity=complexity,
@@ -201,7 +204,7 @@ def gen(
         max_n = 1
     else:
         no_resolution(resolution)
-        max_n = request_limit(model_id, settings.format)
+        max_n = request_limit(model_id, out_fmt)
         body = build_body(
             text,
             model=model_id,
@@ -315,21 +318,86 @@ def run_generation(
     retry_timeouts: bool,
 ) -> None:
     """Run a generation-like request (gen, edit, vary) and render its result."""
-    from ..api import images
-    from ..errors import Interrupted, UsageError
-    from ..generate import Generation
+    import shutil
+    import tempfile
+
+    from ..errors import UsageError
     from ..output import plan_output
 
     body = {**ask.body, "n": ask.count}
     if writing.save_partials and not body.get("stream"):
         raise UsageError("--save-partials needs --stream")
-    plan = plan_output(
-        writing.out, template=writing.name, count=ask.count, overwrite=writing.overwrite
-    )
+    to_stdout = writing.out == "-"
+    if to_stdout:
+        _check_stdout(console, ask, writing, showing)
+    # `-o -`: the image is written whole to a private folder first, so stdout never gets
+    # half an image from an answer that breaks off.
+    scratch = tempfile.mkdtemp(prefix="easyimg-") if to_stdout else None
+    try:
+        plan = plan_output(
+            scratch or writing.out,
+            template=writing.name,
+            count=ask.count,
+            overwrite=writing.overwrite,
+        )
+        result = _generate(console, settings, ask, writing, plan, offline, retry_timeouts)
+        render_result(
+            console,
+            settings,
+            body,
+            result,
+            showing,
+            offline=offline,
+            command=ask.command,
+            directory=None if to_stdout else plan.directory,
+            to_stdout=to_stdout,
+        )
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_stdout(console: "Console", ask: "Ask", writing: "Writing", showing: Showing) -> None:
+    """`-o -` writes one image's bytes to stdout: refused where that cannot work."""
+    from ..errors import UsageError
+
+    if console.env.stdout_isatty:
+        raise UsageError(
+            "-o - writes the image's bytes to stdout, which is a terminal",
+            hint="redirect it (> cat.png) or pipe it into another program",
+        )
+    for given, what in (
+        (ask.count > 1, f"-n {ask.count}: -o - writes one image"),
+        (showing.json_out, "--json and -o - both write to stdout"),
+        (showing.open_files, "--open needs a file; -o - leaves none"),
+        (showing.gallery, "--gallery needs a folder; -o - leaves none"),
+        (writing.sidecar, "--sidecar needs a file name; -o - has none"),
+        (writing.save_partials, "--save-partials needs a file name; -o - has none"),
+    ):
+        if given:
+            raise UsageError(what)
+
+
+def _generate(
+    console: "Console",
+    settings: "Settings",
+    ask: "Ask",
+    writing: "Writing",
+    plan: "OutputPlan",
+    offline: bool,
+    retry_timeouts: bool,
+) -> "GenResult":
+    from ..api import images
+    from ..errors import Interrupted
+    from ..generate import Generation
+
+    body = {**ask.body, "n": ask.count}
     conn = connect(settings, offline=offline, retry_timeouts=retry_timeouts, console=console)
     reader: Any = None
     try:
-        reporter: Any = console.reporter(f"waiting for {body.get('model')}")
+        reporter: Any = console.reporter(
+            f"waiting for {body.get('model')}", show_saved=writing.out != "-"
+        )
         dialect = ask.dialect or images.Dialect()
         if body.get("stream") and isinstance(dialect, images.Dialect):
             from ..api.images_stream import StreamReader
@@ -362,7 +430,7 @@ def run_generation(
         )
         with reporter:
             try:
-                result = job.run()
+                return job.run()
             except Interrupted as exc:
                 waiting = sorted(getattr(dialect, "pending", ()))
                 if waiting:
@@ -375,16 +443,6 @@ def run_generation(
         if reader is not None:
             reader.close()
         conn.close()
-    render_result(
-        console,
-        settings,
-        body,
-        result,
-        showing,
-        offline=offline,
-        command=ask.command,
-        directory=plan.directory,
-    )
 
 
 def render_result(
@@ -397,6 +455,7 @@ def render_result(
     offline: bool,
     command: str,
     directory: "Path | None" = None,
+    to_stdout: bool = False,
 ) -> None:
     from .. import history
     from ..errors import ExitCode
@@ -408,9 +467,8 @@ def render_result(
     for image in result.images:
         saved = image.saved
         if wanted and saved.width and (saved.width, saved.height) != wanted:
-            console.warn(
-                f"asked for {body['size']}, got {saved.width}x{saved.height}: {saved.path}"
-            )
+            where = "the image on stdout" if to_stdout else saved.path
+            console.warn(f"asked for {body['size']}, got {saved.width}x{saved.height}: {where}")
     for line in answer_warnings(body, [i.saved for i in result.images]):
         console.warn(line)
     if showing.json_out:
@@ -440,6 +498,9 @@ def render_result(
         if result.errors:
             doc["errors"] = [str(e) for e in result.errors]
         console.out_json(doc)
+    elif to_stdout:
+        for image in result.images:
+            console.out_file(image.saved.path)
     else:
         for image in result.images:
             console.out(str(image.saved.path))
@@ -452,7 +513,8 @@ def render_result(
             model=result.model,
             prompt=body.get("prompt"),
             parameters=recordable({k: v for k, v in body.items() if k != "prompt"}),
-            files=[str(i.saved.path.resolve()) for i in result.images],
+            # `-` for an image that went to stdout: counted, but there is no file to name.
+            files=["-" if to_stdout else str(i.saved.path.resolve()) for i in result.images],
             usage=result.usage,
             request_id=result.request_ids[0] if result.request_ids else None,
             base_url=settings.base_url,
