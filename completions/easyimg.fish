@@ -478,7 +478,7 @@ complete -c easyimg -n '__easyimg_at "batches"' -s h -l help -d 'Show this messa
 
 # easyimg batches list
 complete -c easyimg -n '__easyimg_at "batches list"' -l limit -x -d 'how many batches, newest first'
-complete -c easyimg -n '__easyimg_at "batches list"' -l json -d 'print one JSON object instead of paths'
+complete -c easyimg -n '__easyimg_at "batches list"' -l json -d 'print the page of batches as JSON'
 complete -c easyimg -n '__easyimg_at "batches list"' -l base-url -x -d 'API base URL [env: EASYIMG_BASE_URL; default: https://easyrouter.io/v1]'
 complete -c easyimg -n '__easyimg_at "batches list"' -l api-key -x -d 'API key [env: EASYIMG_API_KEY]'
 complete -c easyimg -n '__easyimg_at "batches list"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
@@ -488,7 +488,7 @@ complete -c easyimg -n '__easyimg_at "batches list"' -l batch-api -x -a 'openai 
 complete -c easyimg -n '__easyimg_at "batches list"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg batches show
-complete -c easyimg -n '__easyimg_at "batches show"' -l json -d 'print one JSON object instead of paths'
+complete -c easyimg -n '__easyimg_at "batches show"' -l json -d 'print the batch as JSON'
 complete -c easyimg -n '__easyimg_at "batches show"' -l base-url -x -d 'API base URL [env: EASYIMG_BASE_URL; default: https://easyrouter.io/v1]'
 complete -c easyimg -n '__easyimg_at "batches show"' -l api-key -x -d 'API key [env: EASYIMG_API_KEY]'
 complete -c easyimg -n '__easyimg_at "batches show"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
@@ -498,7 +498,7 @@ complete -c easyimg -n '__easyimg_at "batches show"' -l batch-api -x -a 'openai 
 complete -c easyimg -n '__easyimg_at "batches show"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg batches fetch
-complete -c easyimg -n '__easyimg_at "batches fetch"' -s o -l out -r -F -d 'output directory: the images and easyimg-manifest.jsonl [default: confi…'
+complete -c easyimg -n '__easyimg_at "batches fetch"' -s o -l out -r -F -d 'output directory [default: the one `batch --remote` was given, else con…'
 complete -c easyimg -n '__easyimg_at "batches fetch"' -l wait -d 'wait for the batch to finish, then fetch it'
 complete -c easyimg -n '__easyimg_at "batches fetch"' -l overwrite -d 'replace existing files'
 complete -c easyimg -n '__easyimg_at "batches fetch"' -l no-metadata -d 'no PNG text chunks'
@@ -516,7 +516,7 @@ complete -c easyimg -n '__easyimg_at "batches fetch"' -l batch-api -x -a 'openai
 complete -c easyimg -n '__easyimg_at "batches fetch"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg batches cancel
-complete -c easyimg -n '__easyimg_at "batches cancel"' -l json -d 'print one JSON object instead of paths'
+complete -c easyimg -n '__easyimg_at "batches cancel"' -l json -d 'print the batch as JSON'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l base-url -x -d 'API base URL [env: EASYIMG_BASE_URL; default: https://easyrouter.io/v1]'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l api-key -x -d 'API key [env: EASYIMG_API_KEY]'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'

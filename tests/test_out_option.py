@@ -11,6 +11,7 @@ from PIL import Image
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from easyimg.batch.prompts import JSONL_KEYS
 from easyimg.cli import run
 from easyimg.console import Environment
 
@@ -211,9 +212,8 @@ def test_jsonl_rejects_unknown_keys_like_csv(cli, httpserver, tmp_path):
     assert r.code == 2
     errors = [line for line in r.err.splitlines() if line.startswith("error:")]
     assert errors == [
-        f"error: {prompts}:3: unknown field 'qualty' (known: prompt, name, model, n, size, "
-        "quality, background, moderation, style, output_format, output_compression, "
-        'response_format, user; "extra": {...} sends any other body field)',
+        f"error: {prompts}:3: unknown field 'qualty' (known: {', '.join(JSONL_KEYS)}; "
+        '"extra": {...} sends any other body field)',
         f"error: {prompts}:4: 'quality' in \"extra\": give it at the top level of the object",
         f'error: {prompts}:5: "extra" must be an object of body fields, not 3',
     ]

@@ -43,6 +43,7 @@ from .common import (
     Timeout,
     User,
     connect,
+    dry_run_target,
     make_console,
     newer_fields,
     settings_for,
@@ -278,7 +279,7 @@ def batch(
     if dry_run:
         _dry_run(
             console,
-            settings,
+            dry_run_target(settings, offline),
             items,
             directory,
             resume=not no_resume,

@@ -424,8 +424,9 @@ def connect(
 
     def on_retry(retry: Any) -> None:
         if console is not None:
+            item = f"{retry.label}: " if retry.label else ""
             console.info(
-                f"waiting {round(retry.delay, 1):g}s ({retry.reason}; try "
+                f"{item}waiting {round(retry.delay, 1):g}s ({retry.reason}; try "
                 f"{retry.attempt + 1} of {settings.retries + 1})"
             )
 
@@ -595,3 +596,15 @@ def output_format(settings: "Settings", model: str, *, check: bool = True) -> st
         if not rules.formats:
             return None  # a model without output_format always answers PNG: nothing to ask
     return named
+
+
+# `--offline --dry-run`: the in-process server takes a free loopback port when it starts.
+OFFLINE_URL = "http://127.0.0.1:<port>/v1"
+
+
+def dry_run_target(settings: "Settings", offline: bool) -> "Settings":
+    """What a dry run shows: with --offline the loopback server and no key, as the run uses."""
+    if offline:
+        settings.base_url = OFFLINE_URL
+        settings.api_key = None
+    return settings

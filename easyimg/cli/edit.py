@@ -41,6 +41,7 @@ from .common import (
     Size,
     Timeout,
     User,
+    dry_run_target,
     make_console,
     newer_fields,
     output_format,
@@ -289,7 +290,8 @@ def edit(
         body.update(json_edit_fields(found, mask_image))
         dialect = images_api.Dialect(images_api.EDITS)
         if dry_run:
-            show_dry_run(console, settings, body, count, max_n, json_out, path=EDITS)
+            target = dry_run_target(settings, offline)
+            show_dry_run(console, target, body, count, max_n, json_out, path=EDITS)
             return
     else:
         local = [i for i in found if not isinstance(i, Reference)]
@@ -299,7 +301,8 @@ def edit(
         if mask_image is not None and not isinstance(mask_image, Reference):
             files.append(("mask", mask_image))
         if dry_run:
-            show_multipart(console, settings, EDITS, body, files, count, max_n, json_out)
+            target = dry_run_target(settings, offline)
+            show_multipart(console, target, EDITS, body, files, count, max_n, json_out)
             return
         dialect = images_api.Dialect(images_api.EDITS, files)
     run_generation(
@@ -413,7 +416,8 @@ def vary(
         validate(body, endpoint="variations")
     files = [("image", check_vary(image, validate=not no_validate))]
     if dry_run:
-        show_multipart(console, settings, VARIATIONS, body, files, count, rules.max_n, json_out)
+        target = dry_run_target(settings, offline)
+        show_multipart(console, target, VARIATIONS, body, files, count, rules.max_n, json_out)
         return
     run_generation(
         console,

@@ -43,6 +43,7 @@ from .common import (
     Timeout,
     User,
     connect,
+    dry_run_target,
     make_console,
     newer_fields,
     output_format,
@@ -220,7 +221,8 @@ def gen(
     warn_advisories(console, settings, [body])
 
     if dry_run:
-        show_dry_run(console, settings, body, count, max_n, json_out, dialect=dialect)
+        target = dry_run_target(settings, offline)
+        show_dry_run(console, target, body, count, max_n, json_out, dialect=dialect)
         return
     run_generation(
         console,
