@@ -335,6 +335,8 @@ def _read_items(console: "Console", file: str, defaults: Any) -> "PromptFile":
 
     try:
         if file == "-":
+            if state.env.stdin_isatty:
+                console.info("reading prompts from the terminal, one a line (Ctrl-D to end)")
             return PromptFile(_stdin_opener(), "txt", defaults, "<stdin>")
         kind = kind_of(file)
         try:

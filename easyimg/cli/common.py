@@ -299,7 +299,8 @@ Out = Annotated[
         "-o",
         "--out",
         metavar="PATH",
-        help="output directory, or a file name ending in .png/.jpg/.webp",
+        help="output directory; or a file name, whose extension sets the format "
+        "(.png .jpg .webp); or - for stdout",
         rich_help_panel=OUT,
         show_default=False,
     ),
@@ -463,9 +464,7 @@ def read_stdin(what: str) -> str:
     env = state.env
     if env.stdin_isatty:
         # Without this a person who typed `-` faces a silent cursor and thinks it hangs.
-        Console(env).info(
-            f"reading {what} from the terminal; end it with Ctrl-D on a line of its own"
-        )
+        Console(env).info(f"reading {what} from the terminal (Ctrl-D on a new line to end it)")
     try:
         return env.stdin.read().strip()
     except KeyboardInterrupt:

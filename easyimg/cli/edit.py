@@ -46,8 +46,8 @@ from .common import (
     newer_fields,
     output_format,
     read_prompt,
+    read_stdin,
     settings_for,
-    state,
     warn_advisories,
 )
 from .dialects import api_for, no_resolution
@@ -455,7 +455,7 @@ def _prompt(prompt: str | None, prompt_file: str | None) -> str:
             raise UsageError("a prompt is needed: -p TEXT, -p - (read stdin) or --prompt-file FILE")
         return read_prompt(prompt)
     if prompt_file == "-":
-        return state.env.stdin.read().strip()
+        return read_stdin("the prompt")
     try:
         return Path(prompt_file).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
