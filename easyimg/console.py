@@ -153,9 +153,11 @@ class Console:
         self.env.stdout.flush()
 
     # stderr: talk
-    def info(self, message: str) -> None:
+    def info(self, message: str, *, wrap: bool = True) -> None:
+        """A line of talk; `wrap=False` for a command to copy, which the terminal may fold
+        but which never gets a line break in it."""
         if not self.quiet:
-            self._say(message)
+            self._say(message, wrap=wrap)
 
     def warn(self, message: str) -> None:
         if not self.quiet:
@@ -165,11 +167,11 @@ class Console:
         text = message if not hint else f"{message}; {hint}"
         self._say(f"[bold red]error:[/] {_esc(text)}", markup=True)
 
-    def _say(self, message: str, markup: bool = False) -> None:
+    def _say(self, message: str, markup: bool = False, wrap: bool = True) -> None:
         message = redact(message)
         if self.env.stderr_isatty:
             # Sentences wrap between words at the terminal's width, never in the middle of one.
-            self.err.print(message if markup else _esc(message), soft_wrap=False)
+            self.err.print(message if markup else _esc(message), soft_wrap=not wrap)
         else:
             from rich.text import Text
 

@@ -71,15 +71,21 @@ def test_ctrl_c_while_waiting_says_the_batch_keeps_running(cli, server, tmp_path
     assert r.code == 3  # no profile 'w': the connection is settled before any waiting
     r = cli("batches", "fetch", batch_id, "--wait", "--base-url", server.url)
     assert r.code == 130
-    assert r.err.splitlines()[-1] == (
-        f"error: interrupted; batch {batch_id} keeps running on the server; collect its "
-        f"results with `easyimg batches fetch {batch_id} --base-url {server.url}`"
+    assert r.err.splitlines()[-3:] == [
+        f"error: interrupted; batch {batch_id} keeps running on the server",
+        "collect its results with:",
+        f"  easyimg batches fetch {batch_id} --base-url {server.url}",
+    ]
+    r = cli("batches", "fetch", batch_id, "--wait", "--base-url", server.url, "--json")
+    assert r.code == 130
+    assert (
+        r.json["error"]["message"] == f"interrupted; batch {batch_id} keeps running on the server"
     )
     r = cli(
         "batches", "fetch", batch_id, "--wait", "-o", str(tmp_path / "x"), "--base-url", server.url
     )
     assert r.code == 130
-    assert f"`easyimg batches fetch {batch_id} -o {tmp_path / 'x'} --base-url " in r.err
+    assert f"  easyimg batches fetch {batch_id} -o {tmp_path / 'x'} --base-url " in r.err
 
 
 def test_wait_on_a_terminal_redraws_one_status_line(cli, server, tmp_path, monkeypatch):

@@ -89,14 +89,17 @@ def test_shrinkable_columns_are_cut_then_dropped_before_stacking():
     assert row.rstrip().endswith("…") and len(row) <= 48
     console, out = rich_at(30)
     render(console, columns, rows, shrink=("prompt", "files"))
-    assert out.getvalue().startswith("time:   2026-01-02 10:00\nmodel:  gpt-image-2\nprompt: a cat")
+    text = out.getvalue()
+    assert text.startswith("time:   2026-01-02 10:00\nmodel:  gpt-image-2\nprompt: a cat")
+    # A block has room for the column a table would have dropped.
+    assert text.endswith("\nfiles:  cat-1.png (+3)\n")
 
 
 def test_a_total_row_is_a_block_of_its_own():
     columns = [("model", "left"), ("runs", "right"), ("total tokens", "right")]
     console, out = rich_at(30)
     render(console, columns, [["gpt-image-2", "3", "12000"]], total=["total", "3", "12000"])
-    assert out.getvalue().endswith("\nmodel:        total\nruns:         3\ntotal tokens: 12000\n")
+    assert out.getvalue().endswith("\n\ntotal\nruns:         3\ntotal tokens: 12000\n")
 
 
 def tty_console(width: int) -> tuple[Console, io.StringIO]:
@@ -198,3 +201,10 @@ def test_gen_dash_on_a_terminal_says_it_reads_the_prompt(cli):
     assert '"prompt": "a cat"' in r.out
     r = cli("gen", "-", "--dry-run", stdin="a cat\n")
     assert r.code == 0 and r.err == ""
+
+
+def test_a_command_to_copy_is_never_broken_into_lines():
+    console, err = tty_console(40)
+    line = "  easyimg batches fetch batch_0123456789abcdef --base-url http://127.0.0.1:8765/v1"
+    console.info(line, wrap=False)
+    assert err.getvalue() == line + "\n"

@@ -107,15 +107,16 @@ def render(
     def needed() -> int:
         return fixed + per_shrink * len(shrinking) - GAP
 
+    if fixed + per_shrink * min(1, len(shrinking)) - GAP > out.width:
+        # Every column, whole: a block has room for the long ones that a table would drop.
+        _stacked(out, [name for name, _ in columns], cells, footer, title)
+        return
     while needed() > out.width and len(shrinking) > 1:
         drop = shrinking.pop()
         columns = [c for i, c in enumerate(columns) if i != drop]
         cells = [[v for i, v in enumerate(r) if i != drop] for r in cells]
         footer = [v for i, v in enumerate(footer) if i != drop] if footer else footer
         shrinking = [i if i < drop else i - 1 for i in shrinking]
-    if needed() > out.width:
-        _stacked(out, [name for name, _ in columns], [*cells, *([footer] if footer else [])], title)
-        return
     room = (out.width - fixed) // max(1, len(shrinking)) - GAP
     table = Table(
         box=box.SIMPLE,
@@ -141,19 +142,29 @@ def render(
 
 
 def _stacked(
-    out: "RichConsole", names: list[str], records: list[list[str]], title: str | None
+    out: "RichConsole",
+    names: list[str],
+    records: list[list[str]],
+    footer: list[str] | None,
+    title: str | None,
 ) -> None:
     """`name: value` lines, values aligned and wrapped under themselves, a blank line between
-    records."""
+    records; the total row is headed by its own first cell (`total`)."""
     from rich.text import Text
 
     indent = max(_width(name) for name in names) + 2
     room = max(10, out.width - indent)
     lines = [title] if title else []
-    for n, record in enumerate(records):
+    blocks = [list(zip(names, record, strict=True)) for record in records]
+    if footer:
+        blocks.append([("", footer[0]), *zip(names[1:], footer[1:], strict=True)])
+    for n, block in enumerate(blocks):
         if n:
             lines.append("")
-        for name, value in zip(names, record, strict=True):
+        for name, value in block:
+            if not name:
+                lines.append(value)
+                continue
             wrapped = Text(value).wrap(out, room) if value else [Text("")]
             label = f"{name}:"
             for part in wrapped:
