@@ -90,7 +90,7 @@ def login(
 
 
 def _read_key(console: "Console") -> str:
-    from ..errors import Interrupted
+    from ..errors import Interrupted, Terminated
 
     env = state.env
     if not env.stdin_isatty:
@@ -104,7 +104,10 @@ def _read_key(console: "Console") -> str:
         env.stderr.write("\n")
         env.stderr.flush()
         if isinstance(exc, KeyboardInterrupt):
-            raise Interrupted("interrupted; no key was stored") from None
+            stop = "terminated" if isinstance(exc, Terminated) else "interrupted"
+            raise Interrupted(
+                f"{stop}; no key was stored", terminated=stop == "terminated"
+            ) from None
         return ""
     return key.strip()
 
