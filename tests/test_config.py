@@ -141,6 +141,8 @@ def test_mask_key():
         ("timeout", "nan", "timeout must be a number, not 'nan'"),
         ("retries", "-2", "retries must be 0 or more, not -2"),
         ("base_url", "notaurl", "base_url must be an http(s) URL"),
+        ("base_url", "http://[::1", "base_url must be an http(s) URL"),
+        ("timeout", "inf", "timeout must be a number, not 'inf'"),
         ("size", "12x12", "size '12x12' for gpt-image-2: width and height must both be divisible"),
         ("size", "huge", "size 'huge' is not WxH, auto, square, landscape or portrait"),
         ("quality", "ultra", "quality 'ultra' is not supported by gpt-image-2"),
