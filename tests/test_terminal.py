@@ -218,3 +218,12 @@ def test_a_command_to_copy_is_never_broken_into_lines():
     line = "  easyimg batches fetch batch_0123456789abcdef --base-url http://127.0.0.1:8765/v1"
     console.info(line, wrap=False)
     assert err.getvalue() == line + "\n"
+
+
+def test_cells_are_text_not_markup():
+    console, out = rich_at(80)
+    render(console, [("prompt", "left")], [["a [bold]cat[/] [/]"]], title="[red]t")
+    assert "a [bold]cat[/] [/]" in out.getvalue() and "[red]t" in out.getvalue()
+    console, out = rich_at(10)
+    render(console, [("prompt", "left")], [["a [bold]x[/]"]])
+    assert "prompt: a" in out.getvalue() and "[bold]x[/]" in out.getvalue()

@@ -96,6 +96,7 @@ def render(
     """
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     columns = list(columns)
     cells = [[cell(v) for v in row] for row in rows]
@@ -124,20 +125,21 @@ def render(
         highlight=False,
         pad_edge=False,
         show_edge=False,
-        title=title,
+        title=Text(title) if title else None,
         title_justify="left",
     )
     for i, (name, justify) in enumerate(columns):
         table.add_column(
             name,
             justify=justify,  # type: ignore[arg-type]
-            footer=footer[i] if footer else "",
+            footer=Text(footer[i]) if footer else "",
             no_wrap=name not in wrap,
             overflow="ellipsis" if name in shrink else "fold",
             max_width=max(MIN_ROOM, room) if name in shrink else None,
         )
     for row in cells:
-        table.add_row(*row)
+        # Text, not markup: a model id or prompt like "[/]" is shown as it is.
+        table.add_row(*(Text(v) for v in row))
     out.print(table)
 
 
