@@ -149,6 +149,8 @@ def test_mask_key():
         ("format", "bmp", "output_format 'bmp' is not supported by gpt-image-2"),
         ("name", "{nope}", "unknown field {nope} in name template '{nope}'"),
         ("history", "maybe", "history must be true or false, not 'maybe'"),
+        ("max_image_mb", "0", "max_image_mb must be more than 0, not 0"),
+        ("max_retry_wait", "-5", "max_retry_wait must be 0 or more seconds, not -5"),
     ],
 )
 def test_config_set_refuses_what_the_flag_refuses(cli, user_dir, key, value, message):
