@@ -413,10 +413,13 @@ def connect(
     stack = ExitStack()
     if offline:
         from ..api.chat import form_for
+        from ..config import DEFAULT_BASE_URL
         from ..serve.http import start_background
 
-        # The placeholder server answers chat in the form the real host would.
-        server = start_background(chat_style=form_for(settings.base_url, settings.chat_style))
+        # The placeholder server answers chat in the form the real host would (the default
+        # host's when the configured base URL is unusable: offline never sends to it).
+        real = DEFAULT_BASE_URL if settings.problem("base_url") else settings.base_url
+        server = start_background(chat_style=form_for(real, settings.chat_style))
         stack.callback(server.close)
         settings.base_url = server.url
         settings.api_key = None
