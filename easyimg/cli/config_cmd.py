@@ -23,7 +23,14 @@ ProfileFlag = Annotated[
 ]
 KEY_HELP = " ".join(KEYS)
 
-# What an unset key means, for `config show`: the value easyimg then uses.
+# What an unset key means, for `config show`, where no value stands for a choice made later.
+UNSET = {
+    "api_key": "(none)",
+    "api": "(by model)",
+    "chat_style": "(by host)",
+    "task_poll": "(by host)",
+    "batch_api": "(by host)",
+}
 NOT_SENT = "(not sent)"
 
 
@@ -93,9 +100,9 @@ def config_show(
         shown = {
             k: "(invalid, see below)"
             if k in problems
-            else NOT_SENT
-            if v is None and k != "api_key"
-            else _text(v) or "(none)"
+            else UNSET.get(k, NOT_SENT)
+            if v is None
+            else _text(v)
             for k, v in values.items()
         }
         key_width = max(map(len, KEYS))
