@@ -139,3 +139,14 @@ def test_auth_status_without_keys_is_exit_3(cli, user_dir):
     assert r.err.startswith("error: no API key stored in") and "easyimg login" in r.err
     r = cli("auth", "status", "--json")
     assert r.code == 3 and r.json["error"]["exit_code"] == 3
+
+
+def test_logout_removes_the_host_recorded_with_the_key(cli, user_dir):
+    path = user_dir / "config.toml"
+    path.write_text("# mine\n")
+    args = ("--no-verify", "--profile", "r", "--base-url", "https://router.example/v1")
+    assert cli("login", *args, stdin=KEY).code == 0
+    assert 'api_key_host = "router.example"' in path.read_text()
+    r = cli("logout", "--profile", "r")
+    assert r.code == 0 and "for router.example (profile 'r')" in r.err
+    assert path.read_text() == '# mine\n\n[profiles.r]\nbase_url = "https://router.example/v1"\n'

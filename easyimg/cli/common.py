@@ -392,8 +392,10 @@ def settings_for(
     from ..redact import register
 
     settings = resolve(flags, state.env.env)
-    # From here on every text shown or stored masks this key, whatever quotes it.
-    register(settings.api_key)
+    # From here on every text shown or stored masks this key, whatever quotes it. (A key that
+    # cannot be used is never sent, and reading it would stop commands that do not need it.)
+    if not settings.problem("api_key"):
+        register(settings.api_key)
     return settings
 
 

@@ -26,6 +26,7 @@ KEY_HELP = " ".join(KEYS)
 # What an unset key means, for `config show`, where no value stands for a choice made later.
 UNSET = {
     "api_key": "(none)",
+    "api_key_host": "(none)",
     "api": "(by model)",
     "chat_style": "(by host)",
     "task_poll": "(by host)",
