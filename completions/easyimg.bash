@@ -7,7 +7,7 @@
 # _easyimg_is_child PATH WORD: is WORD a subcommand of the command at PATH?
 _easyimg_is_child() {
     case "$1/$2" in
-        "/gen"|"/edit"|"/vary"|"/batch"|"/models"|"/usage"|"/rerun"|"/info"|"/login"|"/serve"|"/completions"|"/gallery"|"/batches"|"/history"|"/config"|"/generate"|"batches/list"|"batches/show"|"batches/fetch"|"batches/cancel"|"history/show"|"config/path"|"config/show"|"config/set"|"config/unset") return 0 ;;
+        "/gen"|"/edit"|"/vary"|"/batch"|"/models"|"/usage"|"/rerun"|"/info"|"/login"|"/logout"|"/serve"|"/completions"|"/gallery"|"/batches"|"/history"|"/auth"|"/config"|"/generate"|"batches/list"|"batches/show"|"batches/fetch"|"batches/cancel"|"history/show"|"auth/status"|"config/path"|"config/show"|"config/get"|"config/set"|"config/unset") return 0 ;;
     esac
     return 1
 }
@@ -15,10 +15,11 @@ _easyimg_is_child() {
 # _easyimg_subcommands PATH: the visible subcommands of PATH.
 _easyimg_subcommands() {
     case "$1" in
-        "") printf '%s\n' gen edit vary batch models usage rerun info login serve completions gallery batches history config ;;
+        "") printf '%s\n' gen edit vary batch models usage rerun info login logout serve completions gallery batches history auth config ;;
         "batches") printf '%s\n' list show fetch cancel ;;
         "history") printf '%s\n' show ;;
-        "config") printf '%s\n' path show set unset ;;
+        "auth") printf '%s\n' status ;;
+        "config") printf '%s\n' path show get set unset ;;
     esac
 }
 
@@ -35,7 +36,8 @@ _easyimg_options() {
         "usage") printf '%s\n' --since --by --all --json -h --help ;;
         "rerun") printf '%s\n' -p --prompt -m --model -n --count -s --size -q --quality --background --moderation --style -f --format --compression --response-format --user -x --extra --no-validate -o --out --name --overwrite --no-metadata --sidecar --json --quiet --dry-run --open --preview --base-url --api-key --profile --timeout --retries --retry-timeouts --offline --max-cost -h --help ;;
         "info") printf '%s\n' --json -h --help ;;
-        "login") printf '%s\n' --profile --base-url -h --help ;;
+        "login") printf '%s\n' --profile --base-url --no-verify -h --help ;;
+        "logout") printf '%s\n' --profile -h --help ;;
         "serve") printf '%s\n' --host --port -p --latency --api-key --chat-style --tasks --quiet -h --help ;;
         "completions") printf '%s\n' -h --help ;;
         "gallery") printf '%s\n' --open -o --out --json --quiet -h --help ;;
@@ -46,9 +48,12 @@ _easyimg_options() {
         "batches cancel") printf '%s\n' --json --base-url --api-key --profile --timeout --retries --batch-api -h --help ;;
         "history") printf '%s\n' -n --limit --grep -m --model --since --status --json -h --help ;;
         "history show") printf '%s\n' --json -h --help ;;
+        "auth") printf '%s\n' -h --help ;;
+        "auth status") printf '%s\n' --json -h --help ;;
         "config") printf '%s\n' -h --help ;;
         "config path") printf '%s\n' -h --help ;;
         "config show") printf '%s\n' --profile --json -h --help ;;
+        "config get") printf '%s\n' --profile -h --help ;;
         "config set") printf '%s\n' --profile -h --help ;;
         "config unset") printf '%s\n' --profile -h --help ;;
     esac
@@ -84,7 +89,7 @@ _easyimg_option_kind() {
             printf '%s\n' 'model' ;;
         "gen --moderation"|"generate --moderation"|"batch --moderation"|"rerun --moderation")
             printf '%s\n' 'moderation' ;;
-        "gen --profile"|"generate --profile"|"edit --profile"|"vary --profile"|"batch --profile"|"models --profile"|"rerun --profile"|"login --profile"|"batches list --profile"|"batches show --profile"|"batches fetch --profile"|"batches cancel --profile"|"config show --profile"|"config set --profile"|"config unset --profile")
+        "gen --profile"|"generate --profile"|"edit --profile"|"vary --profile"|"batch --profile"|"models --profile"|"rerun --profile"|"login --profile"|"logout --profile"|"batches list --profile"|"batches show --profile"|"batches fetch --profile"|"batches cancel --profile"|"config show --profile"|"config get --profile"|"config set --profile"|"config unset --profile")
             printf '%s\n' 'profile' ;;
         "gen -q"|"gen --quality"|"generate -q"|"generate --quality"|"edit -q"|"edit --quality"|"batch -q"|"batch --quality"|"rerun -q"|"rerun --quality")
             printf '%s\n' 'quality' ;;

@@ -5,7 +5,7 @@
 # __easyimg_is_child PATH WORD
 function __easyimg_is_child
     switch "$argv[1]/$argv[2]"
-        case '/gen' '/edit' '/vary' '/batch' '/models' '/usage' '/rerun' '/info' '/login' '/serve' '/completions' '/gallery' '/batches' '/history' '/config' '/generate' 'batches/list' 'batches/show' 'batches/fetch' 'batches/cancel' 'history/show' 'config/path' 'config/show' 'config/set' 'config/unset'
+        case '/gen' '/edit' '/vary' '/batch' '/models' '/usage' '/rerun' '/info' '/login' '/logout' '/serve' '/completions' '/gallery' '/batches' '/history' '/auth' '/config' '/generate' 'batches/list' 'batches/show' 'batches/fetch' 'batches/cancel' 'history/show' 'auth/status' 'config/path' 'config/show' 'config/get' 'config/set' 'config/unset'
             return 0
         case '*'
             return 1
@@ -41,7 +41,7 @@ function __easyimg_option_kind
             echo 'model'
         case 'gen --moderation' 'generate --moderation' 'batch --moderation' 'rerun --moderation'
             echo 'moderation'
-        case 'gen --profile' 'generate --profile' 'edit --profile' 'vary --profile' 'batch --profile' 'models --profile' 'rerun --profile' 'login --profile' 'batches list --profile' 'batches show --profile' 'batches fetch --profile' 'batches cancel --profile' 'config show --profile' 'config set --profile' 'config unset --profile'
+        case 'gen --profile' 'generate --profile' 'edit --profile' 'vary --profile' 'batch --profile' 'models --profile' 'rerun --profile' 'login --profile' 'logout --profile' 'batches list --profile' 'batches show --profile' 'batches fetch --profile' 'batches cancel --profile' 'config show --profile' 'config get --profile' 'config set --profile' 'config unset --profile'
             echo 'profile'
         case 'gen -q' 'gen --quality' 'generate -q' 'generate --quality' 'edit -q' 'edit --quality' 'batch -q' 'batch --quality' 'rerun -q' 'rerun --quality'
             echo 'quality'
@@ -204,11 +204,13 @@ complete -c easyimg -n '__easyimg_sub ""' -a usage -d 'Token totals and cost per
 complete -c easyimg -n '__easyimg_sub ""' -a rerun -d 'Send a past request again, as it was but for the options given here.'
 complete -c easyimg -n '__easyimg_sub ""' -a info -d 'Show what image files carry: prompt, model, parameters, created, softwa…'
 complete -c easyimg -n '__easyimg_sub ""' -a login -d 'Store an API key in the config file (asked for hidden, or read from std…'
+complete -c easyimg -n '__easyimg_sub ""' -a logout -d 'Remove the stored API key (of one profile with --profile) from the conf…'
 complete -c easyimg -n '__easyimg_sub ""' -a serve -d 'Serve an OpenAI-format image API on this machine that draws placeholder…'
 complete -c easyimg -n '__easyimg_sub ""' -a completions -d 'Print the shell completion script for bash, zsh or fish.'
 complete -c easyimg -n '__easyimg_sub ""' -a gallery -d 'Write a static page of an output folder: thumbnails, prompts, failures,…'
 complete -c easyimg -n '__easyimg_sub ""' -a batches -d 'The provider\'s Batch API: list, show, fetch, cancel.'
 complete -c easyimg -n '__easyimg_sub ""' -a history -d 'Show past generations from the history file, newest first, each with it…'
+complete -c easyimg -n '__easyimg_sub ""' -a auth -d 'Stored API keys: which profile and host each is for.'
 complete -c easyimg -n '__easyimg_sub ""' -a config -d 'Read and change the config file.'
 complete -c easyimg -n '__easyimg_at ""' -l version -d 'print the version and exit'
 complete -c easyimg -n '__easyimg_at ""' -l debug -d 'show a traceback for unexpected errors'
@@ -237,7 +239,7 @@ complete -c easyimg -n '__easyimg_at "gen"' -s x -l extra -x -d 'extra body fiel
 complete -c easyimg -n '__easyimg_at "gen"' -l no-validate -d 'skip client-side model rules'
 complete -c easyimg -n '__easyimg_at "gen"' -l api -x -a 'images chat' -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
 complete -c easyimg -n '__easyimg_at "gen"' -l resolution -x -a '0.5K 1K 2K 4K' -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
-complete -c easyimg -n '__easyimg_at "gen"' -s o -l out -r -F -d 'output directory, or a file name ending in .png/.jpg/.webp'
+complete -c easyimg -n '__easyimg_at "gen"' -s o -l out -r -F -d 'output directory; or a file name, whose extension sets the format (.png…'
 complete -c easyimg -n '__easyimg_at "gen"' -l name -x -d 'file name template: {date} {time} {slug} {index} {model} {ext}'
 complete -c easyimg -n '__easyimg_at "gen"' -l overwrite -d 'replace existing files'
 complete -c easyimg -n '__easyimg_at "gen"' -l no-metadata -d 'no PNG text chunks'
@@ -281,7 +283,7 @@ complete -c easyimg -n '__easyimg_at "generate"' -s x -l extra -x -d 'extra body
 complete -c easyimg -n '__easyimg_at "generate"' -l no-validate -d 'skip client-side model rules'
 complete -c easyimg -n '__easyimg_at "generate"' -l api -x -a 'images chat' -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
 complete -c easyimg -n '__easyimg_at "generate"' -l resolution -x -a '0.5K 1K 2K 4K' -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
-complete -c easyimg -n '__easyimg_at "generate"' -s o -l out -r -F -d 'output directory, or a file name ending in .png/.jpg/.webp'
+complete -c easyimg -n '__easyimg_at "generate"' -s o -l out -r -F -d 'output directory; or a file name, whose extension sets the format (.png…'
 complete -c easyimg -n '__easyimg_at "generate"' -l name -x -d 'file name template: {date} {time} {slug} {index} {model} {ext}'
 complete -c easyimg -n '__easyimg_at "generate"' -l overwrite -d 'replace existing files'
 complete -c easyimg -n '__easyimg_at "generate"' -l no-metadata -d 'no PNG text chunks'
@@ -327,7 +329,7 @@ complete -c easyimg -n '__easyimg_at "edit"' -s x -l extra -x -d 'extra body fie
 complete -c easyimg -n '__easyimg_at "edit"' -l no-validate -d 'skip client-side model rules'
 complete -c easyimg -n '__easyimg_at "edit"' -l api -x -a 'images chat' -d 'images (/images/*) or chat (/chat/completions) [default: config api, el…'
 complete -c easyimg -n '__easyimg_at "edit"' -l resolution -x -a '0.5K 1K 2K 4K' -d '1K, 2K or 4K (chat image models: image_size; -s gives the aspect ratio)'
-complete -c easyimg -n '__easyimg_at "edit"' -s o -l out -r -F -d 'output directory, or a file name ending in .png/.jpg/.webp'
+complete -c easyimg -n '__easyimg_at "edit"' -s o -l out -r -F -d 'output directory; or a file name, whose extension sets the format (.png…'
 complete -c easyimg -n '__easyimg_at "edit"' -l name -x -d 'file name template: {date} {time} {slug} {index} {model} {ext}'
 complete -c easyimg -n '__easyimg_at "edit"' -l overwrite -d 'replace existing files'
 complete -c easyimg -n '__easyimg_at "edit"' -l no-metadata -d 'no PNG text chunks'
@@ -355,7 +357,7 @@ complete -c easyimg -n '__easyimg_at "vary"' -l response-format -x -a 'url b64_j
 complete -c easyimg -n '__easyimg_at "vary"' -l user -x -d 'deprecated: use --safety-id; end-user id sent as `user`'
 complete -c easyimg -n '__easyimg_at "vary"' -s x -l extra -x -d 'extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable'
 complete -c easyimg -n '__easyimg_at "vary"' -l no-validate -d 'skip client-side model rules'
-complete -c easyimg -n '__easyimg_at "vary"' -s o -l out -r -F -d 'output directory, or a file name ending in .png/.jpg/.webp'
+complete -c easyimg -n '__easyimg_at "vary"' -s o -l out -r -F -d 'output directory; or a file name, whose extension sets the format (.png…'
 complete -c easyimg -n '__easyimg_at "vary"' -l name -x -d 'file name template: {date} {time} {slug} {index} {model} {ext}'
 complete -c easyimg -n '__easyimg_at "vary"' -l overwrite -d 'replace existing files'
 complete -c easyimg -n '__easyimg_at "vary"' -l no-metadata -d 'no PNG text chunks'
@@ -459,7 +461,7 @@ complete -c easyimg -n '__easyimg_at "rerun"' -l response-format -x -a 'url b64_
 complete -c easyimg -n '__easyimg_at "rerun"' -l user -x -d 'deprecated: use --safety-id; end-user id sent as `user`'
 complete -c easyimg -n '__easyimg_at "rerun"' -s x -l extra -x -d 'extra body field KEY=VALUE (VALUE as JSON if it parses); repeatable'
 complete -c easyimg -n '__easyimg_at "rerun"' -l no-validate -d 'skip client-side model rules'
-complete -c easyimg -n '__easyimg_at "rerun"' -s o -l out -r -F -d 'output directory, or a file name ending in .png/.jpg/.webp'
+complete -c easyimg -n '__easyimg_at "rerun"' -s o -l out -r -F -d 'output directory; or a file name, whose extension sets the format (.png…'
 complete -c easyimg -n '__easyimg_at "rerun"' -l name -x -d 'file name template: {date} {time} {slug} {index} {model} {ext}'
 complete -c easyimg -n '__easyimg_at "rerun"' -l overwrite -d 'replace existing files'
 complete -c easyimg -n '__easyimg_at "rerun"' -l no-metadata -d 'no PNG text chunks'
@@ -485,9 +487,14 @@ complete -c easyimg -n '__easyimg_at "info"' -s h -l help -d 'Show this message 
 complete -c easyimg -n '__easyimg_arg "info" +0' -F
 
 # easyimg login
-complete -c easyimg -n '__easyimg_at "login"' -l profile -x -a '(__easyimg_profiles)' -d 'change this [profiles.NAME] table instead of the top level'
+complete -c easyimg -n '__easyimg_at "login"' -l profile -x -a '(__easyimg_profiles)' -d 'the key of this [profiles.NAME] table instead of the top level\'s'
 complete -c easyimg -n '__easyimg_at "login"' -l base-url -x -d 'also store this base URL with the key'
+complete -c easyimg -n '__easyimg_at "login"' -l no-verify -d 'store the key without checking it with GET /models'
 complete -c easyimg -n '__easyimg_at "login"' -s h -l help -d 'Show this message and exit.'
+
+# easyimg logout
+complete -c easyimg -n '__easyimg_at "logout"' -l profile -x -a '(__easyimg_profiles)' -d 'the key of this [profiles.NAME] table instead of the top level\'s'
+complete -c easyimg -n '__easyimg_at "logout"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg serve
 complete -c easyimg -n '__easyimg_at "serve"' -l host -x -d 'address to listen on (0.0.0.0 or :: for every interface)'
@@ -519,7 +526,7 @@ complete -c easyimg -n '__easyimg_at "batches"' -s h -l help -d 'Show this messa
 
 # easyimg batches list
 complete -c easyimg -n '__easyimg_at "batches list"' -l limit -x -d 'how many batches, newest first'
-complete -c easyimg -n '__easyimg_at "batches list"' -l json -d 'print one JSON object instead of paths'
+complete -c easyimg -n '__easyimg_at "batches list"' -l json -d 'print the page of batches as JSON'
 complete -c easyimg -n '__easyimg_at "batches list"' -l base-url -x -d 'API base URL [env: EASYIMG_BASE_URL; default: https://easyrouter.io/v1]'
 complete -c easyimg -n '__easyimg_at "batches list"' -l api-key -x -d 'API key [env: EASYIMG_API_KEY]'
 complete -c easyimg -n '__easyimg_at "batches list"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
@@ -529,7 +536,7 @@ complete -c easyimg -n '__easyimg_at "batches list"' -l batch-api -x -a 'openai 
 complete -c easyimg -n '__easyimg_at "batches list"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg batches show
-complete -c easyimg -n '__easyimg_at "batches show"' -l json -d 'print one JSON object instead of paths'
+complete -c easyimg -n '__easyimg_at "batches show"' -l json -d 'print the batch as JSON'
 complete -c easyimg -n '__easyimg_at "batches show"' -l base-url -x -d 'API base URL [env: EASYIMG_BASE_URL; default: https://easyrouter.io/v1]'
 complete -c easyimg -n '__easyimg_at "batches show"' -l api-key -x -d 'API key [env: EASYIMG_API_KEY]'
 complete -c easyimg -n '__easyimg_at "batches show"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
@@ -539,7 +546,7 @@ complete -c easyimg -n '__easyimg_at "batches show"' -l batch-api -x -a 'openai 
 complete -c easyimg -n '__easyimg_at "batches show"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg batches fetch
-complete -c easyimg -n '__easyimg_at "batches fetch"' -s o -l out -r -F -d 'output directory: the images and easyimg-manifest.jsonl [default: confi…'
+complete -c easyimg -n '__easyimg_at "batches fetch"' -s o -l out -r -F -d 'output directory [default: the one `batch --remote` was given, else con…'
 complete -c easyimg -n '__easyimg_at "batches fetch"' -l wait -d 'wait for the batch to finish, then fetch it'
 complete -c easyimg -n '__easyimg_at "batches fetch"' -l overwrite -d 'replace existing files'
 complete -c easyimg -n '__easyimg_at "batches fetch"' -l no-metadata -d 'no PNG text chunks'
@@ -557,7 +564,7 @@ complete -c easyimg -n '__easyimg_at "batches fetch"' -l batch-api -x -a 'openai
 complete -c easyimg -n '__easyimg_at "batches fetch"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg batches cancel
-complete -c easyimg -n '__easyimg_at "batches cancel"' -l json -d 'print one JSON object instead of paths'
+complete -c easyimg -n '__easyimg_at "batches cancel"' -l json -d 'print the batch as JSON'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l base-url -x -d 'API base URL [env: EASYIMG_BASE_URL; default: https://easyrouter.io/v1]'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l api-key -x -d 'API key [env: EASYIMG_API_KEY]'
 complete -c easyimg -n '__easyimg_at "batches cancel"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
@@ -580,11 +587,20 @@ complete -c easyimg -n '__easyimg_at "history"' -s h -l help -d 'Show this messa
 complete -c easyimg -n '__easyimg_at "history show"' -l json -d 'print the entry, as stored, as JSON'
 complete -c easyimg -n '__easyimg_at "history show"' -s h -l help -d 'Show this message and exit.'
 
+# easyimg auth
+complete -c easyimg -n '__easyimg_sub "auth"' -a status -d 'List each API key easyimg can use: its profile, host and masked value.'
+complete -c easyimg -n '__easyimg_at "auth"' -s h -l help -d 'Show this message and exit.'
+
+# easyimg auth status
+complete -c easyimg -n '__easyimg_at "auth status"' -l json -d 'print the keys as JSON'
+complete -c easyimg -n '__easyimg_at "auth status"' -s h -l help -d 'Show this message and exit.'
+
 # easyimg config
 complete -c easyimg -n '__easyimg_sub "config"' -a path -d 'Print the config file\'s path.'
-complete -c easyimg -n '__easyimg_sub "config"' -a show -d 'Show the settings in effect (the key masked) and the file they come fro…'
-complete -c easyimg -n '__easyimg_sub "config"' -a set -d 'Set KEY to VALUE (in a profile with --profile).'
-complete -c easyimg -n '__easyimg_sub "config"' -a unset -d 'Remove KEY (from a profile with --profile).'
+complete -c easyimg -n '__easyimg_sub "config"' -a show -d 'Show every setting in effect (the key masked) and where it comes from.'
+complete -c easyimg -n '__easyimg_sub "config"' -a get -d 'Print the value in effect for KEY, alone on a line, for scripts.'
+complete -c easyimg -n '__easyimg_sub "config"' -a set -d 'Set KEY to VALUE (in a profile with --profile), checked as the flag wou…'
+complete -c easyimg -n '__easyimg_sub "config"' -a unset -d 'Remove KEY (from a profile with --profile); works on a file with bad va…'
 complete -c easyimg -n '__easyimg_at "config"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg config path
@@ -592,8 +608,12 @@ complete -c easyimg -n '__easyimg_at "config path"' -s h -l help -d 'Show this m
 
 # easyimg config show
 complete -c easyimg -n '__easyimg_at "config show"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
-complete -c easyimg -n '__easyimg_at "config show"' -l json -d 'print one JSON object instead of paths'
+complete -c easyimg -n '__easyimg_at "config show"' -l json -d 'print the settings and their sources as JSON'
 complete -c easyimg -n '__easyimg_at "config show"' -s h -l help -d 'Show this message and exit.'
+
+# easyimg config get
+complete -c easyimg -n '__easyimg_at "config get"' -l profile -x -a '(__easyimg_profiles)' -d 'config profile to use [env: EASYIMG_PROFILE]'
+complete -c easyimg -n '__easyimg_at "config get"' -s h -l help -d 'Show this message and exit.'
 
 # easyimg config set
 complete -c easyimg -n '__easyimg_at "config set"' -l profile -x -a '(__easyimg_profiles)' -d 'change this [profiles.NAME] table instead of the top level'

@@ -1,16 +1,18 @@
-"""Settings resolution (flag > env > profile > file > default), config file I/O and paths."""
+"""Settings resolution (flag > env > profile > file > default), the rules of each key, paths."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .errors import ConfigError, EasyImgError, UsageError
+from .errors import ConfigError, UsageError
 from .redact import mask
 
 DEFAULT_BASE_URL = "https://easyrouter.io/v1"
@@ -41,6 +43,10 @@ KEYS: dict[str, type] = {
     "batch_api": str,
     "confirm_over": float,
 }
+
+# Resolved together, never layered one by one: a key's host must come from the table that
+# holds the key (keys.stored_keys).
+KEY_FIELDS = ("api_key", "api_key_host")
 
 DEFAULTS: dict[str, Any] = {
     "base_url": DEFAULT_BASE_URL,
@@ -97,58 +103,129 @@ def load_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
-def save_config(path: Path, data: Mapping[str, Any]) -> None:
-    """Write the config atomically, file 0600 in a 0700 directory: it holds API keys."""
-    import tomli_w
+_KINDS = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
 
-    from .output import write_text_atomic
+# The flag that sets each key, so a bad flag value is reported by the name the user typed.
+FLAGS = {
+    "base_url": "--base-url",
+    "api_key": "--api-key",
+    "model": "--model",
+    "size": "--size",
+    "quality": "--quality",
+    "format": "--format",
+    "out_dir": "--out",
+    "name": "--name",
+    "timeout": "--timeout",
+    "retries": "--retries",
+    "jobs": "--jobs",
+    "api": "--api",
+    "batch_api": "--batch-api",
+}
 
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        write_text_atomic(path, tomli_w.dumps(dict(data)), mode=0o600)
-    except (OSError, EasyImgError) as exc:
-        raise ConfigError(f"cannot write config file {path}: {exc}") from None
+
+def unknown_key(key: str) -> UsageError:
+    return UsageError(f"unknown config key {key!r}; known keys: {', '.join(KEYS)}")
 
 
-def coerce(key: str, value: Any, source: str) -> Any:
-    """Convert a value from the environment, the command line or TOML to the key's type."""
-    if key not in KEYS:
-        raise UsageError(f"unknown config key {key!r}; known keys: {', '.join(KEYS)}")
+def _coerce(key: str, value: Any, label: str) -> Any:
     kind = KEYS[key]
-    if value is None or (isinstance(value, kind) and not (kind is int and isinstance(value, bool))):
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
         return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str):
         text = value.strip()
-        try:
-            if kind is bool:
-                low = text.lower()
-                if low in ("1", "true", "yes", "on"):
-                    return True
-                if low in ("0", "false", "no", "off"):
-                    return False
-                raise ValueError(text)
+        low = text.lower()
+        if kind is bool and low in ("1", "true", "yes", "on"):
+            return True
+        if kind is bool and low in ("0", "false", "no", "off"):
+            return False
+        with contextlib.suppress(ValueError):
             if kind is int:
                 return int(text)
-            if kind is float:
-                return float(text)
-        except ValueError:
-            pass
-    raise ConfigError(f"{source}: {key} must be {kind.__name__}, not {value!r}")
+            if kind is float and math.isfinite(number := float(text)):
+                return number
+    raise ValueError(f"{label} must be {_KINDS[kind]}, not {value!r}")
 
 
-def set_value(data: dict[str, Any], key: str, value: str, profile: str | None) -> dict[str, Any]:
-    table = data.setdefault("profiles", {}).setdefault(profile, {}) if profile else data
-    table[key] = coerce(key, value, "config set")
-    return data
+def _check(key: str, value: Any, label: str) -> None:
+    """The rules a flag's value obeys, whether it comes from a flag, the environment or a file."""
+    problem = None
+    if key == "timeout" and not (value > 0 and math.isfinite(value)):
+        problem = f"must be more than 0 seconds, not {value:g}"
+    elif key == "retries" and value < 0:
+        problem = f"must be 0 or more, not {value}"
+    elif key == "jobs" and value < 1:
+        problem = f"must be at least 1, not {value}"
+    elif key == "max_image_mb" and not (value > 0 and math.isfinite(value)):
+        problem = f"must be more than 0, not {value:g}"
+    elif key == "max_retry_wait" and not (value >= 0 and math.isfinite(value)):
+        problem = f"must be 0 or more seconds, not {value:g}"
+    elif key == "confirm_over" and not (value >= 0 and math.isfinite(value)):
+        problem = f"must be 0 or more USD, not {value:g}"
+    elif key == "base_url":
+        try:
+            parts = urlsplit(value.strip())
+            scheme, host = parts.scheme, parts.hostname
+        except ValueError:  # `http://[::1` and the like
+            scheme = host = None
+        if scheme not in ("http", "https"):
+            problem = f"must be an http(s) URL such as {DEFAULT_BASE_URL}, not {value!r}"
+        elif not host:
+            problem = f"has no host in {value!r}; give one such as {DEFAULT_BASE_URL}"
+    elif key == "api_key" and (not value or any(c.isspace() for c in value)):
+        problem = "must be the key alone, with no spaces"
+    elif key == "api_key_host":
+        from .keys import key_host
+
+        if not key_host(value):
+            problem = f"must be a host such as easyrouter.io, not {value!r}"
+    elif key in ("model", "out_dir") and not value.strip():
+        problem = "is empty"
+    elif key == "api":
+        from .models import DIALECTS
+
+        if value not in DIALECTS:
+            problem = f"{value!r}: use {' or '.join(DIALECTS)}"
+    elif key == "batch_api":
+        from .batch import BACKENDS
+
+        if value not in BACKENDS:
+            problem = f"{value!r}: use {' or '.join(BACKENDS)}"
+    elif key == "chat_style":
+        from .api.chat import form_for
+
+        try:
+            form_for(DEFAULT_BASE_URL, value)
+        except UsageError as exc:
+            raise ValueError(exc.message) from None
+    elif key == "task_poll" and "{id}" not in value:
+        problem = f"must hold {{id}} where the task id goes, not {value!r}"
+    elif key == "name":
+        from .output import check_template
+
+        try:
+            check_template(value)
+        except UsageError as exc:
+            raise ValueError(exc.message) from None
+    if problem:
+        raise ValueError(f"{label} {problem}")
 
 
-def unset_value(data: dict[str, Any], key: str, profile: str | None) -> bool:
-    table = data.get("profiles", {}).get(profile, {}) if profile else data
+def parse_value(key: str, value: Any, label: str | None = None) -> Any:
+    """`value` for `key` converted to its type and checked by the flag's rules.
+
+    ValueError says what is wrong, naming the key as `label` ("jobs must be at least 1, not 0");
+    an unknown key is a UsageError.
+    """
     if key not in KEYS:
-        raise UsageError(f"unknown config key {key!r}; known keys: {', '.join(KEYS)}")
-    return table.pop(key, None) is not None
+        raise unknown_key(key)
+    label = label or key
+    if value is None:
+        return None
+    parsed = _coerce(key, value, label)
+    _check(key, parsed, label)
+    return parsed
 
 
 def host_of(base_url: str) -> str:
@@ -202,191 +279,150 @@ class Settings:
     prices: dict[str, Any] = field(default_factory=dict)
     # Hosts whose batch privacy terms the user accepted (`--accept-batch-privacy`), and when.
     batch_privacy: dict[str, str] = field(default_factory=dict)
+    # Where each key's value came from: flag, env NAME, profile NAME, file or default.
+    sources: dict[str, str] = field(default_factory=dict)
+    # Keys whose value in the file or environment breaks its rules. Reading one raises its
+    # error, so a bad value stops only the commands that use it (`--offline` never reads the
+    # base URL, `config unset` reads nothing); assigning a value clears it.
+    problems: dict[str, ConfigError] = field(default_factory=dict, repr=False)
 
     @property
     def needs_key(self) -> bool:
         return not is_loopback(self.base_url)
 
+    def problem(self, key: str) -> ConfigError | None:
+        return self.problems.get(key)
+
+    if not TYPE_CHECKING:  # mypy keeps checking attribute names against the fields
+
+        def __getattribute__(self, name: str) -> Any:
+            if name in KEYS:
+                problem = object.__getattribute__(self, "__dict__").get("problems", {}).get(name)
+                if problem is not None:
+                    raise ConfigError(problem.message, hint=problem.hint)
+            return object.__getattribute__(self, name)
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            if name in KEYS:
+                self.__dict__.get("problems", {}).pop(name, None)
+            object.__setattr__(self, name, value)
+
 
 @dataclass(frozen=True)
-class StoredKey:
-    """An `api_key` from the config file and the one host it may be sent to."""
-
-    key: str
-    host: str
-    source: str
-
-
-# Resolved together by `stored_keys`, never layered one by one: a key's host must come from
-# the table that holds the key.
-_KEY_FIELDS = ("api_key", "api_key_host")
+class _Layer:
+    source: str  # as `config show` names it: file, profile NAME, env, flag
+    where: str  # as an error names it
+    values: Mapping[str, Any]
+    table: tuple[str, ...] = ()  # the TOML table the values sit in, to find a key's line
 
 
-def key_host(url_or_host: str) -> str:
-    """What a stored key is bound to: the host of a URL (or a bare `host[:port]`), lowercase,
-    with its port only when that is not the scheme's default."""
-    text = url_or_host.strip()
-    parts = urlsplit(text if "://" in text else f"//{text}")
-    host = (parts.hostname or "").lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    defaults = {"http": (80,), "https": (443,)}.get(parts.scheme, (80, 443))
-    shown = f"[{host}]" if ":" in host else host
-    return f"{shown}:{port}" if port and port not in defaults else shown
+def file_problem(
+    path: Path, table: tuple[str, ...], key: str, message: str, hint: str | None = None
+) -> ConfigError:
+    from .configfile import where
+
+    profile = f" --profile {table[-1]}" if table else ""
+    inside = f"[{'.'.join(table)}] " if table else ""
+    return ConfigError(
+        f"{where(path, (*table, key))}: {inside}{message}",
+        hint=hint
+        or f"change it with `easyimg config set {key} VALUE{profile}` "
+        f"or remove it with `easyimg config unset {key}{profile}`",
+    )
 
 
-DEFAULT_KEY_HOST = key_host(DEFAULT_BASE_URL)
+def _layers(
+    flags: Mapping[str, Any], env: Mapping[str, str], path: Path, data: Mapping[str, Any]
+) -> tuple[str | None, list[_Layer]]:
+    from .configfile import profile_table
 
-
-def stored_keys(data: Mapping[str, Any], profile: str | None, path: Path) -> list[StoredKey]:
-    """The keys in the config file, the chosen profile's first.
-
-    Each belongs to the host its table records in `api_key_host` (as `login` writes it), else
-    to the host of the same table's `base_url`, else to the default host.
-    """
-    tables: list[tuple[str, Mapping[str, Any]]] = []
+    profile = flags.get("profile") or env.get("EASYIMG_PROFILE") or None
+    layers = [_Layer("file", f"config file {path}", {k: v for k, v in data.items() if k in KEYS})]
     if profile:
-        tables.append((f"profile {profile!r} in {path}", data["profiles"][profile]))
-    tables.append((f"config file {path}", data))
-    found = []
-    for source, table in tables:
-        if table.get("api_key") is None:
-            continue
-        key = coerce("api_key", table["api_key"], source)
-        where = coerce("api_key_host", table.get("api_key_host"), source)
-        where = where or coerce("base_url", table.get("base_url"), source) or DEFAULT_BASE_URL
-        found.append(StoredKey(key, key_host(where), source))
-    return found
+        table = profile_table(data, profile, path)
+        for key in table:
+            if key not in KEYS:
+                raise file_problem(
+                    path,
+                    ("profiles", profile),
+                    key,
+                    f"unknown key {key!r}; known keys: {', '.join(KEYS)}",
+                    hint=f"rename it, or remove it with "
+                    f"`easyimg config unset {key} --profile {profile}`",
+                )
+        layers.append(
+            _Layer(f"profile {profile}", f"profile {profile!r}", table, ("profiles", profile))
+        )
+    # EASYIMG_HISTORY names the history file (SPEC §4), so `history` has no variable.
+    for key in KEYS:
+        name = f"EASYIMG_{key.upper()}"
+        if key not in ("history", "api_key_host") and env.get(name):
+            layers.append(_Layer(f"env {name}", name, {key: env[name]}))
+    layers.append(
+        _Layer(
+            "flag", "command line", {k: v for k, v in flags.items() if k in KEYS and v is not None}
+        )
+    )
+    return profile, layers
 
 
 def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
-    """Merge built-in defaults, the config file, the chosen profile, EASYIMG_* and flags."""
+    """Merge built-in defaults, the config file, the chosen profile, EASYIMG_* and flags.
+
+    A bad flag is a UsageError at once; a bad value in the file or environment is kept in
+    `Settings.problems` and raised only when a command reads that key.
+    """
     path = config_path(env)
     data = load_config(path)
-    profile = flags.get("profile") or env.get("EASYIMG_PROFILE") or None
-    profiles = data.get("profiles", {})
-    if not isinstance(profiles, dict):
-        raise ConfigError(f"config file {path}: [profiles] must be a table")
-    if profile and profile not in profiles:
-        known = ", ".join(sorted(profiles)) or "none defined"
-        raise ConfigError(f"no profile {profile!r} in {path} (profiles: {known})")
+    profile, layers = _layers(flags, env, path, data)
 
-    values: dict[str, Any] = {k: v for k, v in DEFAULTS.items() if k not in _KEY_FIELDS}
-    layers: list[tuple[str, Mapping[str, Any]]] = [
-        (f"config file {path}", {k: v for k, v in data.items() if k in KEYS}),
-    ]
-    if profile:
-        layers.append((f"profile {profile!r} in {path}", profiles[profile]))
-    # EASYIMG_HISTORY names the history file (SPEC §4), so `history` has no variable.
-    layers.append(
-        (
-            "environment",
-            {
-                k: env[f"EASYIMG_{k.upper()}"]
-                for k in KEYS
-                if k not in ("history", *_KEY_FIELDS) and env.get(f"EASYIMG_{k.upper()}")
-            },
-        )
+    values: dict[str, Any] = dict(DEFAULTS)
+    sources = dict.fromkeys(KEYS, "default")
+    problems: dict[str, ConfigError] = {}
+    for layer in layers:
+        for key, raw in layer.values.items():
+            if key in KEY_FIELDS and layer.source in ("file", f"profile {profile}"):
+                continue  # a stored key is chosen with its host, by keys.choose_key
+            try:
+                values[key] = parse_value(
+                    key, raw, FLAGS.get(key, key) if layer.source == "flag" else key
+                )
+            except ValueError as exc:
+                if layer.source == "flag":
+                    raise UsageError(str(exc)) from None
+                if layer.table or layer.source == "file":
+                    problems[key] = file_problem(path, layer.table, key, str(exc))
+                else:
+                    problems[key] = ConfigError(f"{layer.where}={raw!r}: {exc}")
+            else:
+                problems.pop(key, None)
+            sources[key] = layer.source
+
+    if not problems.get("base_url"):
+        values["base_url"] = values["base_url"].rstrip("/")
+    if values["out_dir"] and not problems.get("out_dir"):
+        values["out_dir"] = str(Path(values["out_dir"]).expanduser())
+    settings = Settings(
+        **values,
+        profile=profile,
+        config_file=path,
+        history_file=history_path(env),
+        sources=sources,
+        problems=problems,
     )
-    layers.append(("command line", {k: v for k, v in flags.items() if k in KEYS and v is not None}))
-    for source, layer in layers:
-        for key, value in layer.items():
-            if key not in KEYS:
-                raise ConfigError(f"{source}: unknown key {key!r}; known keys: {', '.join(KEYS)}")
-            if key not in _KEY_FIELDS:
-                values[key] = coerce(key, value, source)
-
-    settings = Settings(**values, profile=profile, config_file=path, history_file=history_path(env))
-    settings.base_url = settings.base_url.rstrip("/")
-    if settings.out_dir:
-        settings.out_dir = str(Path(settings.out_dir).expanduser())
     prices = data.get("prices", {})
     settings.prices = prices if isinstance(prices, dict) else {}
     accepted = data.get("batch_privacy", {})
     if isinstance(accepted, dict):
         settings.batch_privacy = {str(k): str(v) for k, v in accepted.items()}
-    if settings.timeout <= 0:
-        raise UsageError(f"timeout must be positive, not {settings.timeout}")
-    if settings.retries < 0:
-        raise UsageError(f"retries must be 0 or more, not {settings.retries}")
-    if settings.max_image_mb <= 0:
-        raise UsageError(f"max_image_mb must be positive, not {settings.max_image_mb:g}")
-    if settings.max_retry_wait < 0:
-        raise UsageError(f"max_retry_wait must be 0 or more, not {settings.max_retry_wait:g}")
-    if settings.jobs < 1:
-        raise UsageError(f"jobs must be at least 1, not {settings.jobs}")
-    if settings.confirm_over < 0:
-        raise UsageError(f"confirm_over must be 0 or more USD, not {settings.confirm_over}")
-    scheme = urlsplit(settings.base_url).scheme
-    if scheme not in ("http", "https") or not host_of(settings.base_url):
-        raise UsageError(f"base URL {settings.base_url!r} is not an http(s) URL")
-    _choose_key(settings, flags, env, stored_keys(data, profile, path))
+    from .keys import choose_key, stored_keys
+
+    try:
+        stored = stored_keys(data, profile, path)
+    except ConfigError as exc:
+        stored, settings.problems["api_key"] = [], exc
+    choose_key(settings, env, stored)
     return settings
-
-
-def _choose_key(
-    settings: Settings, flags: Mapping[str, Any], env: Mapping[str, str], stored: list[StoredKey]
-) -> None:
-    """SPEC §3: a key given for this run goes to the base URL in effect; a stored key only to
-    its own host; OPENAI_API_KEY only to api.openai.com."""
-    host = key_host(settings.base_url)
-    key = source = None
-    if flags.get("api_key"):
-        key, source = coerce("api_key", flags["api_key"], "command line"), "command line"
-    elif env.get("EASYIMG_API_KEY"):
-        key, source = env["EASYIMG_API_KEY"], "environment"
-    else:
-        match = next((s for s in stored if s.host == host), None)
-        if match is not None:
-            key, source = match.key, match.source
-        elif host == "api.openai.com" and env.get("OPENAI_API_KEY"):
-            key, source = env["OPENAI_API_KEY"], "OPENAI_API_KEY"
-        settings.other_key_hosts = tuple(
-            dict.fromkeys(s.host for s in stored if s is not match and s.host != host)
-        )
-    settings.api_key, settings.key_source = key, source
-    settings.api_key_host = host if key else None
-
-
-def login_host(
-    data: Mapping[str, Any], profile: str | None, base_url: str | None, env: Mapping[str, str]
-) -> str:
-    """The host a key stored by `login` belongs to: that of the base URL it is stored with
-    (`--base-url`, else EASYIMG_BASE_URL, else the profile's or the file's, else the default)."""
-    table = data.get("profiles", {}).get(profile, {}) if profile else {}
-    url = (
-        base_url
-        or env.get("EASYIMG_BASE_URL")
-        or table.get("base_url")
-        or data.get("base_url")
-        or DEFAULT_BASE_URL
-    )
-    host = key_host(str(url))
-    if not host:
-        raise UsageError(f"base URL {url!r} has no host to store the key for")
-    return host
-
-
-def require_key(settings: Settings) -> None:
-    if settings.api_key or not settings.needs_key:
-        return
-    host = key_host(settings.base_url)
-    message = f"no API key for {host}"
-    others = settings.other_key_hosts
-    if others:
-        which = "key is" if len(others) == 1 else "keys are"
-        message += f" (the stored {which} for {', '.join(others)} and sent only there)"
-    login = "easyimg login" + (
-        "" if host == DEFAULT_KEY_HOST else f" --base-url {settings.base_url}"
-    )
-    openai = ", OPENAI_API_KEY" if host == "api.openai.com" else ""
-    raise ConfigError(
-        message,
-        hint=f"give one with --api-key, the EASYIMG_API_KEY environment variable{openai}, "
-        f"or store one with `{login}`",
-    )
 
 
 mask_key = mask

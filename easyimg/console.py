@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .redact import redact
@@ -67,6 +68,11 @@ def rich_console(env: Environment, file: IO[str], **options: Any) -> RichConsole
     return RichConsole(file=file, _environ=env.env, **options)
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 item`, `2 items`; `many` for words that do not just take an s (`batch`, `batches`)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 def human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
@@ -105,6 +111,8 @@ class Console:
     @property
     def err(self) -> RichConsole:
         if self._err is None:
+            # Soft wrap: a path or URL printed alone is never cut into pieces that no longer
+            # paste (talk lines ask for word wrapping themselves, in _say).
             self._err = rich_console(
                 self.env,
                 self.env.stderr,
@@ -130,14 +138,26 @@ class Console:
         self.env.stdout.write(redact(line) + "\n")
         self.env.stdout.flush()
 
+    def out_file(self, path: Path) -> None:
+        """The bytes of a finished file on stdout (`-o -`), copied a piece at a time."""
+        import shutil
+
+        self.env.stdout.flush()
+        sink = getattr(self.env.stdout, "buffer", self.env.stdout)
+        with open(path, "rb") as fh:
+            shutil.copyfileobj(fh, sink, 1 << 20)
+        sink.flush()
+
     def out_json(self, data: Any) -> None:
         self.env.stdout.write(redact(json.dumps(data, ensure_ascii=False, indent=2)) + "\n")
         self.env.stdout.flush()
 
     # stderr: talk
-    def info(self, message: str) -> None:
+    def info(self, message: str, *, wrap: bool = True) -> None:
+        """A line of talk; `wrap=False` for a command to copy, which the terminal may fold
+        but which never gets a line break in it."""
         if not self.quiet:
-            self._say(message)
+            self._say(message, wrap=wrap)
 
     def warn(self, message: str) -> None:
         if not self.quiet:
@@ -147,10 +167,11 @@ class Console:
         text = message if not hint else f"{message}; {hint}"
         self._say(f"[bold red]error:[/] {_esc(text)}", markup=True)
 
-    def _say(self, message: str, markup: bool = False) -> None:
+    def _say(self, message: str, markup: bool = False, wrap: bool = True) -> None:
         message = redact(message)
         if self.env.stderr_isatty:
-            self.err.print(message if markup else _esc(message))
+            # Sentences wrap between words at the terminal's width, never in the middle of one.
+            self.err.print(message if markup else _esc(message), soft_wrap=not wrap)
         else:
             from rich.text import Text
 
@@ -158,8 +179,11 @@ class Console:
             self.env.stderr.write(plain + "\n")
             self.env.stderr.flush()
 
-    def reporter(self, label: str) -> Reporter:
-        return Reporter(self, label)
+    def reporter(self, label: str, *, show_saved: bool = True) -> Reporter:
+        """`show_saved=False` when the files are not the user's to see (`-o -`)."""
+        reporter = Reporter(self, label)
+        reporter.show_saved = show_saved
+        return reporter
 
     def summary(
         self, result: GenResult, *, placeholders: bool = False, cost: str | None = None
@@ -169,7 +193,7 @@ class Console:
         size = sum(i.saved.bytes for i in result.images)
         count = len(result.images)
         head = (
-            f"{count} image{'s' if count != 1 else ''}"
+            f"{plural(count, 'image')}"
             f"{f' of {result.requested}' if count < result.requested else ''}, "
             f"{human_bytes(size)}, {_seconds(result.elapsed)}, {result.model}"
         )
@@ -205,6 +229,7 @@ class Reporter:
         self._clock = clock
         self._saved = 0
         self._status = label
+        self.show_saved = True
 
     def __enter__(self) -> Reporter:
         if self.console.interactive:
@@ -241,7 +266,7 @@ class Reporter:
         self._saved += 1
         if self._progress is None:
             return
-        if self.console.env.stdout_isatty:
+        if self.console.env.stdout_isatty or not self.show_saved:
             # The paths appear on stdout at the end; count them here instead of repeating.
             self._refresh()
         else:

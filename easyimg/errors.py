@@ -167,8 +167,10 @@ def _redacted(text: str | None) -> str | None:
 class Interrupted(EasyImgError):
     exit_code = ExitCode.INTERRUPTED
 
-    def __init__(self, message: str = "interrupted", *, terminated: bool = False) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str = "interrupted", *, terminated: bool = False, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
         if terminated:
             self.exit_code = ExitCode.TERMINATED
 

@@ -164,10 +164,8 @@ def test_jsonl_overrides_and_names_reach_the_request(cli, serve_images, tmp_path
                 json.dumps(
                     {
                         "prompt": "seeded",
-                        "seed": 99,
                         "quality": None,
-                        "tag": None,
-                        "aspect_ratio": "16:9",
+                        "extra": {"seed": 99, "tag": None, "aspect_ratio": "16:9"},
                     }
                 ),
             ]

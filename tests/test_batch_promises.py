@@ -479,7 +479,7 @@ def test_an_item_with_some_images_is_partial_and_a_rerun_asks_only_for_the_rest(
     assert listing(out) == [MANIFEST_NAME, *two, "three-cats-3.png"]
     r = cli(*args)
     assert (r.code, len(arrivals)) == (0, 4)
-    assert "nothing to do: all 1 items are already done" in r.err
+    assert "nothing to do: the one item is already done" in r.err
 
 
 def test_a_partial_item_sent_to_the_batch_api_asks_only_for_the_rest(cli, httpserver, tmp_path):

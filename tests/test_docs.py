@@ -240,7 +240,7 @@ def test_fish_completes(user_dir):
     assert blocks[2] == ["work"]
     assert {"gen", "models", "history", "usage"} <= set(blocks[3])
     assert "generate" not in blocks[3]
-    assert set(blocks[4]) == {"path", "show", "set", "unset"}
+    assert set(blocks[4]) == {"path", "show", "get", "set", "unset"}
     assert set(blocks[5]) == {"model", "day", "host"}
 
 

@@ -335,7 +335,13 @@ def test_sidecar_has_request_and_response_without_image_data(cli, httpserver, tm
     )
     assert r.code == 0, r.err
     side = json.loads((tmp_path / "c.json").read_text())
-    assert side["request"]["body"] == {"model": "gpt-image-2", "prompt": "a cat", "n": 1}
+    # `-o c.png` names a PNG: the extension asks for that format.
+    assert side["request"]["body"] == {
+        "model": "gpt-image-2",
+        "prompt": "a cat",
+        "n": 1,
+        "output_format": "png",
+    }
     assert side["response"]["usage"]["total_tokens"] == 5
     assert side["response"]["data"] == [{}]
     assert side["request_id"] == "req_123"

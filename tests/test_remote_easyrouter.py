@@ -93,7 +93,9 @@ def test_upload_poll_and_fetch_through_serve(cli, server, tmp_path, user_dir):
     assert doc["status"] == "completed" and doc["provider_status"] == "succeeded"
     assert doc["request_counts"] == {"total": 1, "completed": 1, "failed": 0}
     r = cli("batches", "list", *ER, "--base-url", server.url)
-    assert r.out.split("\t")[:3] == [batch_id, "completed", "1/1"]
+    header, row = r.out.splitlines()
+    assert header.startswith("id\tstatus\tdone")
+    assert row.split("\t")[:3] == [batch_id, "completed", "1/1"]
 
 
 def test_cancel_through_serve(cli, tmp_path, user_dir):

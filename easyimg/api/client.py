@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import json
 import random
@@ -77,6 +78,8 @@ class Retry:
     attempt: int
     delay: float
     reason: str
+    # What the request is for (`line 12` of a prompt file), when the caller said.
+    label: str | None = None
 
 
 def retry_after(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
@@ -283,6 +286,14 @@ class Client:
         self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         # Whatever a server answers may quote the key: every text redacted masks it.
         register(api_key)
+        self.label: str | None = None
+
+    def labelled(self, label: str) -> Client:
+        """This client (the same connections, the same 429 gate) with its retries reported as
+        being for `label`."""
+        twin = copy.copy(self)
+        twin.label = label
+        return twin
 
     def url(self, path: str) -> str:
         """A path below the base URL; a full http(s) URL (a relay's polling URL) as it is."""
@@ -438,7 +449,7 @@ class Client:
 
     def _pause(self, attempt: int, delay: float, reason: str, gate: bool = False) -> None:
         if self.on_retry:
-            self.on_retry(Retry(attempt, delay, reason))
+            self.on_retry(Retry(attempt, delay, reason, self.label))
         if not gate:  # a 429 already closed the shared gate; the loop waits there
             self._sleep(delay)
 

@@ -39,6 +39,10 @@ OPTION_FIELDS = (
 # An item with `image` (a path, URL or file id, or a list of them) is an edit; `mask` too.
 EDIT_FIELDS = ("image", "mask")
 CSV_COLUMNS = ("prompt", "name", "model", "n", *OPTION_FIELDS, *EDIT_FIELDS)
+# A jsonl object's keys; router-specific body fields go in its `"extra": {...}` object, so a
+# misspelt option is an error instead of a field sent to the server.
+JSONL_KEYS = CSV_COLUMNS
+JSONL_EXTRA = "extra"
 # `x.seed` in a csv header sends `seed`, its cells read like `-x seed=VALUE`.
 CSV_EXTRA_PREFIX = "x."
 INT_FIELDS = ("n", "output_compression", "frame_count", "frame_duration_ms")
@@ -325,7 +329,34 @@ def _jsonl(lines: Iterator[tuple[int, str]], b: _Builder) -> Fields:
         if not isinstance(obj, dict):
             b.error(number, f"not a JSON object (got {type(obj).__name__})")
             continue
-        yield number, obj
+        try:
+            fields = _jsonl_fields(obj, b.defaults.validate)
+        except UsageError as exc:
+            b.error(number, exc.message)
+            continue
+        yield number, fields
+
+
+def _jsonl_fields(obj: dict[str, Any], strict: bool) -> dict[str, Any]:
+    """The object's fields with its `extra` object merged in; with `strict` (not
+    --no-validate) a key that is neither an option nor in `extra` is an error."""
+    extra = obj.pop(JSONL_EXTRA, None)
+    if extra is not None and not isinstance(extra, dict):
+        raise UsageError(f'"{JSONL_EXTRA}" must be an object of body fields, not {_short(extra)}')
+    unknown = [k for k in obj if k not in JSONL_KEYS and k not in NOT_IN_BATCH]
+    if strict and unknown:
+        raise UsageError(
+            f"unknown field{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(k) for k in unknown)} (known: {', '.join(JSONL_KEYS)}; "
+            f'"{JSONL_EXTRA}": {{...}} sends any other body field)'
+        )
+    owned = [k for k in extra or {} if k in JSONL_KEYS or k in NOT_IN_BATCH]
+    if owned:
+        raise UsageError(
+            f'{", ".join(repr(k) for k in owned)} in "{JSONL_EXTRA}": give '
+            f"{'them' if len(owned) > 1 else 'it'} at the top level of the object"
+        )
+    return {**obj, **(extra or {})}
 
 
 def _csv_header(row: list[str], number: int, b: _Builder) -> list[str] | None:

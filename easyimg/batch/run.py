@@ -343,7 +343,7 @@ class BatchRun:
         except EasyImgError as exc:
             body, error = task.body, exc
         gen = Generation(
-            self.client,
+            self.client.labelled(f"line {item.line}"),
             body,
             plan,
             max_n=item.max_n,

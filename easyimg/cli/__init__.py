@@ -1,7 +1,7 @@
 """The Typer app: parse, call the core, render; the only place that prints or exits."""
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -65,6 +65,7 @@ def _main(
 
 def _register() -> None:
     from . import (
+        auth,
         batch,
         batches,
         completions_cmd,
@@ -90,7 +91,9 @@ def _register() -> None:
     app.command("usage")(history_cmd.usage)
     app.command("rerun")(rerun.rerun)
     app.command("info")(inspect.info)
-    app.command("login")(config_cmd.login)
+    app.command("login")(auth.login)
+    app.command("logout")(auth.logout)
+    app.add_typer(auth.auth_app, name="auth", no_args_is_help=True)
     app.add_typer(config_cmd.config_app, name="config")
     app.command("serve")(serve.serve)
     app.command("completions")(completions_cmd.completions)
@@ -113,6 +116,7 @@ def run(args: list[str], env: Optional["Environment"] = None) -> int:
     state.json_mode = False
 
     command = typer.main.get_command(app)
+    plain_help(command)
     try:
         rv = command.main(args=args, prog_name="easyimg", standalone_mode=False)
     except EasyImgError as exc:
@@ -126,6 +130,10 @@ def run(args: list[str], env: Optional["Environment"] = None) -> int:
     except KeyboardInterrupt:
         return _fail("interrupted", None, int(ExitCode.INTERRUPTED))
     except typer.TyperException as exc:
+        # `easyimg` or `easyimg config` alone: the help is the answer, not an error.
+        if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None) is not None:
+            state.env.stdout.write(exc.ctx.get_help() + "\n")  # type: ignore[attr-defined]
+            return 0
         return _usage_error(exc)
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep the interpreter's final
@@ -175,6 +183,48 @@ def _usage_error(exc: "typer.TyperException") -> int:
     ctx = getattr(exc, "ctx", None)
     where = f"{ctx.command_path} --help" if ctx is not None else "easyimg --help"
     return _fail(f"{message} (see '{where}')", None, int(getattr(exc, "exit_code", 2)))
+
+
+def plain_help(command: Any) -> None:
+    """Help that reads as words: `PROMPT` and `IMAGE...` (not `{PROMPT}`, `<list[str]>`), and
+    example command lines kept whole instead of re-wrapped inside a path."""
+    import inspect
+
+    from typer.core import TyperArgument
+
+    class PlainArgument(TyperArgument):
+        def _words(self) -> str:
+            return self.display_name_raw.upper() + ("..." if self.nargs != 1 else "")
+
+        def display_type_rich(self, ctx: Any) -> str | None:
+            return None
+
+        def _rich_display_name(self) -> str:
+            return self._words()
+
+        def _usage_display_name(self) -> str:
+            return self._words() if self.required else f"[{self._words()}]"
+
+    for param in getattr(command, "params", ()):
+        if isinstance(param, TyperArgument):
+            param.__class__ = PlainArgument
+    if getattr(command, "help", None):
+        paragraphs = inspect.cleandoc(command.help).split("\n\n")
+        command.help = "\n\n".join(
+            f"\b\n{text}" if _is_example(text) else text for text in paragraphs
+        )
+    for sub in getattr(command, "commands", {}).values():
+        plain_help(sub)
+
+
+def _is_example(paragraph: str) -> bool:
+    """Command lines and TOML lines, as docs/cli.md sets them in code blocks."""
+    import re
+
+    lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
+    return bool(lines) and all(
+        line.startswith(("easyimg ", "$ ")) or re.match(r"^[\w.\"-]+ = ", line) for line in lines
+    )
 
 
 def _silence_stdout() -> None:

@@ -44,6 +44,7 @@ from .common import (
     Timeout,
     User,
     connect,
+    dry_run_target,
     make_console,
     newer_fields,
     settings_for,
@@ -300,7 +301,7 @@ def batch(
     if dry_run:
         _dry_run(
             console,
-            settings,
+            dry_run_target(settings, offline),
             items,
             directory,
             resume=not no_resume,
@@ -369,6 +370,8 @@ def _read_items(console: "Console", file: str, defaults: Any) -> "PromptFile":
 
     try:
         if file == "-":
+            if state.env.stdin_isatty:
+                console.info("reading prompts from the terminal, one a line (Ctrl-D to end)")
             return PromptFile(_stdin_opener(), "txt", defaults, "<stdin>")
         kind = kind_of(file)
         try:

@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ..console import plural
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
@@ -28,7 +30,7 @@ def folder_lock(console: "Console", directory: "Path") -> "Iterator[None]":
             )
         if lock.removed:
             n = len(lock.removed)
-            console.info(f"removed {n} temporary file{'s' if n != 1 else ''} an earlier run left")
+            console.info(f"removed {plural(n, 'temporary file')} an earlier run left")
         yield
 
 
@@ -48,6 +50,10 @@ def warn_unreadable(
     more = state.unreadable_count - len(state.unreadable)
     if more > 0:
         console.warn(f"{path}: and {more} more lines that cannot be read; ignored")
+
+
+def _all(total: int) -> str:
+    return "the one item is" if total == 1 else f"all {total} items are"
 
 
 class View:
@@ -76,12 +82,11 @@ class View:
             warn_unreadable(self.console, summary.manifest, summary)
         if summary.skipped and not to_run and self.fetching:
             self.console.info(
-                f"nothing new: all {summary.total} items of the batch are already in the manifest"
+                f"nothing new: {_all(summary.total)} of the batch already in the manifest"
             )
         elif summary.skipped and not to_run:
             self.console.info(
-                f"nothing to do: all {summary.total} items are already done "
-                "(--no-resume to redo them)"
+                f"nothing to do: {_all(summary.total)} already done (--no-resume to redo them)"
             )
         elif summary.skipped:
             self.console.info(
@@ -138,9 +143,7 @@ class View:
         where = f"line {outcome.line}" if outcome.line is not None else outcome.key[:12]
         head = f"[{done}/{self._to_run}] {where}:"
         if outcome.status == "ok":
-            self.console.info(
-                f"{head} ok, {len(outcome.paths)} image{'s' if len(outcome.paths) != 1 else ''}"
-            )
+            self.console.info(f"{head} ok, {plural(len(outcome.paths), 'image')}")
         else:
             error = outcome.error.message if outcome.error else "failed"
             kept = f" ({outcome.image_count} images kept)" if outcome.image_count else ""
@@ -150,7 +153,7 @@ class View:
         if reason in ("interrupted", "terminated"):
             again = "Ctrl-C again" if reason == "interrupted" else "SIGTERM or Ctrl-C again"
             text = (
-                f"{reason}: finishing {in_flight} item{'s' if in_flight != 1 else ''} "
+                f"{reason}: finishing {plural(in_flight, 'item')} "
                 f"in flight ({again} to abandon them)"
             )
         else:
@@ -217,11 +220,8 @@ def finish(
         rate = s.done / s.elapsed if s.elapsed > 0 else 0.0
         tokens = usage_line(s.usage)
         if console.env.stderr_isatty:
-            from rich.table import Table
+            from .tables import render
 
-            table = Table(
-                title=f"{source}{' (placeholder images)' if offline else ''}", title_justify="left"
-            )
             cells = {
                 "items": s.total,
                 "ok": s.ok,
@@ -235,14 +235,17 @@ def finish(
             }
             if not s.not_started:
                 del cells["not started"]
-            for col in cells:
-                table.add_column(col, justify="right", no_wrap=True)
-            table.add_row(*(str(v) for v in cells.values()))
-            console.err.print(table)
+            # Too narrow for nine columns, it stacks them rather than hide counts behind `…`.
+            render(
+                console.err,
+                [(col, "right") for col in cells],
+                [[str(v) for v in cells.values()]],
+                title=f"{source}{' (placeholder images)' if offline else ''}",
+            )
         else:
             console.info(
-                f"{s.total} items: {s.ok} ok, {s.failed} failed, {s.skipped} skipped, "
-                f"{s.not_started} not started; {len(s.images)} images, "
+                f"{plural(s.total, 'item')}: {s.ok} ok, {s.failed} failed, {s.skipped} skipped, "
+                f"{s.not_started} not started; {plural(len(s.images), 'image')}, "
                 f"{human_bytes(size)}, {s.elapsed:.1f}s, {rate:.2f} items/s"
                 + (" (placeholder images from the offline server)" if offline else "")
             )
@@ -255,14 +258,15 @@ def finish(
         where = f"{source}:{f.line}" if f.line is not None else source
         console.error(f"{where}: {f.message}")
     if len(failures) > MAX_LISTED:
-        console.error(f"and {len(failures) - MAX_LISTED} more failures; see {s.manifest}")
+        more = len(failures) - MAX_LISTED
+        console.error(f"and {plural(more, 'more failure')}; see {s.manifest}")
     if s.stopped_by is not None and not s.interrupted:
         console.error(f"stopped early: {s.stop_reason}", s.stopped_by.hint)
     if s.interrupted:
         console.error(
-            f"{'terminated' if s.terminated else 'interrupted'}: {s.ok + s.failed} items "
-            f"finished, {s.abandoned} abandoned, {s.not_started} not started; "
-            "run the same command again to continue"
+            f"{'terminated' if s.terminated else 'interrupted'}: "
+            f"{plural(s.ok + s.failed, 'item')} finished, {s.abandoned} abandoned, "
+            f"{s.not_started} not started; run the same command again to continue"
         )
     if gallery is not None and not s.interrupted:
         from .gallery import refresh

@@ -1,7 +1,11 @@
 """`batch --remote` and `batches fetch`: submitting to a Batch API, and writing its results."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
+import typer
+
+from ..console import plural
+from ..errors import ExitCode, Terminated
 from .common import (
     batch_backend,
     connect,
@@ -144,7 +148,7 @@ def _submit_and_fetch(
             source=source,
             directory=directory,
             template=template,
-            state_dir=_state_dir(),
+            state_dir=state_dir(),
             resume=resume,
             max_requests=max_lines or MAX_REQUESTS,
         )
@@ -160,8 +164,8 @@ def _submit_and_fetch(
         ids = [str(b["id"]) for b in sub.batches]
         as_what = ids[0] if len(ids) == 1 else f"{len(ids)} batches ({', '.join(ids)})"
         console.info(
-            f"submitted {sub.items} item{'s' if sub.items != 1 else ''} "
-            f"({sub.requests} requests) as {as_what}"
+            f"submitted {plural(sub.items, 'item')} "
+            f"({plural(sub.requests, 'request')}) as {as_what}"
             + (f"; {sub.skipped} already done" if sub.skipped else "")
         )
         if not wait:
@@ -179,11 +183,10 @@ def _submit_and_fetch(
             else:
                 for batch_id in ids:
                     console.out(batch_id)
-            fetch = f"{ids[0]} -o {directory}" if len(ids) == 1 else str(directory)
-            console.info(
-                f"follow it with `easyimg batches show {ids[0]}`, then "
-                f"`easyimg batches fetch {fetch}`"
-            )
+            # One batch is fetched into the folder it was submitted for; several by the folder.
+            fetch = ids[0] if len(ids) == 1 else str(directory)
+            console.info(f"follow it with `easyimg batches show {ids[0]}`; collect it with:")
+            console.info(f"  easyimg batches fetch {fetch}", wrap=False)
             return
         fetch_results(
             console,
@@ -242,18 +245,22 @@ def _privacy(
 
 
 def _remember(settings: "Settings", host: str) -> None:
-    from ..batch.manifest import now_iso
-    from ..config import load_config, save_config
+    import tomlkit
 
-    data = load_config(settings.config_file)
-    accepted = data.setdefault("batch_privacy", {})
+    from ..batch.manifest import now_iso
+    from ..configfile import read_document, save_config
+
+    doc = read_document(settings.config_file)  # the user's comments and order stay
+    if "batch_privacy" not in doc:
+        doc["batch_privacy"] = tomlkit.table()
+    accepted = doc["batch_privacy"]
     if isinstance(accepted, dict):
         accepted[host] = now_iso()
-        save_config(settings.config_file, data)
-        settings.batch_privacy[host] = accepted[host]
+        save_config(settings.config_file, doc)
+        settings.batch_privacy[host] = str(accepted[host])
 
 
-def _state_dir() -> "Path":
+def state_dir() -> "Path":
     from pathlib import Path
 
     from platformdirs import user_data_dir
@@ -287,9 +294,10 @@ def fetch_results(
 
     summaries = []
     source = batch_ids[0]
+    missing = False
     for batch_id in batch_ids:
-        found = remote.load_state(batch_id, directory, _state_dir())
-        summary, source = _fetch_one(
+        found = remote.load_state(batch_id, directory, state_dir())
+        summary, source, left_out = _fetch_one(
             console,
             settings,
             client,
@@ -305,6 +313,7 @@ def fetch_results(
             offline=offline,
         )
         summaries.append(summary)
+        missing = missing or left_out
     finish(
         console,
         _merged(summaries),
@@ -315,6 +324,9 @@ def fetch_results(
         gallery=directory if gallery else None,
         open_page=open_page,
     )
+    if missing:
+        # Not everything asked for was written, even if nothing that came back failed.
+        raise typer.Exit(ExitCode.PARTIAL)
 
 
 def _backend_of(found: Any, backend: "BatchBackend", settings: "Settings") -> "BatchBackend":
@@ -364,23 +376,15 @@ def _fetch_one(
     json_out: bool,
     offline: bool = False,
 ) -> Any:
-    from ..batch import remote
     from ..batch.backend import RUNNING
     from ..batch.fetch import Fetch
     from .batch_progress import View
 
-    if wait:
-        last: list[str] = []
-
-        def on_status(b: dict[str, Any]) -> None:
-            line = _progress_text(b)
-            if not last or last[-1] != line:
-                console.info(line)
-                last.append(line)
-
-        batch = remote.wait(client, batch_id, on_status=on_status, backend=backend)
-    else:
-        batch = backend.get(client, batch_id)
+    try:
+        batch = _wait(console, client, backend, batch_id) if wait else backend.get(client, batch_id)
+    except KeyboardInterrupt as exc:  # SIGTERM too (Terminated), which exits 143
+        stop = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        _left_running(console, settings, batch_id, directory, found, offline, stop)
     if found is None and batch.get("status") not in RUNNING:
         console.warn(
             f"no record of {batch_id} in {directory} or the user data directory: "
@@ -403,18 +407,86 @@ def _fetch_one(
         ).run()
     finally:
         view.close()
-    if batch.get("status") in ("cancelled", "expired"):
+    missing = batch.get("status") in ("cancelled", "expired") and summary.not_started > 0
+    if missing:
         console.warn(
             f"batch {batch_id} was {batch.get('status')}: "
-            f"{summary.not_started} items have no result"
+            f"{plural(summary.not_started, 'item')} have no result"
         )
-    return summary, source
+    return summary, source, missing
 
 
-def _progress_text(b: dict[str, Any]) -> str:
+def _wait(
+    console: "Console", client: "Client", backend: "BatchBackend", batch_id: str
+) -> dict[str, Any]:
+    """Poll until the batch ends: one status line redrawn on a terminal, a line per change in
+    a pipe."""
+    from ..batch import remote
+
+    if console.interactive:
+        # Without the id (the line above names it) the redrawn line fits a 60-column terminal.
+        with console.reporter("waiting for the batch") as status:
+            batch = remote.wait(
+                client,
+                batch_id,
+                on_status=lambda b: status.status(_progress_text(b, with_id=False)),
+                backend=backend,
+            )
+        console.info(_progress_text(batch))
+        return batch
+    last: list[str] = []
+
+    def on_status(b: dict[str, Any]) -> None:
+        line = _progress_text(b)
+        if not last or last[-1] != line:
+            console.info(line)
+            last.append(line)
+
+    return remote.wait(client, batch_id, on_status=on_status, backend=backend)
+
+
+def _left_running(
+    console: "Console",
+    settings: "Settings",
+    batch_id: str,
+    directory: "Path",
+    found: dict[str, Any] | None,
+    offline: bool,
+    stop: str,
+) -> NoReturn:
+    """Ctrl-C while waiting stops the waiting, not the batch: say how to collect it later."""
+    from pathlib import Path
+
+    from ..errors import Interrupted
+
+    terminated = stop == "terminated"
+    if offline:
+        raise Interrupted(
+            f"{stop}; the offline server and its batch end with the command", terminated=terminated
+        )
+    line = f"easyimg batches fetch {batch_id}"
+    recorded = (found or {}).get("directory")
+    if not recorded or Path(str(recorded)) != directory.resolve():
+        line += f" -o {directory}"
+    if settings.profile:
+        line += f" --profile {settings.profile}"
+    if settings.sources.get("base_url") == "flag":
+        line += f" --base-url {settings.base_url}"
+    message = f"{stop}; batch {batch_id} keeps running on the server"
+    if console.json_mode:
+        raise Interrupted(message, terminated=terminated, hint=f"collect it with `{line}`")
+    console.error(message)
+    console.info("collect its results with:")
+    # Alone on its line and never wrapped, so it copies as one command.
+    console.info(f"  {line}", wrap=False)
+    raise typer.Exit(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED)
+
+
+def _progress_text(b: dict[str, Any], *, with_id: bool = True) -> str:
     counts = b.get("request_counts") or {}
     failed = f", {counts.get('failed')} failed" if counts.get("failed") else ""
+    head = f"{b.get('id')}: " if with_id else ""
     return (
-        f"{b.get('id')}: {b.get('status')} ({counts.get('completed', 0)} of "
+        f"{head}{b.get('status')} ({counts.get('completed', 0)} of "
         f"{counts.get('total', 0)} done{failed})"
     )

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 # Shared with `batch --remote --wait`, so both commands describe them in the same words.
-from .batch import OutDir, Wait
+from .batch import Wait
 from .common import (
     ApiKey,
     BaseUrl,
@@ -25,6 +25,7 @@ from .common import (
     make_console,
     settings_for,
 )
+from .tables import emit, json_flag
 
 if TYPE_CHECKING:
     from ..api.client import Client
@@ -35,6 +36,21 @@ if TYPE_CHECKING:
 batches_app = typer.Typer(
     help="The provider's Batch API: list, show, fetch, cancel.", no_args_is_help=True
 )
+
+FetchOut = Annotated[
+    str | None,
+    typer.Option(
+        "-o",
+        "--out",
+        metavar="DIR",
+        help="output directory [default: the one `batch --remote` was given, else config "
+        "out_dir, else .]",
+        rich_help_panel="Output",
+        show_default=False,
+    ),
+]
+LIST_COLUMNS = ("id", "status", "done", "failed", "created", "source")
+BatchJson = Annotated[bool, json_flag("the batch")]
 
 BatchId = Annotated[
     str, typer.Argument(help="batch id (batch_...)", metavar="ID", show_default=False)
@@ -83,7 +99,7 @@ def list_cmd(
         int,
         typer.Option("--limit", min=1, max=100, metavar="N", help="how many batches, newest first"),
     ] = 20,
-    json_out: Json = False,
+    json_out: Annotated[bool, json_flag("the page of batches")] = False,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
     profile: Profile = None,
@@ -125,26 +141,17 @@ def list_cmd(
     if not rows:
         console.info("no batches")
         return
-    if console.env.stdout_isatty:
-        from rich.table import Table
-        from rich.text import Text
-
-        from ..console import rich_console
-        from ..redact import redact
-
-        table = Table("id", "status", "done", "failed", "created", "source")
-        for row in rows:
-            table.add_row(*(Text(redact(v)) for v in row))
-        rich_console(console.env, console.env.stdout, highlight=False).print(table)
-    else:
-        for row in rows:
-            console.out("\t".join(row))
+    emit(
+        [(name, "right" if name in ("done", "failed") else "left") for name in LIST_COLUMNS],
+        rows,
+        shrink=("source",),
+    )
 
 
 @batches_app.command("show")
 def show_cmd(
     batch_id: BatchId,
-    json_out: Json = False,
+    json_out: BatchJson = False,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
     profile: Profile = None,
@@ -207,7 +214,7 @@ def fetch_cmd(
             show_default=False,
         ),
     ],
-    out: OutDir = None,
+    out: FetchOut = None,
     wait: Wait = False,
     overwrite: Overwrite = False,
     no_metadata: NoMetadata = False,
@@ -225,15 +232,17 @@ def fetch_cmd(
 ) -> None:
     """Download a batch's results: images and manifest lines, as a local run writes them.
 
-    Run it again at will: items already in the manifest are not written twice.
+    Without -o they go where `batch --remote` was told to write them. Run it again at will:
+    items already in the manifest are not written twice.
     """
     from pathlib import Path
 
     from ..batch.manifest import Manifest
+    from ..batch.remote import load_state
     from ..errors import UsageError
     from ..output import plan_output
     from .batch_progress import folder_lock
-    from .batch_remote import fetch_results
+    from .batch_remote import fetch_results, state_dir
 
     console = make_console(quiet=quiet, json_mode=json_out)
     settings = settings_for(
@@ -257,6 +266,12 @@ def fetch_cmd(
     else:
         ids = [batch_id]
         directory = Path(settings.out_dir or ".")
+        if out is None:
+            # The folder the batch was submitted for, recorded by `batch --remote`.
+            recorded = (load_state(batch_id, directory, state_dir()) or {}).get("directory")
+            if isinstance(recorded, str) and recorded:
+                directory = Path(recorded)
+                console.info(f"writing into {directory}, where the batch was submitted for")
     plan_output(directory, template=None, count=1, overwrite=overwrite)
     with folder_lock(console, directory), _Connected(console, settings) as (client, backend):
         fetch_results(
@@ -279,7 +294,7 @@ def fetch_cmd(
 @batches_app.command("cancel")
 def cancel_cmd(
     batch_id: BatchId,
-    json_out: Json = False,
+    json_out: BatchJson = False,
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
     profile: Profile = None,

@@ -299,7 +299,8 @@ Out = Annotated[
         "-o",
         "--out",
         metavar="PATH",
-        help="output directory, or a file name ending in .png/.jpg/.webp",
+        help="output directory; or a file name, whose extension sets the format "
+        "(.png .jpg .webp); or - for stdout",
         rich_help_panel=OUT,
         show_default=False,
     ),
@@ -391,8 +392,10 @@ def settings_for(
     from ..redact import register
 
     settings = resolve(flags, state.env.env)
-    # From here on every text shown or stored masks this key, whatever quotes it.
-    register(settings.api_key)
+    # From here on every text shown or stored masks this key, whatever quotes it. (A key that
+    # cannot be used is never sent, and reading it would stop commands that do not need it.)
+    if not settings.problem("api_key"):
+        register(settings.api_key)
     return settings
 
 
@@ -407,15 +410,18 @@ def connect(
 ) -> Connection:
     """A client for the resolved settings; with `offline`, against an in-process server."""
     from ..api.client import Client
-    from ..config import require_key
+    from ..keys import require_key
 
     stack = ExitStack()
     if offline:
         from ..api.chat import form_for
+        from ..config import DEFAULT_BASE_URL
         from ..serve.http import start_background
 
-        # The placeholder server answers chat in the form the real host would.
-        server = start_background(chat_style=form_for(settings.base_url, settings.chat_style))
+        # The placeholder server answers chat in the form the real host would (the default
+        # host's when the configured base URL is unusable: offline never sends to it).
+        real = DEFAULT_BASE_URL if settings.problem("base_url") else settings.base_url
+        server = start_background(chat_style=form_for(real, settings.chat_style))
         stack.callback(server.close)
         settings.base_url = server.url
         settings.api_key = None
@@ -424,8 +430,9 @@ def connect(
 
     def on_retry(retry: Any) -> None:
         if console is not None:
+            item = f"{retry.label}: " if retry.label else ""
             console.info(
-                f"waiting {round(retry.delay, 1):g}s ({retry.reason}; try "
+                f"{item}waiting {round(retry.delay, 1):g}s ({retry.reason}; try "
                 f"{retry.attempt + 1} of {settings.retries + 1})"
             )
 
@@ -453,8 +460,22 @@ def make_console(*, quiet: bool = False, json_mode: bool = False) -> Console:
 def read_prompt(prompt: str) -> str:
     """`-` reads the prompt from stdin."""
     if prompt == "-":
-        return state.env.stdin.read().strip()
+        return read_stdin("the prompt")
     return prompt
+
+
+def read_stdin(what: str) -> str:
+    """All of stdin; on a terminal, first say what is being read and how to end it."""
+    env = state.env
+    if env.stdin_isatty:
+        # Without this a person who typed `-` faces a silent cursor and thinks it hangs.
+        Console(env).info(f"reading {what} from the terminal (Ctrl-D on a new line to end it)")
+    try:
+        return env.stdin.read().strip()
+    except KeyboardInterrupt:
+        if env.stdin_isatty:
+            env.stderr.write("\n")
+        raise
 
 
 def history_files(paths: list[Path]) -> list[str]:
@@ -535,10 +556,59 @@ def warn_advisories(console: Console, settings: "Settings", bodies: "list[dict[s
 
     from ..models import advisories
 
-    host = urlsplit(settings.base_url).hostname
+    # A bad base URL in the config is reported by the command that sends, not here (--offline
+    # never reads it).
+    host = None if settings.problem("base_url") else urlsplit(settings.base_url).hostname
     seen: set[str] = set()
     for body in bodies:
         for line in advisories(body, host=host, today=date.today()):
             if line not in seen:
                 seen.add(line)
                 console.warn(line)
+
+
+def output_format(settings: "Settings", model: str, *, check: bool = True) -> str | None:
+    """The output_format to ask for: `-f`, else the extension of an `-o` file name (`cat.jpg`
+    asks for jpeg), else the config's `format`.
+
+    An extension that `-f` contradicts, or that a known model cannot make, is a usage error
+    found before anything is sent (`check=False`, for --no-validate, skips the model's rule).
+    """
+    from ..errors import UsageError
+    from ..models import lookup
+    from ..output import named_format
+
+    fmt = settings.format
+    named = named_format(settings.out_dir)
+    if named is None:
+        return fmt
+    out = settings.out_dir
+    if settings.sources.get("format") == "flag":
+        if named_format(f"x.{fmt}") != named:
+            raise UsageError(
+                f"-o {out} names a {named} file but -f asks for {fmt}",
+                hint="drop -f, or name the file after the format",
+            )
+        return fmt
+    rules = lookup(model)
+    if check and rules is not None:
+        made = rules.formats or ("png",)
+        if named not in made:
+            raise UsageError(
+                f"-o {out}: {model} cannot make {named} images; it makes {', '.join(made)}"
+            )
+        if not rules.formats:
+            return None  # a model without output_format always answers PNG: nothing to ask
+    return named
+
+
+# `--offline --dry-run`: the in-process server takes a free loopback port when it starts.
+OFFLINE_URL = "http://127.0.0.1:<port>/v1"
+
+
+def dry_run_target(settings: "Settings", offline: bool) -> "Settings":
+    """What a dry run shows: with --offline the loopback server and no key, as the run uses."""
+    if offline:
+        settings.base_url = OFFLINE_URL
+        settings.api_key = None
+    return settings

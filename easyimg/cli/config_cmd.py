@@ -1,10 +1,14 @@
-"""`easyimg login` and `easyimg config path|show|set|unset`."""
+"""`easyimg config path|show|get|set|unset`."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .common import Json, Profile, make_console, settings_for, state
+from ..config import KEYS
+from .common import Profile, make_console, settings_for, state
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 config_app = typer.Typer(help="Read and change the config file.", no_args_is_help=True)
 
@@ -17,51 +21,40 @@ ProfileFlag = Annotated[
         show_default=False,
     ),
 ]
+KEY_HELP = " ".join(KEYS)
+
+# What an unset key means, for `config show`, where no value stands for a choice made later.
+UNSET = {
+    "api_key": "(none)",
+    "api_key_host": "(none)",
+    "api": "(by model)",
+    "chat_style": "(by host)",
+    "task_poll": "(by host)",
+    "batch_api": "(by host)",
+}
+NOT_SENT = "(not sent)"
 
 
-def login(
-    profile: ProfileFlag = None,
-    base_url: Annotated[
-        str | None,
-        typer.Option(
-            "--base-url",
-            metavar="URL",
-            help="also store this base URL with the key",
-            show_default=False,
-        ),
-    ] = None,
-) -> None:
-    """Store an API key in the config file (asked for hidden, or read from stdin).
+def _effective(settings: "Settings", key: str) -> Any:
+    """The value a command would use for `key` (the key masked); None for a field not sent."""
+    from ..config import mask_key
+    from ..models import DEFAULT_MODEL
+    from ..output import DEFAULT_TEMPLATE
 
-    The key is stored with the host it is for (that of the base URL in effect) and is sent
-    only there.
-    """
-    from ..config import config_path, load_config, login_host, mask_key, save_config, set_value
-    from ..errors import UsageError
+    value = getattr(settings, key)
+    if key == "api_key":
+        return mask_key(value) if value else None
+    if value is None:
+        return {"model": DEFAULT_MODEL, "out_dir": ".", "name": DEFAULT_TEMPLATE}.get(key)
+    return value
 
-    console = make_console()
-    env = state.env
-    if env.stdin_isatty:
-        import getpass
 
-        key = getpass.getpass("API key (input hidden): ", stream=env.stderr)  # type: ignore[arg-type]
-    else:
-        key = env.stdin.readline()
-    key = key.strip()
-    if not key:
-        raise UsageError("no key given")
-    if any(c.isspace() for c in key):
-        raise UsageError("an API key has no spaces; paste only the key")
-    path = config_path(env.env)
-    data = load_config(path)
-    host = login_host(data, profile, base_url, env.env)
-    set_value(data, "api_key", key, profile)
-    set_value(data, "api_key_host", host, profile)
-    if base_url:
-        set_value(data, "base_url", base_url, profile)
-    save_config(path, data)
-    where = f"profile {profile!r}" if profile else "the default settings"
-    console.info(f"saved key {mask_key(key)} for {host} ({where}) in {path}")
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "" if value is None else str(value)
 
 
 @config_app.command("path")
@@ -73,14 +66,22 @@ def config_path_cmd() -> None:
 
 
 @config_app.command("show")
-def config_show(profile: Profile = None, json_out: Json = False) -> None:
-    """Show the settings in effect (the key masked) and the file they come from."""
-    from ..config import KEYS, mask_key
+def config_show(
+    profile: Profile = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="print the settings and their sources as JSON")
+    ] = False,
+) -> None:
+    """Show every setting in effect (the key masked) and where it comes from.
+
+    Sources: flag, env VARIABLE, profile NAME, file, or default.
+    """
+    from ..config import KEYS
 
     console = make_console(json_mode=json_out)
     settings = settings_for(profile=profile)
-    values = {k: getattr(settings, k) for k in KEYS}
-    values["api_key"] = mask_key(settings.api_key) if settings.api_key else None
+    values = {k: None if settings.problem(k) else _effective(settings, k) for k in KEYS}
+    problems = {k: p for k in KEYS if (p := settings.problem(k))}
     if json_out:
         console.out_json(
             {
@@ -88,43 +89,83 @@ def config_show(profile: Profile = None, json_out: Json = False) -> None:
                 "profile": settings.profile,
                 "key_source": settings.key_source,
                 "settings": values,
+                "sources": {k: settings.sources.get(k, "default") for k in KEYS},
+                "problems": {k: p.message for k, p in problems.items()},
             }
         )
-        return
-    console.out(
-        f"# {settings.config_file}" + (f" (profile {settings.profile})" if settings.profile else "")
-    )
-    for key, value in values.items():
-        shown = "(not set)" if value is None else value
-        if key == "api_key" and settings.key_source:
-            shown = f"{shown}  (from {settings.key_source})"
-        console.out(f"{key} = {shown}")
+    else:
+        console.out(
+            f"# {settings.config_file}"
+            + (f" (profile {settings.profile})" if settings.profile else "")
+        )
+        shown = {
+            k: "(invalid, see below)"
+            if k in problems
+            else UNSET.get(k, NOT_SENT)
+            if v is None
+            else _text(v)
+            for k, v in values.items()
+        }
+        key_width = max(map(len, KEYS))
+        value_width = min(40, max(map(len, shown.values())))
+        for key, text in shown.items():
+            source = settings.sources.get(key, "default")
+            console.out(f"{key:<{key_width}} = {text:<{value_width}}  ({source})")
+    for problem in problems.values():
+        console.error(problem.message, problem.hint)
+    if problems:
+        raise typer.Exit(int(next(iter(problems.values())).exit_code))
 
 
-@config_app.command("set")
+@config_app.command("get")
+def config_get(
+    key: Annotated[str, typer.Argument(metavar="KEY", help=KEY_HELP)],
+    profile: Profile = None,
+) -> None:
+    """Print the value in effect for KEY, alone on a line, for scripts.
+
+    An API key is printed masked; a field easyimg does not send prints an empty line.
+
+    easyimg config get out_dir --profile work
+    """
+    from ..config import KEYS, unknown_key
+
+    if key not in KEYS:
+        raise unknown_key(key)
+    console = make_console()
+    console.out(_text(_effective(settings_for(profile=profile), key)))
+
+
+# A negative VALUE (`timeout -1`) is a value to refuse with a reason, not an unknown option.
+@config_app.command("set", context_settings={"ignore_unknown_options": True})
 def config_set(
-    key: Annotated[
-        str,
-        typer.Argument(
-            metavar="KEY",
-            help="base_url api_key api_key_host model size quality format out_dir "
-            "name timeout retries jobs history",
-        ),
-    ],
+    key: Annotated[str, typer.Argument(metavar="KEY", help=KEY_HELP)],
     value: Annotated[str, typer.Argument(metavar="VALUE", help="the new value")],
     profile: ProfileFlag = None,
 ) -> None:
-    """Set KEY to VALUE (in a profile with --profile)."""
-    from ..config import config_path, load_config, save_config, set_value
+    """Set KEY to VALUE (in a profile with --profile), checked as the flag would check it.
 
+    Comments, blank lines and the order of keys in the file are kept.
+    """
+    from ..config import config_path
+    from ..configfile import model_conflicts, read_document, save_config, set_key
+    from ..errors import UsageError
+
+    console = make_console()
     path = config_path(state.env.env)
-    data = load_config(path)
-    set_value(data, key, value, profile)
-    save_config(path, data)
+    doc = read_document(path)
+    set_key(doc, key, value, profile, path)
+    conflicts = model_conflicts(doc, profile)
+    if key in conflicts:
+        raise UsageError(
+            conflicts[key], hint="set the model first if this value is for another one"
+        )
+    if key == "model":
+        for other, message in conflicts.items():
+            console.warn(f"the {other} already set does not suit it: {message}")
+    save_config(path, doc)
     shown = "…" if key == "api_key" else value
-    make_console().info(
-        f"set {key} = {shown} in {path}" + (f" [profiles.{profile}]" if profile else "")
-    )
+    console.info(f"set {key} = {shown} in {path}" + (f" [profiles.{profile}]" if profile else ""))
 
 
 @config_app.command("unset")
@@ -132,14 +173,16 @@ def config_unset(
     key: Annotated[str, typer.Argument(metavar="KEY", help="the key to remove")],
     profile: ProfileFlag = None,
 ) -> None:
-    """Remove KEY (from a profile with --profile)."""
-    from ..config import config_path, load_config, save_config, unset_value
+    """Remove KEY (from a profile with --profile); works on a file with bad values in it."""
+    from ..config import config_path
+    from ..configfile import read_document, save_config, unset_key
 
     path = config_path(state.env.env)
-    data = load_config(path)
+    doc = read_document(path)
     console = make_console()
-    if unset_value(data, key, profile):
-        save_config(path, data)
-        console.info(f"removed {key} from {path}")
+    where = f"[profiles.{profile}] in {path}" if profile else str(path)
+    if unset_key(doc, key, profile, path):
+        save_config(path, doc)
+        console.info(f"removed {key} from {where}")
     else:
-        console.info(f"{key} was not set in {path}")
+        console.info(f"{key} was not set in {where}")

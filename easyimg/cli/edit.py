@@ -41,11 +41,13 @@ from .common import (
     Size,
     Timeout,
     User,
+    dry_run_target,
     make_console,
     newer_fields,
+    output_format,
     read_prompt,
+    read_stdin,
     settings_for,
-    state,
     warn_advisories,
 )
 from .dialects import api_for, no_resolution
@@ -212,11 +214,12 @@ def edit(
         raise UsageError("--partial-images needs --stream")
     if save_partials and not stream:
         raise UsageError("--save-partials needs --stream")
+    out_fmt = output_format(settings, model_id, check=not no_validate)
     options: dict[str, Any] = {
         "size": settings.size,
         "quality": settings.quality,
         "background": background,
-        "output_format": settings.format,
+        "output_format": out_fmt,
         "output_compression": compression,
         "response_format": response_format,
         "input_fidelity": input_fidelity,
@@ -224,7 +227,7 @@ def edit(
         "partial_images": partial_images,
         "user": user,
         **newer_fields(
-            settings.format,
+            out_fmt,
             frames=frames,
             frame_ms=frame_ms,
             complexity=complexity,
@@ -266,7 +269,7 @@ def edit(
         return
     no_resolution(resolution)
     rules = rules_for(model_id)
-    max_n = request_limit(model_id, settings.format)
+    max_n = request_limit(model_id, out_fmt)
     body = build_body(
         text,
         model=model_id,
@@ -287,7 +290,8 @@ def edit(
         body.update(json_edit_fields(found, mask_image))
         dialect = images_api.Dialect(images_api.EDITS)
         if dry_run:
-            show_dry_run(console, settings, body, count, max_n, json_out, path=EDITS)
+            target = dry_run_target(settings, offline)
+            show_dry_run(console, target, body, count, max_n, json_out, path=EDITS)
             return
     else:
         local = [i for i in found if not isinstance(i, Reference)]
@@ -297,7 +301,8 @@ def edit(
         if mask_image is not None and not isinstance(mask_image, Reference):
             files.append(("mask", mask_image))
         if dry_run:
-            show_multipart(console, settings, EDITS, body, files, count, max_n, json_out)
+            target = dry_run_target(settings, offline)
+            show_multipart(console, target, EDITS, body, files, count, max_n, json_out)
             return
         dialect = images_api.Dialect(images_api.EDITS, files)
     run_generation(
@@ -389,6 +394,7 @@ def vary(
     )
     model_id = model or "dall-e-2"
     rules = rules_for(model_id)
+    output_format(settings, model_id, check=not no_validate)  # `-o x.jpg`: only PNG here
     options = {"size": size, "response_format": response_format, "user": user}
     owned = {
         "model": "-m/--model",
@@ -410,7 +416,8 @@ def vary(
         validate(body, endpoint="variations")
     files = [("image", check_vary(image, validate=not no_validate))]
     if dry_run:
-        show_multipart(console, settings, VARIATIONS, body, files, count, rules.max_n, json_out)
+        target = dry_run_target(settings, offline)
+        show_multipart(console, target, VARIATIONS, body, files, count, rules.max_n, json_out)
         return
     run_generation(
         console,
@@ -448,7 +455,7 @@ def _prompt(prompt: str | None, prompt_file: str | None) -> str:
             raise UsageError("a prompt is needed: -p TEXT, -p - (read stdin) or --prompt-file FILE")
         return read_prompt(prompt)
     if prompt_file == "-":
-        return state.env.stdin.read().strip()
+        return read_stdin("the prompt")
     try:
         return Path(prompt_file).read_text(encoding="utf-8").strip()
     except FileNotFoundError:

@@ -43,8 +43,10 @@ from .common import (
     Timeout,
     User,
     connect,
+    dry_run_target,
     make_console,
     newer_fields,
+    output_format,
     read_prompt,
     settings_for,
     warn_advisories,
@@ -55,10 +57,11 @@ from .spend import MaxCost
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ..budget import Budget
+    from ..budget import Budget, Meter
     from ..config import Settings
     from ..console import Console
     from ..generate import Ask, GenResult, Writing
+    from ..output import OutputPlan
 
 OpenFiles = Annotated[
     bool,
@@ -170,20 +173,21 @@ def gen(
     model_id = settings.model or DEFAULT_MODEL
     if partial_images is not None and not stream:
         raise UsageError("--partial-images needs --stream")
+    out_fmt = output_format(settings, model_id, check=not no_validate)
     options: dict[str, Any] = {
         "size": settings.size,
         "quality": settings.quality,
         "background": background,
         "moderation": moderation,
         "style": style,
-        "output_format": settings.format,
+        "output_format": out_fmt,
         "output_compression": compression,
         "response_format": response_format,
         "stream": stream,
         "partial_images": partial_images,
         "user": user,
         **newer_fields(
-            settings.format,
+            out_fmt,
             frames=frames,
             frame_ms=frame_ms,
             complexity=complexity,
@@ -204,7 +208,7 @@ def gen(
         max_n = 1
     else:
         no_resolution(resolution)
-        max_n = request_limit(model_id, settings.format)
+        max_n = request_limit(model_id, out_fmt)
         body = build_body(
             text,
             model=model_id,
@@ -220,7 +224,8 @@ def gen(
     warn_advisories(console, settings, [body])
 
     if dry_run:
-        show_dry_run(console, settings, body, count, max_n, json_out, dialect=dialect)
+        target = dry_run_target(settings, offline)
+        show_dry_run(console, target, body, count, max_n, json_out, dialect=dialect)
         return
     run_generation(
         console,
@@ -324,12 +329,13 @@ def run_generation(
     max_cost: float | None = None,
 ) -> None:
     """Run a generation-like request (gen, edit, vary) and render its result."""
-    from ..api import images
-    from ..budget import Budget, BudgetReached, Meter
-    from ..errors import EasyImgError, Interrupted, UsageError
-    from ..generate import Generation
+    import shutil
+    import tempfile
+
+    from ..budget import Budget, Meter
+    from ..errors import UsageError
     from ..output import plan_output
-    from .record import failed, inputs_of
+    from .record import inputs_of
     from .spend import price_book
 
     body = {**ask.body, "n": ask.count}
@@ -339,13 +345,85 @@ def run_generation(
         meter = Meter(budget, body, price_book(settings))
     if writing.save_partials and not body.get("stream"):
         raise UsageError("--save-partials needs --stream")
-    plan = plan_output(
-        writing.out, template=writing.name, count=ask.count, overwrite=writing.overwrite
-    )
+    to_stdout = writing.out == "-"
+    if to_stdout:
+        _check_stdout(console, ask, writing, showing)
+    # `-o -`: the image is written whole to a private folder first, so stdout never gets
+    # half an image from an answer that breaks off.
+    scratch = tempfile.mkdtemp(prefix="easyimg-") if to_stdout else None
+    try:
+        plan = plan_output(
+            scratch or writing.out,
+            template=writing.name,
+            count=ask.count,
+            overwrite=writing.overwrite,
+        )
+        result = _generate(
+            console, settings, ask, writing, plan, offline, retry_timeouts, budget, meter
+        )
+        render_result(
+            console,
+            settings,
+            body,
+            result,
+            showing,
+            offline=offline,
+            command=ask.command,
+            directory=None if to_stdout else plan.directory,
+            budget=budget,
+            inputs=inputs_of(ask.dialect),
+            to_stdout=to_stdout,
+        )
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_stdout(console: "Console", ask: "Ask", writing: "Writing", showing: Showing) -> None:
+    """`-o -` writes one image's bytes to stdout: refused where that cannot work."""
+    from ..errors import UsageError
+
+    if console.env.stdout_isatty:
+        raise UsageError(
+            "-o - writes the image's bytes to stdout, which is a terminal",
+            hint="redirect it (> cat.png) or pipe it into another program",
+        )
+    for given, what in (
+        (ask.count > 1, f"-n {ask.count}: -o - writes one image"),
+        (showing.json_out, "--json and -o - both write to stdout"),
+        (showing.open_files, "--open needs a file; -o - leaves none"),
+        (showing.gallery, "--gallery needs a folder; -o - leaves none"),
+        (writing.sidecar, "--sidecar needs a file name; -o - has none"),
+        (writing.save_partials, "--save-partials needs a file name; -o - has none"),
+    ):
+        if given:
+            raise UsageError(what)
+
+
+def _generate(
+    console: "Console",
+    settings: "Settings",
+    ask: "Ask",
+    writing: "Writing",
+    plan: "OutputPlan",
+    offline: bool,
+    retry_timeouts: bool,
+    budget: "Budget | None",
+    meter: "Meter | None",
+) -> "GenResult":
+    from ..api import images
+    from ..budget import BudgetReached
+    from ..errors import EasyImgError, Interrupted
+    from ..generate import Generation
+    from .record import failed, inputs_of
+
+    body = {**ask.body, "n": ask.count}
     conn = connect(settings, offline=offline, retry_timeouts=retry_timeouts, console=console)
     reader: Any = None
     try:
-        reporter: Any = console.reporter(f"waiting for {body.get('model')}")
+        reporter: Any = console.reporter(
+            f"waiting for {body.get('model')}", show_saved=writing.out != "-"
+        )
         dialect = ask.dialect or images.Dialect()
         if body.get("stream") and isinstance(dialect, images.Dialect):
             from ..api.images_stream import StreamReader
@@ -379,7 +457,7 @@ def run_generation(
         )
         with reporter:
             try:
-                result = job.run()
+                return job.run()
             except Interrupted as exc:
                 waiting = sorted(getattr(dialect, "pending", ()))
                 if waiting:
@@ -399,18 +477,6 @@ def run_generation(
         if reader is not None:
             reader.close()
         conn.close()
-    render_result(
-        console,
-        settings,
-        body,
-        result,
-        showing,
-        offline=offline,
-        command=ask.command,
-        directory=plan.directory,
-        budget=budget,
-        inputs=inputs_of(ask.dialect),
-    )
 
 
 def render_result(
@@ -425,6 +491,7 @@ def render_result(
     directory: "Path | None" = None,
     budget: "Budget | None" = None,
     inputs: dict[str, Any] | None = None,
+    to_stdout: bool = False,
 ) -> None:
     from ..budget import BudgetReached
     from ..errors import ExitCode
@@ -452,9 +519,8 @@ def render_result(
     for image in result.images:
         saved = image.saved
         if wanted and saved.width and (saved.width, saved.height) != wanted:
-            console.warn(
-                f"asked for {body['size']}, got {saved.width}x{saved.height}: {saved.path}"
-            )
+            where = "the image on stdout" if to_stdout else saved.path
+            console.warn(f"asked for {body['size']}, got {saved.width}x{saved.height}: {where}")
     for line in answer_warnings(body, [i.saved for i in result.images]):
         console.warn(line)
     if showing.json_out:
@@ -484,6 +550,9 @@ def render_result(
         if result.errors:
             doc["errors"] = [str(e) for e in result.errors]
         console.out_json(doc)
+    elif to_stdout:
+        for image in result.images:
+            console.out_file(image.saved.path)
     else:
         for image in result.images:
             console.out(str(image.saved.path))
@@ -495,7 +564,8 @@ def render_result(
         settings,
         command,
         body,
-        files=[str(i.saved.path.resolve()) for i in result.images],
+        # `-` for an image that went to stdout: counted, but there is no file to name.
+        files=["-" if to_stdout else str(i.saved.path.resolve()) for i in result.images],
         usage=result.usage,
         request_id=result.request_ids[0] if result.request_ids else None,
         status="ok" if result.complete and not stopped else "partial",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import string
@@ -45,13 +46,23 @@ _FOLD = str.maketrans(
 
 
 def slugify(text: str, max_len: int = 48) -> str:
-    """Lowercase ASCII words joined by '-', at most max_len chars; 'image' when nothing is left."""
+    """Lowercase ASCII words joined by '-', at most max_len chars.
+
+    A prompt with no ASCII words (`一只猫`) is `image-` and 8 hex digits of its hash, so two
+    such prompts do not share one name; nothing at all is `image`.
+    """
     folded = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
     slug = "-".join(re.findall(r"[a-z0-9]+", folded.encode("ascii", "ignore").decode("ascii")))
     if len(slug) > max_len:
         cut = slug.rfind("-", 0, max_len + 1)
         slug = slug[:cut] if cut >= max_len // 2 else slug[:max_len]
-    return slug.strip("-") or "image"
+    slug = slug.strip("-")
+    if slug:
+        return slug
+    words = " ".join(text.split())
+    if not words:
+        return "image"
+    return "image-" + hashlib.sha256(words.encode("utf-8")).hexdigest()[:8]
 
 
 def _check_fields(template: str) -> None:
@@ -170,6 +181,23 @@ def _prepare_dir(directory: Path) -> None:
         raise OutputError(f"cannot write to {directory}: permission denied")
 
 
+def _names_file(text: str) -> bool:
+    # An existing directory, or one written with a trailing slash, stays a directory.
+    path = Path(text or ".")
+    return (
+        path.suffix.lower() in IMAGE_SUFFIXES
+        and not path.is_dir()
+        and not text.endswith(("/", os.sep))
+    )
+
+
+def named_format(out: str | Path | None) -> str | None:
+    """The image format an `-o` file name asks for by its extension (`cat.jpg`: jpeg); None
+    for a directory."""
+    text = os.fspath(out) if out is not None else ""
+    return _EXT_FORMAT[Path(text).suffix[1:].lower()] if _names_file(text) else None
+
+
 def plan_output(
     out: str | Path | None, *, template: str | None, count: int, overwrite: bool
 ) -> OutputPlan:
@@ -178,12 +206,7 @@ def plan_output(
         check_template(template)
     text = os.fspath(out) if out is not None else ""
     path = Path(text or ".")
-    # An existing directory, or one written with a trailing slash, stays a directory.
-    names_file = (
-        path.suffix.lower() in IMAGE_SUFFIXES
-        and not path.is_dir()
-        and not text.endswith(("/", os.sep))
-    )
+    names_file = _names_file(text)
     directory = path.parent if names_file else path
     _prepare_dir(directory)
     return OutputPlan(
