@@ -732,3 +732,46 @@ def test_second_sigint_abandons_in_flight_items_and_says_so(tmp_path):
     ] * 2
     assert sorted(e["line"] for e in entries) == [1, 2]
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME]
+
+
+class _SignalOnFirstResult:
+    """Events that deliver a real SIGINT (or SIGTERM) while reporting the first result."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.reported: list[str] = []
+        self.stops: list[str] = []
+
+    def started(self, summary: object, to_run: int) -> None:
+        pass
+
+    def finished(self, outcome: object, summary: object) -> None:
+        if not self.reported:
+            signal.raise_signal(self.signum)
+        # Reached only when the signal waits: a KeyboardInterrupt raised at the line above
+        # would lose the report of an item already written and recorded.
+        self.reported.append(outcome.key)  # type: ignore[attr-defined]
+
+    def stopping(self, in_flight: int, reason: str) -> None:
+        self.stops.append(reason)
+
+
+@pytest.mark.parametrize(
+    ("signum", "reason"), [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")]
+)
+def test_a_signal_while_a_result_is_reported_waits_until_it_is_reported(
+    httpserver: HTTPServer, tmp_path: Path, signum: int, reason: str
+) -> None:
+    httpserver.expect_request(GEN).respond_with_handler(answer_per_n)
+    client = Client(httpserver.url_for("/v1"), retries=0)
+    items = parse([f"prompt {i}\n" for i in range(6)], "txt", Defaults(model="gpt-image-2"), "f")
+    events = _SignalOnFirstResult(signum)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    summary = BatchRun(client, items, tmp_path, total=6, jobs=1, template=NAME, events=events).run()
+    assert summary.interrupted and summary.terminated == (signum == signal.SIGTERM)
+    assert events.stops == [reason]
+    written = manifest(tmp_path)
+    # Every item the manifest holds was reported, and the run stopped after the first.
+    assert [e["key"] for e in written] == events.reported
+    assert 1 <= len(written) < 6
+    assert {s: signal.getsignal(s) for s in handlers} == handlers  # put back as they were

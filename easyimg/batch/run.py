@@ -182,7 +182,7 @@ class BatchRun:
         self.clock = clock
         self.summary = Summary(total=total, manifest=self.manifest.path)
         self._tasks: queue.Queue[Task] = queue.Queue()
-        self._results: queue.Queue[Outcome] = queue.Queue()
+        self._results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self._lock = threading.Lock()
         # Items being run; whoever takes an item out of it (its worker, or a second Ctrl-C)
         # writes its manifest line: exactly once.
@@ -193,6 +193,9 @@ class BatchRun:
         # Ctrl-C between two statements here cannot put out of step.
         self._handed = 0
         self._seen = 0
+        # Ctrl-C and SIGTERM while the pool runs, noted by the handlers and acted on between
+        # two results (see _signals_deferred).
+        self._signalled: list[int] = []
 
     # --- main thread ---------------------------------------------------------------------
 
@@ -206,6 +209,50 @@ class BatchRun:
         ]
         for worker in workers:
             worker.start()
+        with self._signals_deferred():
+            self._run(pending, to_run)
+        self.summary.elapsed = self.clock() - start
+        return self.summary
+
+    @contextlib.contextmanager
+    def _signals_deferred(self) -> Iterator[None]:
+        """While the pool runs, Ctrl-C and SIGTERM are raised only between two results.
+
+        A KeyboardInterrupt raised wherever the main thread happens to be can land between
+        taking a result and reporting it (an image written and recorded but never printed),
+        or inside a lock's wait ("release unlocked lock"). The handlers only note the signal;
+        `_wait_result` raises it once the result in hand is reported. Outside the main thread
+        (an embedding program) signals are left alone.
+        """
+        import signal
+
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        wanted = [signal.SIGINT, signal.SIGTERM]
+        before = {sig: signal.getsignal(sig) for sig in wanted}
+
+        def note(signum: int, frame: object) -> None:
+            self._signalled.append(signum)
+
+        for sig in wanted:
+            # A handler left as "ignore" (nohup, a supervisor's choice) stays ignored.
+            if before[sig] is not signal.SIG_IGN:
+                signal.signal(sig, note)
+        try:
+            yield
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
+
+    def _raise_signalled(self) -> None:
+        if self._signalled:
+            import signal
+
+            signum = self._signalled.pop(0)
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    def _run(self, pending: Pending, to_run: int) -> None:
         try:
             try:
                 self._feed(iter(pending) if to_run else iter(()))
@@ -218,9 +265,7 @@ class BatchRun:
             self._abandon()
         finally:
             self._stopping = True
-            self.summary.elapsed = self.clock() - start
             self._report_ready()
-        return self.summary
 
     def _plan(self) -> tuple[Pending, int]:
         """The tasks as a stream, and how many there are: one pass counts them (holding
@@ -270,6 +315,7 @@ class BatchRun:
         return self._tasks.unfinished_tasks == 0 and self._results.empty()
 
     def _wait_result(self) -> None:
+        self._raise_signalled()
         try:
             outcome = self._results.get(timeout=_POLL)
         except queue.Empty:
