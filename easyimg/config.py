@@ -281,6 +281,9 @@ class Settings:
     batch_privacy: dict[str, str] = field(default_factory=dict)
     # Where each key's value came from: flag, env NAME, profile NAME, file or default.
     sources: dict[str, str] = field(default_factory=dict)
+    # What the file holds that nothing reads (a misspelt key, a profile that is not a table),
+    # for a warning: it stops nothing, since nothing uses it, but it is never silent.
+    notes: list[str] = field(default_factory=list, repr=False)
     # Keys whose value in the file or environment breaks its rules. Reading one raises its
     # error, so a bad value stops only the commands that use it (`--offline` never reads the
     # base URL, `config unset` reads nothing); assigning a value clears it.
@@ -422,7 +425,48 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     except ConfigError as exc:
         stored, settings.problems["api_key"] = [], exc
     choose_key(settings, env, stored)
+    settings.notes = file_notes(data, path, profile)
     return settings
+
+
+# Top-level tables a config file may hold besides the keys.
+TABLES = ("profiles", "prices", "batch_privacy")
+
+
+def file_notes(data: Mapping[str, Any], path: Path, profile: str | None) -> list[str]:
+    """Parts of the file nothing reads, each `config file PATH:LINE: what`; the profile in
+    use is checked as it is read (an error there), the others only noted."""
+    from .configfile import where
+
+    notes = []
+    for key in data:
+        if key not in KEYS and key not in TABLES:
+            notes.append(
+                f"{where(path, (key,))}: unknown key {key!r} is ignored; "
+                f"known keys: {', '.join(KEYS)}"
+            )
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, Mapping):
+        notes.append(
+            f"{where(path, ('profiles',))}: profiles must be a table of [profiles.NAME] tables, "
+            f"not {profiles!r}; it is ignored"
+        )
+        return notes
+    for name, table in profiles.items():
+        if name == profile:
+            continue
+        if not isinstance(table, Mapping):
+            notes.append(
+                f"{where(path, ('profiles', name))}: profile {name!r} must be a table "
+                f"([profiles.{name}] with its keys below it), not {table!r}"
+            )
+            continue
+        notes.extend(
+            f"{where(path, ('profiles', name, key))}: unknown key {key!r} in profile {name!r}"
+            for key in table
+            if key not in KEYS
+        )
+    return notes
 
 
 mask_key = mask

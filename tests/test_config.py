@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 import tomllib
 
 import pytest
 
-from easyimg.config import mask_key, resolve
+from easyimg.config import KEYS, mask_key, resolve
 
 KEY = "sk-login-abcdefgh12345678"
 
@@ -391,3 +392,26 @@ def test_config_unset_in_a_missing_profile_is_an_error(cli, user_dir):
     assert r.code == 3
     assert r.err.startswith(f"error: no profile 'nope' in {path} (profiles: work)")
     assert path.read_text() == '[profiles.work]\nmodel = "x"\n'
+
+
+def test_what_the_file_holds_that_nothing_reads_is_a_warning_with_its_line(cli, user_dir):
+    path = user_dir / "config.toml"
+    text = 'modle = "x"\n[profiles]\nfoo = 1\n[profiles.bar]\nqualty = "high"\n'
+    path.write_text(text)
+    r = cli("gen", "a cat", "--offline", "-o", str(user_dir / "out"))
+    assert r.code == 0, r.err
+    warnings = [line for line in r.err.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: config file {path}:1: unknown key 'modle' is ignored; known keys: "
+        + ", ".join(KEYS),
+        f"warning: config file {path}:3: profile 'foo' must be a table ([profiles.foo] with "
+        "its keys below it), not 1",
+        f"warning: config file {path}:5: unknown key 'qualty' in profile 'bar'",
+    ]
+    r = cli("config", "show", "--json")
+    assert r.code == 0
+    assert len(json.loads(r.out)["notes"]) == 3
+    # The profile in use is read, so its unknown key is an error, not a note.
+    r = cli("gen", "a cat", "--dry-run", "--profile", "bar")
+    assert r.code == 3 and "unknown key 'qualty'" in r.err
+    assert path.read_text() == text

@@ -227,3 +227,18 @@ def test_cells_are_text_not_markup():
     console, out = rich_at(10)
     render(console, [("prompt", "left")], [["a [bold]x[/]"]])
     assert "prompt: a" in out.getvalue() and "[bold]x[/]" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("args", "where"),
+    [
+        (("gen", "a cat", "-q"), "easyimg gen"),
+        (("batch", "-j"), "easyimg batch"),
+        (("--debug", "batches", "fetch", "--out"), "easyimg batches fetch"),
+    ],
+)
+def test_an_option_without_its_value_points_to_its_commands_help(cli, args, where):
+    # click gives these errors no context; the help is found from the words typed.
+    r = cli(*args)
+    assert r.code == 2
+    assert r.err.endswith(f"requires an argument. (see '{where} --help')\n"), r.err

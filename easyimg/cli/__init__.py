@@ -134,7 +134,7 @@ def run(args: list[str], env: Optional["Environment"] = None) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None) is not None:
             state.env.stdout.write(exc.ctx.get_help() + "\n")  # type: ignore[attr-defined]
             return 0
-        return _usage_error(exc)
+        return _usage_error(exc, command, args)
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep the interpreter's final
         # flush of stdout from raising again.
@@ -178,11 +178,26 @@ def _traceback(exc: Exception) -> int:
     return 1
 
 
-def _usage_error(exc: "typer.TyperException") -> int:
+def _usage_error(exc: "typer.TyperException", root: Any, args: list[str]) -> int:
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     ctx = getattr(exc, "ctx", None)
-    where = f"{ctx.command_path} --help" if ctx is not None else "easyimg --help"
-    return _fail(f"{message} (see '{where}')", None, int(getattr(exc, "exit_code", 2)))
+    path = ctx.command_path if ctx is not None else _command_path(root, args)
+    return _fail(f"{message} (see '{path} --help')", None, int(getattr(exc, "exit_code", 2)))
+
+
+def _command_path(root: Any, args: list[str]) -> str:
+    """`easyimg gen` from the words of `args` that name (sub)commands: click leaves out the
+    context of some errors (`-j` with no value), and the help to point to is still known."""
+    words, group = ["easyimg"], root
+    for arg in args:
+        sub = getattr(group, "commands", {}).get(arg)
+        if sub is None:
+            if not arg.startswith("-"):
+                break
+            continue  # an option of the group itself (`easyimg --debug gen …`)
+        words.append(arg)
+        group = sub
+    return " ".join(words)
 
 
 def plain_help(command: Any) -> None:

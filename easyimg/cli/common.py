@@ -413,6 +413,9 @@ def connect(
     from ..keys import require_key
 
     stack = ExitStack()
+    if console is not None:
+        for note in settings.notes:
+            console.warn(note)
     if offline:
         from ..api.chat import form_for
         from ..config import DEFAULT_BASE_URL

@@ -91,6 +91,7 @@ def config_show(
                 "settings": values,
                 "sources": {k: settings.sources.get(k, "default") for k in KEYS},
                 "problems": {k: p.message for k, p in problems.items()},
+                "notes": settings.notes,
             }
         )
     else:
@@ -111,6 +112,8 @@ def config_show(
         for key, text in shown.items():
             source = settings.sources.get(key, "default")
             console.out(f"{key:<{key_width}} = {text:<{value_width}}  ({source})")
+    for note in settings.notes:
+        console.warn(note)
     for problem in problems.values():
         console.error(problem.message, problem.hint)
     if problems:
