@@ -191,7 +191,8 @@ def edit(
     from ..models import DEFAULT_MODEL, request_limit, rules_for, validate
     from ..references import Reference, json_edit_fields
     from .common import EDIT_FLAG_FIELDS
-    from .gen import Showing, run_generation, show_dry_run
+    from .gen import show_dry_run
+    from .generation import Showing, run_generation
 
     console = make_console(quiet=quiet, json_mode=json_out)
     text = _prompt(prompt, prompt_file)
@@ -379,7 +380,7 @@ def vary(
     from ..generate import Ask, Writing, build_body
     from ..inputs import check_vary
     from ..models import rules_for, validate
-    from .gen import Showing, run_generation
+    from .generation import Showing, run_generation
 
     console = make_console(quiet=quiet, json_mode=json_out)
     # The config's model, size and format are for generations; variations are dall-e-2's.

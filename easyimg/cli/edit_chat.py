@@ -6,7 +6,7 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..console import Console
     from ..generate import Writing
-    from .gen import Showing
+    from .generation import Showing
 
 
 def edit_by_chat(
@@ -30,7 +30,8 @@ def edit_by_chat(
     from ..inputs import check_edit
     from ..models import rules_for
     from .dialects import chat_request
-    from .gen import run_generation, show_dry_run
+    from .gen import show_dry_run
+    from .generation import run_generation
 
     if mask is not None:
         raise UsageError("--mask is for the images API: chat image models edit from the prompt")

@@ -119,7 +119,8 @@ def rerun(
     from ..models import rules_for, validate
     from ..rerun import KINDS, apply, find
     from .edit import EDITS, VARIATIONS, show_multipart
-    from .gen import Showing, run_generation, show_dry_run
+    from .gen import show_dry_run
+    from .generation import Showing, run_generation
 
     console = make_console(quiet=quiet, json_mode=json_out)
     settings = settings_for(
