@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import chat, easyrouter, tasks
-from .batches import Files, RunItem
 from .images import ImageStore, Plan
 from .request import Refusal, json_object, parse_multipart
+from .store import Files, RunItem
 
 ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", r"/chat/completions", "chat"),

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import time
 from typing import Any
 
 from .. import models
 from . import placeholder
-from .batches import Files, RunItem
 from .request import Part, Refusal, loads
+from .store import BatchStore, Files, RunItem
 
 PURPOSES = ("image_batch", "vision")
 ENDPOINTS = ("/v1/images/generations", "/v1/images/edits")
@@ -21,21 +20,15 @@ RUNNING = ("pending", "running", "cancelling")
 PRIVACY_HINT = 'PUT /api/image-batch-privacy with {"accepted": true}'
 
 
-def _public(obj: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps({k: v for k, v in obj.items() if v is not None}))
-
-
-class ImageBatches:
+class ImageBatches(BatchStore):
     """Batches created by uploading a JSONL file, run one item after another in a thread each."""
 
+    what = "image batch"
+    cancellable = ("pending", "running")
+
     def __init__(self, files: Files, run: RunItem, latency: float = 0.0) -> None:
-        self._files = files
-        self._run_item = run
-        self._latency = latency
-        self._lock = threading.Lock()
+        super().__init__(files, run, latency)
         self._accepted: set[str] = set()
-        self._items: dict[str, dict[str, Any]] = {}
-        self._cancel: dict[str, threading.Event] = {}
 
     # privacy
 
@@ -114,52 +107,12 @@ class ImageBatches:
             "model": None,
             "errors": None,
         }
-        with self._lock:
-            self._items[batch["id"]] = batch
-            self._cancel[batch["id"]] = threading.Event()
-            snapshot = _public(batch)
-        threading.Thread(
-            target=self._run,
-            args=(batch["id"], data, base_url),
-            daemon=True,
-            name=f"easyimg-{batch['id']}",
-        ).start()
-        return snapshot
+        return self._start(batch, data, base_url)
 
     # batches
 
-    def get(self, batch_id: str) -> dict[str, Any]:
-        with self._lock:
-            if batch_id not in self._items:
-                raise Refusal(404, f"No image batch found with id '{batch_id}'.", param="batch_id")
-            return _public(self._items[batch_id])
-
     def listing(self) -> dict[str, Any]:
-        with self._lock:
-            data = [_public(b) for b in reversed(self._items.values())]
-        return {"object": "list", "data": data, "has_more": False}
-
-    def cancel(self, batch_id: str) -> dict[str, Any]:
-        with self._lock:
-            batch = self._items.get(batch_id)
-            if batch is None:
-                raise Refusal(404, f"No image batch found with id '{batch_id}'.", param="batch_id")
-            if batch["status"] in ("pending", "running"):
-                batch["status"] = "cancelling"
-                self._cancel[batch_id].set()
-            elif batch["status"] not in ("cancelling", "cancelled"):
-                raise Refusal(
-                    400,
-                    f"Cannot cancel an image batch with status '{batch['status']}'.",
-                    param="batch_id",
-                    code="invalid_state",
-                )
-            return _public(batch)
-
-    def stop_all(self) -> None:
-        with self._lock:
-            for event in self._cancel.values():
-                event.set()
+        return {"object": "list", "data": self.public_list(), "has_more": False}
 
     def _run(self, batch_id: str, data: bytes, base_url: str) -> None:
         cancel = self._cancel[batch_id]

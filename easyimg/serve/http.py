@@ -13,7 +13,7 @@ from typing import Any
 
 from . import dialects as serve_dialects
 from . import routes
-from .batches import Batches, Files
+from .batches import Batches
 from .handler import Handler
 from .images import (
     MAX_EDGE,
@@ -27,6 +27,7 @@ from .images import (
     usage,
 )
 from .request import Part, Refusal, parse_multipart
+from .store import Files
 
 # The pieces live in handler, routes, images, batches and request; their names stay
 # importable from here, where callers and tests have always found them.
