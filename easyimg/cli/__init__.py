@@ -78,12 +78,13 @@ def _register() -> None:
         models_cmd,
         rerun,
         serve,
+        vary,
     )
 
     app.command("gen")(gen.gen)
     app.command("generate", hidden=True)(gen.gen)
     app.command("edit")(edit.edit)
-    app.command("vary")(edit.vary)
+    app.command("vary")(vary.vary)
     app.command("batch")(batch.batch)
     app.add_typer(batches.batches_app, name="batches")
     app.command("models")(models_cmd.models)
