@@ -3,42 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import IO, Any
+from typing import Any
 
 import requests
 
 from ..errors import EasyImgError, ResponseError
 from ..redact import redact_value
 from .client import PARSE_BUFFER, error_from_payload, request_id
-from .limits import READ_ERRORS, Bounds, bounds_of
+from .divert import Diverter
+from .limits import READ_ERRORS, bounds_of
 
 # One value (an image item, `usage`, ...) is a handful of fields: these bound what a server
 # can make us build from a value short enough to pass the size cap.
 MAX_EVENTS = 1 << 16
 MAX_DEPTH = 64
-
-
-class _Recording:
-    """A file wrapper that keeps the first bytes read, to quote them when parsing fails, and
-    stops reading when one value grows past the bounds (ijson holds a string whole)."""
-
-    def __init__(self, raw: IO[bytes] | Any, bounds: Bounds) -> None:
-        self._raw = raw
-        self._bounds = bounds
-        self._limit = bounds.max_value
-        self.head = b""
-        self.total = 0
-        self.pending = 0  # bytes read since the last whole value
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._raw.read(size)
-        if len(self.head) < 200:
-            self.head += chunk[: 200 - len(self.head)]
-        self.total += len(chunk)
-        self.pending += len(chunk)
-        if self.pending > self._limit:
-            raise self._bounds.too_big()
-        return chunk
 
 
 class _ValueBuilder:
@@ -75,24 +53,28 @@ def read_images(
 ) -> dict[str, Any]:
     """Stream-parse an images answer, calling `on_image` per `data` item as it arrives.
 
-    Only one image item is in memory at a time, whatever the size of the answer. `on_image`
-    gets the item and the top-level fields read so far; the return value is all of them
-    (created, usage, ...). An `error` object in a 200 answer raises.
+    Only one image item is in memory at a time, whatever the size of the answer, and its
+    image only decoded: `b64_json` strings (and base64 `data:` URLs) are decoded as they
+    arrive and reach `on_image` as `chunks`. `on_image` gets the item and the top-level
+    fields read so far; the return value is all of them (created, usage, ...). An `error`
+    object in a 200 answer raises.
     """
     import ijson
 
     resp.raw.decode_content = True
     bounds = bounds_of(resp)
-    source = _Recording(resp.raw, bounds)
+    source = Diverter(resp.raw, bounds)
     meta: dict[str, Any] = {}
     key = ""
     value_of = _ValueBuilder(ijson.ObjectBuilder)
     in_data = False
     rid = request_id(resp.headers)
     try:
-        # Large reads: ijson's C backend re-copies a string for every read it spans, so
-        # small reads make a 30 MB b64_json quadratic (seconds instead of milliseconds).
+        # Large reads: ijson's C backend re-copies a string for every read it spans (image
+        # strings are diverted; this is for any other long string).
         for prefix, event, value in ijson.parse(source, buf_size=PARSE_BUFFER, use_float=True):
+            if event == "string":
+                source.seen(value)
             if prefix == "":
                 source.pending = 0
                 if event == "map_key":
@@ -109,9 +91,10 @@ def read_images(
             source.pending = 0
             if in_data:
                 if isinstance(built, dict):
-                    on_image(server_item(built), meta)
+                    on_image(_with_image(server_item(built), source), meta)
             else:
                 meta[key] = redact_value(built)
+            source.release()
     except ijson.JSONError as exc:
         if bounds.expired:
             raise bounds.late() from None  # the socket was shut at the deadline
@@ -136,7 +119,18 @@ def server_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v if k in _NOT_TEXT else redact_value(v) for k, v in item.items()}
 
 
-def _unreadable(source: _Recording, resp: requests.Response, exc: Exception) -> ResponseError:
+def _with_image(item: dict[str, Any], source: Diverter) -> dict[str, Any]:
+    """The item with its diverted image as decoded `chunks` in place of the token."""
+    for key in ("b64_json", "url"):
+        chunks = source.take(item.get(key))
+        if chunks is not None:
+            del item[key]
+            item["chunks"] = chunks
+            break
+    return item
+
+
+def _unreadable(source: Diverter, resp: requests.Response, exc: Exception) -> ResponseError:
     head = source.head.decode("utf-8", "replace").strip()
     ctype = resp.headers.get("content-type", "unknown type")
     if not head:
