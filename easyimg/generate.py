@@ -17,6 +17,7 @@ from . import __version__
 from .api import images
 from .api.answers import add_usage, merge_svg_usage, normalize_usage
 from .api.client import Client, request_id
+from .api.divert import spill_to
 
 if TYPE_CHECKING:
     from .api.dialect import Dialect
@@ -270,6 +271,7 @@ class Generation:
                     raise BudgetReached(f"not started: {count} images would pass the budget")
             self.reporter.status(f"waiting for {self.body.get('model')}")
             resp = self.dialect.send(self.client, self.body, count)
+            spill_to(resp, self.plan.directory)
             rid = request_id(resp.headers)
             if resp.headers.get(PLACEHOLDER_HEADER) == "1":
                 self.result.placeholder = True

@@ -258,3 +258,43 @@ def test_the_cap_counts_every_image_held_at_once():
     many = ", ".join(f'"k{i}": {{"b64_json": "{one}"}}' for i in range(4000))
     with pytest.raises(ResponseError, match="larger than one image may be"):
         read_all(('{"data": [{' + many + "}]}").encode(), 4096, max_image=1000 * 1000)
+
+
+def test_a_big_image_waits_in_a_nameless_file_in_the_output_folder(
+    cli, httpserver, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(b64stream, "SPILL", 100)
+    opened: list[tuple[Path | None, Any]] = []
+    real = b64stream.spill_file
+
+    def spill_file(directory: Path | None) -> Any:
+        file = real(directory)
+        opened.append((directory, file))
+        return file
+
+    monkeypatch.setattr(divert, "spill_file", spill_file)
+    pngs = [noisy_png(5), noisy_png(6)]
+    httpserver.expect_request(GEN).respond_with_json(
+        {"data": [{"b64_json": base64.b64encode(p).decode(), "revised_prompt": "r"} for p in pngs]}
+    )
+    r = gen(cli, httpserver, tmp_path / "out", "-n", "2")
+    assert r.code == 0, r.err
+    assert [Path(i["path"]).read_bytes() for i in r.json["images"]] == pngs
+    assert [i["revised_prompt"] for i in r.json["images"]] == ["r", "r"]
+    assert len(list((tmp_path / "out").iterdir())) == 2  # the spill files had no name
+    assert [d for d, _ in opened] == [tmp_path / "out"] * 2
+    assert all(f.closed for _, f in opened)
+
+
+def test_a_spill_file_is_let_go_when_the_answer_fails(cli, httpserver, tmp_path, monkeypatch):
+    monkeypatch.setattr(b64stream, "SPILL", 100)
+    monkeypatch.setattr(divert, "READ", 64)
+    opened: list[Any] = []
+    real = b64stream.spill_file
+    monkeypatch.setattr(divert, "spill_file", lambda d: opened.append(real(d)) or opened[-1])
+    text = answer_text(B64[:-8] + "!!!!" + B64[-4:])
+    httpserver.expect_request(GEN).respond_with_data(text, content_type="application/json")
+    r = gen(cli, httpserver, tmp_path)
+    assert r.code == ExitCode.NETWORK
+    assert list(tmp_path.iterdir()) == []
+    assert len(opened) == 1 and opened[0].closed

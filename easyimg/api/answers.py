@@ -10,7 +10,7 @@ import requests
 from ..errors import EasyImgError, ResponseError
 from ..redact import redact_value
 from .client import PARSE_BUFFER, error_from_payload, request_id
-from .divert import Diverter
+from .divert import Diverter, spill_dir_of
 from .limits import READ_ERRORS, bounds_of
 
 # One value (an image item, `usage`, ...) is a handful of fields: these bound what a server
@@ -63,7 +63,7 @@ def read_images(
 
     resp.raw.decode_content = True
     bounds = bounds_of(resp)
-    source = Diverter(resp.raw, bounds)
+    source = Diverter(resp.raw, bounds, spill_dir_of(resp))
     meta: dict[str, Any] = {}
     key = ""
     value_of = _ValueBuilder(ijson.ObjectBuilder)
@@ -103,6 +103,8 @@ def read_images(
         raise
     except (*READ_ERRORS, ValueError) as exc:
         raise bounds.failure(exc, source.total) from None
+    finally:
+        source.close()
     err = error_from_payload(meta, None, rid)
     if err is not None:
         raise err

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 import secrets
+from pathlib import Path
 from typing import IO, Any
 
-from .b64stream import Base64Stream, invalid
+from .b64stream import Base64Stream, Decoded, invalid, spill_file
 from .limits import Bounds
 
 READ = 1 << 20
@@ -30,6 +31,19 @@ _HEAD_END = re.compile(rb'[,"\\]')
 _SKIPPED = frozenset(b"nrt")
 _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 
+_SPILL_ATTR = "_easyimg_spill_dir"
+
+
+def spill_to(resp: Any, directory: Path) -> None:
+    """Have the images of `resp` that outgrow memory wait in a file in `directory`."""
+    setattr(resp, _SPILL_ATTR, directory)
+
+
+def spill_dir_of(resp: Any) -> Path | None:
+    found = getattr(resp, _SPILL_ATTR, None)
+    return found if isinstance(found, Path) else None
+
+
 # Where the scanner is in the JSON text.
 OUT, IN, KEY, COLON, HEAD, IMAGE = range(6)
 
@@ -44,13 +58,14 @@ class Diverter:
     size one value may have (the parser holds an undiverted string whole).
     """
 
-    def __init__(self, raw: IO[bytes] | Any, bounds: Bounds) -> None:
+    def __init__(self, raw: IO[bytes] | Any, bounds: Bounds, spill_dir: Path | None = None) -> None:
         self._raw = raw
+        self._spill_dir = spill_dir
         self._bounds = bounds
         self.head = b""
         self.total = 0
         self.pending = 0
-        self.held: dict[str, list[bytes]] = {}
+        self.held: dict[str, Decoded] = {}
         self._held_size = 0
         self._prefix = f"easyimg-image-{secrets.token_hex(4)}-"
         self._count = 0
@@ -90,14 +105,14 @@ class Diverter:
             if number.isdigit():
                 self._seen = max(self._seen, int(number))
 
-    def take(self, token: Any) -> list[bytes] | None:
-        """The decoded slices `token` stands for (None when it is not one of ours)."""
+    def take(self, token: Any) -> Decoded | None:
+        """The decoded image `token` stands for (None when it is not one of ours)."""
         if not isinstance(token, str):
             return None
-        chunks = self.held.pop(token, None)
-        if chunks is not None:
-            self._held_size -= sum(len(c) for c in chunks)
-        return chunks
+        image = self.held.pop(token, None)
+        if image is not None:
+            self._held_size -= image.size
+        return image
 
     def release(self) -> None:
         """Let go of the images the parser went past that no item took (a `b64_json`
@@ -106,7 +121,18 @@ class Diverter:
             token = next(iter(self.held))
             if int(token[len(self._prefix) :]) > self._seen:
                 break
-            self.take(token)
+            self.held.pop(token).close()
+            self._held_size = sum(image.size for image in self.held.values())
+
+    def close(self) -> None:
+        """Let go of everything held, and of an image half read (the answer ended)."""
+        for image in self.held.values():
+            image.close()
+        self.held.clear()
+        self._held_size = 0
+        if self._image is not None:
+            self._image.discard()
+            self._image = None
 
     # -- the scanner
 
@@ -207,7 +233,9 @@ class Diverter:
         return end, bytes(self._head)
 
     def _start(self) -> None:
-        self._image = Base64Stream(self._bounds.max_image, self._too_big)
+        self._image = Base64Stream(
+            self._bounds.max_image, self._too_big, lambda: spill_file(self._spill_dir)
+        )
         self._state = IMAGE
 
     def _divert(self, buf: bytes, pos: int) -> int:
@@ -272,12 +300,12 @@ class Diverter:
 
     def _finish(self) -> str:
         assert self._image is not None
-        chunks = self._image.close()
+        image = self._image.close()
         self._image = None
-        if not chunks:
+        if not image:
             return ""  # an empty string stays one: "neither b64_json nor url"
         token = f"{self._prefix}{self._count}"
         self._count += 1
-        self.held[token] = chunks
-        self._held_size += sum(len(c) for c in chunks)
+        self.held[token] = image
+        self._held_size += image.size
         return token
