@@ -9,6 +9,7 @@ a fresh child process; peak RSS and CPU (user + system) come from its own rusage
 (`os.wait4`). Subjects run interleaved, `--runs` rounds, medians.
 
 - memory: 4K answers, `-j 32` and `-j 8`, N requests each: peak RSS.
+- cap: a hostile 500 MB base64 answer at the default 100 MB cap: peak RSS.
 - cpu: 1024x1024 answers at `-j 1, 8, 32`: CPU per image, as the difference between a run
   of N and a run of N/5 images divided by the extra images (start-up cancels out).
 
@@ -91,6 +92,9 @@ class Instant(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.startswith("/hostile/"):
+            self._endless()
+            return
         body = memoryview(self.answer)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -98,6 +102,22 @@ class Instant(BaseHTTPRequestHandler):
         self.end_headers()
         for at in range(0, len(body), 1 << 20):
             self.wfile.write(body[at : at + (1 << 20)])
+
+    def _endless(self) -> None:
+        """500 MB of base64 in one string: the client must stop at its cap."""
+        head = b'{"created": 1, "data": [{"b64_json": "iVBORw0K'
+        block = b"A" * (1 << 20)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(head) + 500 * len(block) + 4))
+        self.end_headers()
+        try:
+            self.wfile.write(head)
+            for _ in range(500):
+                self.wfile.write(block)
+            self.wfile.write(b'"}]}')
+        except OSError:
+            pass  # the client gave up, as it should
 
 
 def answer_for(png: bytes) -> bytes:
@@ -110,18 +130,23 @@ def answer_for(png: bytes) -> bytes:
     ).encode()
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # -j 32 connects at once: the default backlog of 5 drops some
+
+
 class Child:
     def __init__(self, cpu: float, rss_mb: float) -> None:
         self.cpu, self.rss_mb = cpu, rss_mb
 
 
-def run(args: list[str], env: dict[str, str], cwd: str | None) -> Child:
+def run(args: list[str], env: dict[str, str], cwd: str | None, expect: int = 0) -> Child:
     with open(os.devnull, "wb") as null:
         proc = subprocess.Popen(args, stdout=null, stderr=subprocess.PIPE, env=env, cwd=cwd)
         assert proc.stderr is not None
         err = proc.stderr.read()
         _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    if os.waitstatus_to_exitcode(status) != expect:
         raise SystemExit(f"{' '.join(args)} failed:\n{err.decode()[-2000:]}")
     return Child(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
@@ -188,6 +213,29 @@ def bench_memory(subjects: list[Subject], url: str, tmp: Path, opts: argparse.Na
             print(f"           easyimg / sdk: {ratio:.2f}")
 
 
+def bench_cap(subjects: list[Subject], tmp: Path, port: int, opts: argparse.Namespace) -> None:
+    url = f"http://127.0.0.1:{port}/hostile/v1"
+    print("\ncap: a 500 MB base64 answer at the default cap (max_image_mb 100); peak RSS (MB)")
+    peaks: dict[str, list[float]] = {s.name: [] for s in subjects if s.name.startswith("easyimg")}
+    for _ in range(opts.runs):
+        for s in subjects:
+            if s.name in peaks:
+                out = tmp / "out"
+                out.mkdir()
+                cmd = [sys.executable, "-m", "easyimg", "gen", "bench", "-o", str(out)]
+                cmd += ["--base-url", url, "--api-key", "sk-bench", "--quiet"]
+                env = {**opts.env, **s.env, "EASYIMG_CONFIG": str(tmp / "none.toml")}
+                env["EASYIMG_HISTORY"] = str(tmp / "history.jsonl")
+                try:
+                    child = run(cmd, env, s.src or str(HERE), expect=5)
+                    if left := list(out.iterdir()):
+                        raise SystemExit(f"{s.name} left files after the cap: {left}")
+                finally:
+                    shutil.rmtree(out)
+                peaks[s.name].append(child.rss_mb)
+    print("  " + "  ".join(f"{k} {median(v):6.1f}" for k, v in peaks.items()))
+
+
 def bench_cpu(subjects: list[Subject], url: str, tmp: Path, opts: argparse.Namespace) -> None:
     Instant.answer = answer_for(noisy_png(1024, 1024))
     print(f"\ncpu: 1024x1024 PNG answers of {len(Instant.answer) / 1e6:.2f} MB; CPU ms per image")
@@ -210,7 +258,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--n", type=int, default=100, help="images per CPU run")
     ap.add_argument("--src", help="also measure the easyimg in this checkout (the baseline)")
-    ap.add_argument("--only", choices=["memory", "cpu"])
+    ap.add_argument("--only", choices=["memory", "cap", "cpu"])
     opts = ap.parse_args()
     opts.env = {k: v for k, v in os.environ.items() if not k.startswith("EASYIMG_")}
     # "easyimg" is the standard library's decoder: a stand-in module hides pybase64.
@@ -232,8 +280,7 @@ def main() -> None:
     except ImportError:
         print("(openai is not installed: no SDK comparison)")
     subjects.append(Subject("floor"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Instant)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", 0), Instant)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores\n")
@@ -241,6 +288,8 @@ def main() -> None:
         tmp = Path(name)
         if opts.only in (None, "memory"):
             bench_memory(subjects, url, tmp, opts)
+        if opts.only in (None, "cap"):
+            bench_cap(subjects, tmp, server.server_address[1], opts)
         if opts.only in (None, "cpu"):
             bench_cpu(subjects, url, tmp, opts)
     print(f"\nload average {os.getloadavg()[0]:.2f}")
