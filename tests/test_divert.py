@@ -298,3 +298,62 @@ def test_a_spill_file_is_let_go_when_the_answer_fails(cli, httpserver, tmp_path,
     assert r.code == ExitCode.NETWORK
     assert list(tmp_path.iterdir()) == []
     assert len(opened) == 1 and opened[0].closed
+
+
+# -- `--stream`: events read as bytes, the image decoded as its event arrives
+
+
+def stream_text(newline: str, image: str) -> bytes:
+    partial = (
+        '{"type": "image_generation.partial_image", "partial_image_index": 0, '
+        f'"b64_json": "{SPELLINGS["plain"]}"}}'
+    )
+    final = (
+        '{"type": "image_generation.completed", "created_at": 1700000009,\n'
+        f'"b64_json": "{image}", "usage": {json.dumps(USAGE)}}}'
+    )
+    lines = [
+        ": a comment, then an id",
+        "id: 1",
+        "event: image_generation.partial_image",
+        f"data: {partial}",
+        "",
+        "event: image_generation.completed",
+        *(f"data:{line}" for line in final.split("\n")),  # one event, two data lines
+        "",
+        "data: [DONE]",
+        "",
+    ]
+    return newline.join(lines).encode() + newline.encode()
+
+
+@pytest.mark.parametrize("read", [3, 1 << 20])
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_streamed_image_is_decoded_as_its_event_arrives(
+    cli, httpserver, tmp_path, monkeypatch, newline, read
+):
+    from easyimg.api import sse_bytes
+
+    monkeypatch.setattr(sse_bytes, "READ", read)
+    httpserver.expect_request(GEN).respond_with_data(
+        stream_text(newline, SPELLINGS["escaped slashes"]), content_type="text/event-stream"
+    )
+    r = gen(cli, httpserver, tmp_path / "out", "--stream", "--save-partials")
+    assert r.code == 0, r.err
+    (image,) = r.json["images"]
+    final = Path(image["path"])
+    assert final.read_bytes() == PNG
+    assert r.json["usage"] == USAGE
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == sorted([final.name, f"{final.stem}.partial-1.png"])
+    assert (tmp_path / "out" / f"{final.stem}.partial-1.png").read_bytes() == PNG
+
+
+def test_a_streamed_image_that_is_not_base64_is_exit_5(cli, httpserver, tmp_path):
+    httpserver.expect_request(GEN).respond_with_data(
+        stream_text("\n", BAD["escaped quote"]), content_type="text/event-stream"
+    )
+    r = gen(cli, httpserver, tmp_path, "--stream")
+    assert r.code == ExitCode.NETWORK
+    assert r.err.strip() == "error: an image in the answer is not valid base64"
+    assert list(tmp_path.iterdir()) == []

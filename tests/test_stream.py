@@ -371,7 +371,7 @@ def test_each_partial_is_a_progress_step_and_saved_names_them(httpserver, tmp_pa
     def on_image(item: dict[str, Any], meta: dict[str, Any]) -> None:
         # What Generation does: write the image, then tell the reporter in this thread.
         path = tmp_path / f"img{len(items) + 1}.png"
-        path.write_bytes(base64.b64decode(item["b64_json"]))
+        path.write_bytes(b"".join(item["chunks"]))  # decoded as the event streamed in
         items.append(item)
         reader.saved(GenImage(SavedImage(path, "png", 64, 48, len(FINAL))))
 

@@ -91,7 +91,7 @@ def read_images(
             source.pending = 0
             if in_data:
                 if isinstance(built, dict):
-                    on_image(_with_image(server_item(built), source), meta)
+                    on_image(with_image(server_item(built), source), meta)
             else:
                 meta[key] = redact_value(built)
             source.release()
@@ -121,7 +121,7 @@ def server_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v if k in _NOT_TEXT else redact_value(v) for k, v in item.items()}
 
 
-def _with_image(item: dict[str, Any], source: Diverter) -> dict[str, Any]:
+def with_image(item: dict[str, Any], source: Diverter) -> dict[str, Any]:
     """The item with its diverted image as decoded `chunks` in place of the token."""
     for key in ("b64_json", "url"):
         chunks = source.take(item.get(key))

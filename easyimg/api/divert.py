@@ -88,15 +88,20 @@ class Diverter:
             chunk = self._raw.read(READ)
             if not chunk:
                 return b""
-            if len(self.head) < 200:
-                self.head += chunk[: 200 - len(self.head)]
-            self.total += len(chunk)
-            out = self._scan(chunk)
+            out = self.feed(chunk)
             if out:
-                self.pending += len(out)
-                if self.pending > self._bounds.max_value:
-                    raise self._bounds.too_big()
                 return out
+
+    def feed(self, chunk: bytes) -> bytes:
+        """The JSON text in `chunk` for the parser, its image strings taken out."""
+        if len(self.head) < 200:
+            self.head += chunk[: 200 - len(self.head)]
+        self.total += len(chunk)
+        out = self._scan(chunk)
+        self.pending += len(out)
+        if self.pending > self._bounds.max_value:
+            raise self._bounds.too_big()
+        return out
 
     def seen(self, value: str) -> None:
         """The parser read `value`, a string: note it when it is one of our tokens."""

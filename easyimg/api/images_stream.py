@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import APIError, ExitCode, OutputError, ResponseError
 from ..output import FORMAT_EXT, claim_name, sniff_format, temp_path
-from .answers import add_usage, normalize_usage, read_images, server_item
+from .answers import add_usage, normalize_usage, read_images, server_item, with_image
 from .client import error_from_payload, request_id
-from .sse import iter_sse
+from .divert import spill_dir_of
+from .sse_bytes import Event, EventBytes
 
 if TYPE_CHECKING:
     import requests
@@ -74,36 +75,54 @@ def read_stream(
     rid = request_id(resp.headers)
     meta: dict[str, Any] = {}
     completed = 0
-    for event, data in iter_sse(resp):
-        if data.strip() == "[DONE]":
-            break
+    for event in EventBytes(resp, spill_dir_of(resp)):
         try:
-            payload = json.loads(data)
-        except ValueError:
-            if event == "error":
-                raise stream_error({"message": data.strip()[:300]}, rid) from None
-            raise ResponseError(f"a stream event is not JSON: {data[:80]!r}") from None
-        if not isinstance(payload, dict):
-            continue
-        kind = str(payload.get("type") or event)
-        if event == "error" or kind == "error" or kind.endswith(".failed") or payload.get("error"):
-            raise stream_error(payload, rid)
-        if kind.endswith("partial_image"):
-            if on_partial is not None:
-                on_partial(payload)
-        elif kind.endswith(".completed"):
-            completed += 1
-            if isinstance(payload.get("created_at"), int):
-                meta.setdefault("created", payload["created_at"])
-            if payload.get("usage"):
-                meta["usage"] = add_usage(meta.get("usage"), normalize_usage(payload["usage"]))
-            on_image(
-                server_item({k: v for k, v in payload.items() if k not in ("type", "usage")}), meta
-            )
-        # Anything else (keep-alives, events of newer API versions) is not ours to read.
+            if _event(event, rid, meta, on_image, on_partial):
+                completed += 1
+            elif event.text.strip() == b"[DONE]":
+                break
+        finally:
+            event.images.close()  # what no item took: a partial's image, once written
     if not completed:
         raise ResponseError("the stream ended before an image was completed")
     return meta
+
+
+def _event(
+    event: Event,
+    rid: str | None,
+    meta: dict[str, Any],
+    on_image: OnItem,
+    on_partial: OnPartial | None,
+) -> bool:
+    """Read one event: True when it was a completed image."""
+    data = event.text.decode("utf-8", "replace")
+    if data.strip() == "[DONE]":
+        return False
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        if event.name == "error":
+            raise stream_error({"message": data.strip()[:300]}, rid) from None
+        raise ResponseError(f"a stream event is not JSON: {data[:80]!r}") from None
+    if not isinstance(payload, dict):
+        return False
+    kind = str(payload.get("type") or event.name)
+    if event.name == "error" or kind == "error" or kind.endswith(".failed") or payload.get("error"):
+        raise stream_error(payload, rid)
+    if kind.endswith("partial_image"):
+        if on_partial is not None:
+            on_partial(with_image(payload, event.images))
+    elif kind.endswith(".completed"):
+        if isinstance(payload.get("created_at"), int):
+            meta.setdefault("created", payload["created_at"])
+        if payload.get("usage"):
+            meta["usage"] = add_usage(meta.get("usage"), normalize_usage(payload["usage"]))
+        item = server_item({k: v for k, v in payload.items() if k not in ("type", "usage")})
+        on_image(with_image(item, event.images), meta)
+        return True
+    # Anything else (keep-alives, events of newer API versions) is not ours to read.
+    return False
 
 
 @dataclass
@@ -185,12 +204,16 @@ class StreamReader:
                 self._local.pending.append(part)
 
     def _write_temp(self, event: dict[str, Any], number: int) -> _Partial | None:
+        chunks = event.get("chunks")
         b64 = event.get("b64_json")
-        if not isinstance(b64, str) or not b64:
-            return None
-        try:
-            data = base64.b64decode(b64)
-        except (binascii.Error, ValueError):
+        if chunks is not None:
+            data = b"".join(chunks)  # a partial is a preview: small enough to hold
+        elif isinstance(b64, str) and b64:
+            try:
+                data = base64.b64decode(b64)
+            except (binascii.Error, ValueError):
+                return None
+        else:
             return None
         fmt = sniff_format(data[:16])
         if fmt is None or self.keep is None:
