@@ -5,8 +5,8 @@ thread-pool script and a bare stdlib client doing the same requests and writes.
 
 An instant local server answers every request with the same prebuilt JSON holding one noisy
 PNG (noise does not compress, so a 4K PNG is ~24 MB, as big as a photo-like one). Each run is
-a fresh child process; peak RSS and CPU (user + system) come from its own rusage
-(`os.wait4`). Subjects run interleaved, `--runs` rounds, medians.
+a fresh child process, started by a small launcher; peak RSS and CPU (user + system) come
+from its own rusage (`os.wait4`). Subjects run interleaved, `--runs` rounds, medians.
 
 - memory: 4K answers, `-j 32` and `-j 8`, N requests each: peak RSS.
 - cap: a hostile 500 MB base64 answer at the default 100 MB cap: peak RSS.
@@ -140,15 +140,27 @@ class Child:
         self.cpu, self.rss_mb = cpu, rss_mb
 
 
+# A child's peak RSS counts what its process held before exec: this benchmark's own answers,
+# hundreds of MB. So a small Python process starts each subject and reports its rusage.
+MEASURE = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+err = proc.stderr.read()
+_, status, usage = os.wait4(proc.pid, 0)
+sys.stderr.buffer.write(err[-4000:])
+print(os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+"""
+
+
 def run(args: list[str], env: dict[str, str], cwd: str | None, expect: int = 0) -> Child:
-    with open(os.devnull, "wb") as null:
-        proc = subprocess.Popen(args, stdout=null, stderr=subprocess.PIPE, env=env, cwd=cwd)
-        assert proc.stderr is not None
-        err = proc.stderr.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != expect:
-        raise SystemExit(f"{' '.join(args)} failed:\n{err.decode()[-2000:]}")
-    return Child(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    proc = subprocess.run(
+        [sys.executable, "-c", MEASURE, *args], capture_output=True, env=env, cwd=cwd, check=False
+    )
+    code, cpu, rss = proc.stdout.split()
+    if int(code) != expect:
+        raise SystemExit(f"{' '.join(args)} failed ({code}):\n{proc.stderr.decode()[-2000:]}")
+    # ru_maxrss is in KiB on Linux.
+    return Child(float(cpu), int(rss) / 1024)
 
 
 class Subject:
