@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import os
 import re
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -186,6 +188,13 @@ class Query:
         return True
 
 
+def jsonl_line(entry: Mapping[str, Any]) -> bytes:
+    """One redacted JSON line. Redacted as JSON text: a key needs no escaping in JSON, so it
+    is found there as it is, in one pass over the line instead of one per field."""
+    text = redact(json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
+    return (text + "\n").encode()
+
+
 def append_jsonl(
     path: Path,
     entry: Mapping[str, Any],
@@ -197,10 +206,7 @@ def append_jsonl(
     """Append one JSON line in one write on an O_APPEND descriptor: lines stay whole even
     when several threads or processes write at once. The entry is redacted first: history and
     manifest lines quote servers (errors, revised prompts), and no key may be stored."""
-    # Redacted as JSON text: a key needs no escaping in JSON, so it is found there as it is,
-    # in one pass over the line instead of one per field.
-    text = redact(json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
-    line = (text + "\n").encode()
+    line = jsonl_line(entry)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
         try:
@@ -216,15 +222,61 @@ def append_jsonl(
 _READY: set[Path] = set()
 
 
-def append(path: Path, entry: Mapping[str, Any]) -> None:
-    """Append one history line; the file is private (0600) in a private directory."""
+def _folder(path: Path) -> None:
     if path.parent not in _READY:
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise ConfigError(f"cannot write history file {path}: {exc.strerror or exc}") from None
         _READY.add(path.parent)
+
+
+def append(path: Path, entry: Mapping[str, Any]) -> None:
+    """Append one history line; the file is private (0600) in a private directory."""
+    _folder(path)
     append_jsonl(path, entry, ConfigError, mode=0o600, what=f"history file {path}")
+
+
+class Appender:
+    """The history file held open for a run of many lines (a batch): one open for the run
+    instead of an open and a close per image. Each line is still one write() on an O_APPEND
+    descriptor, unbuffered, so lines stay whole beside other writers and a crash loses none
+    that was written. Opened on the first line; thread-safe; `close()` may be called twice."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def append(self, entry: Mapping[str, Any]) -> None:
+        line = jsonl_line(entry)
+        with self._lock:
+            if self._closed:
+                raise ConfigError(f"history file {self.path} is closed")
+            try:
+                if self._fd is None:
+                    _folder(self.path)
+                    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+                    self._fd = os.open(self.path, flags, 0o600)
+                os.write(self._fd, line)
+            except OSError as exc:
+                what = f"history file {self.path}"
+                raise ConfigError(f"cannot write {what}: {exc.strerror or exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def __enter__(self) -> Appender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def read(path: Path) -> Iterator[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import json
@@ -102,6 +103,9 @@ class Manifest:
         self.directory = Path(directory)
         self.path = self.directory / MANIFEST_NAME
         self._lock = threading.Lock()
+        self._held = False
+        self._fd: int | None = None
+        self._whole = False  # the held file is known to end with a whole line
 
     def check(self) -> None:
         """Refuse, before anything is sent, a manifest that is a symbolic link."""
@@ -139,31 +143,65 @@ class Manifest:
                     state.note(number, "not a JSON object")
         return state
 
+    def hold(self) -> Manifest:
+        """Keep the file open from the first line on until `close()` (a run's many lines): one
+        open for the run instead of an open, a look at the last byte and a close per item.
+        Lines are still one unbuffered write each on an O_APPEND descriptor."""
+        with self._lock:
+            self._held = True
+        return self
+
+    def close(self) -> None:
+        with self._lock:
+            self._held = False
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def __enter__(self) -> Manifest:
+        return self.hold()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def append(self, entry: Mapping[str, Any]) -> None:
         """One line in one write; it starts on a fresh line even after a torn one. Redacted
         as JSON text: entries quote servers (errors, ids), and no key may be stored."""
         text = redact(json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
         data = (text + "\n").encode()
-        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
         with self._lock:
+            fd = self._fd
+            if fd is None:
+                fd = self._open()
             try:
-                fd = os.open(self.path, flags, 0o666)
-            except OSError as exc:
-                if exc.errno == errno.ELOOP:
-                    raise self._symlink() from None
-                raise OutputError(f"cannot write {self.path}: {_reason(exc)}") from None
-            try:
-                if os.fstat(fd).st_size:
+                # Only a line cut short (a crash, a full disk) leaves the file without its
+                # last newline; a held file is looked at once, and again after a failure.
+                if not self._whole and os.fstat(fd).st_size:
                     os.lseek(fd, -1, os.SEEK_END)
                     if os.read(fd, 1) != b"\n":
                         data = b"\n" + data
+                self._whole = self._held
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
             except OSError as exc:
+                self._whole = False
                 raise OutputError(f"cannot write {self.path}: {_reason(exc)}") from None
             finally:
-                os.close(fd)
+                if not self._held:
+                    os.close(fd)
+                elif self._fd is None:
+                    self._fd = fd
+
+    def _open(self) -> int:
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        try:
+            return os.open(self.path, flags, 0o666)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise self._symlink() from None
+            raise OutputError(f"cannot write {self.path}: {_reason(exc)}") from None
 
 
 def _reason(exc: OSError) -> str:

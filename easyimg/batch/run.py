@@ -253,6 +253,8 @@ class BatchRun:
             raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
     def _run(self, pending: Pending, to_run: int) -> None:
+        # The manifest stays open while the run writes its lines; closed however it ends.
+        self.manifest.hold()
         try:
             try:
                 self._feed(iter(pending) if to_run else iter(()))
@@ -265,6 +267,7 @@ class BatchRun:
             self._abandon()
         finally:
             self._stopping = True
+            self.manifest.close()
             self._report_ready()
 
     def _plan(self) -> tuple[Pending, int]:

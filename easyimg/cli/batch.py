@@ -388,6 +388,7 @@ def _run_local(
 ) -> None:
     from ..batch.run import BatchRun
     from ..budget import BudgetReached
+    from ..history import Appender
     from ..output import plan_output
     from ..prices import PriceBook
     from .batch_progress import View, finish, folder_lock
@@ -407,6 +408,7 @@ def _run_local(
             pool_size=_pool_size(items, settings.jobs),
         )
         view = View(console, source, json_out=json_out)
+        journal = Appender(settings.history_file)  # held open for the run
         try:
             run = BatchRun(
                 conn.client,
@@ -420,7 +422,9 @@ def _run_local(
                 sidecar=sidecar,
                 resume=resume,
                 events=view,
-                on_record=both(spent.record, history_recorder(settings, offline=offline)),
+                on_record=both(
+                    spent.record, history_recorder(settings, offline=offline, journal=journal)
+                ),
                 admit=spent.admit if budget is not None else None,
                 dialects=dialects,
             )
@@ -429,6 +433,7 @@ def _run_local(
             finally:
                 view.close()
         finally:
+            journal.close()
             conn.close()
     if budget is not None and run.admit_refused:
         summary.stop(BudgetReached(budget.summary(summary.not_started)))

@@ -1,5 +1,6 @@
 """`batch --remote` and `batches fetch`: submitting to a Batch API, and writing its results."""
 
+from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -21,10 +22,26 @@ if TYPE_CHECKING:
     from ..batch.run import Outcome
     from ..config import Settings
     from ..console import Console
+    from ..history import Appender
 
 
-def history_recorder(settings: "Settings", *, offline: bool = False) -> Any:
+def history_recorder(
+    settings: "Settings", *, offline: bool = False, journal: "Appender | None" = None
+) -> Any:
+    """The on_record callback that writes an item's history line: through `journal` (the
+    history file held open for the run) when given."""
     from .. import history
+
+    append = journal.append if journal else partial(history.append, settings.history_file)
+    # Images are plain names in the output folder: its real path is looked up once, not a
+    # walk of every path component per image.
+    folders: dict[Path, Path] = {}
+
+    def absolute(path: "Path") -> str:
+        folder = folders.get(path.parent)
+        if folder is None:
+            folder = folders[path.parent] = path.parent.resolve()
+        return str(folder / path.name)
 
     def record(outcome: "Outcome") -> None:
         failed = outcome.status == "error" and outcome.error is not None
@@ -33,14 +50,13 @@ def history_recorder(settings: "Settings", *, offline: bool = False) -> Any:
             return
         body = outcome.body
         status = ("ok" if outcome.status == "ok" else "partial") if outcome.paths else "error"
-        history.append(
-            settings.history_file,
+        append(
             history.record(
                 "batch",
                 model=str(body.get("model", "")),
                 prompt=body.get("prompt"),
                 parameters={k: v for k, v in body.items() if k != "prompt"},
-                files=[str(p.resolve()) for p in outcome.paths],
+                files=[absolute(p) for p in outcome.paths],
                 usage=outcome.usage,
                 request_id=outcome.request_id,
                 base_url=settings.base_url,
@@ -378,6 +394,7 @@ def _fetch_one(
 ) -> Any:
     from ..batch.backend import RUNNING
     from ..batch.fetch import Fetch
+    from ..history import Appender
     from .batch_progress import View
 
     try:
@@ -392,6 +409,7 @@ def _fetch_one(
         )
     source = str((found or {}).get("source") or batch_id)
     view = View(console, source, json_out=json_out, fetching=True)
+    journal = Appender(settings.history_file)
     try:
         summary = Fetch(
             client,
@@ -402,10 +420,11 @@ def _fetch_one(
             metadata=metadata,
             sidecar=sidecar,
             events=view,
-            on_record=history_recorder(settings, offline=offline),
+            on_record=history_recorder(settings, offline=offline, journal=journal),
             backend=backend,
         ).run()
     finally:
+        journal.close()
         view.close()
     missing = batch.get("status") in ("cancelled", "expired") and summary.not_started > 0
     if missing:
