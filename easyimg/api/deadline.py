@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -95,6 +96,8 @@ class _Watchdog:
         self._cond = threading.Condition()
         self._armed: set[Deadline] = set()
         self._thread: threading.Thread | None = None
+        # When the thread wakes up next by itself (None: not before it is notified).
+        self._wake: float | None = None
 
     def arm(self, deadline: Deadline) -> None:
         with self._cond:
@@ -102,7 +105,11 @@ class _Watchdog:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="deadline", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            # Deadlines of one timeout come in time order: a later one than the thread waits
+            # for needs no wake-up (two thread switches per request, at -j 32 most of them).
+            if self._wake is None or deadline.at < self._wake:
+                self._wake = deadline.at
+                self._cond.notify()
 
     def disarm(self, deadline: Deadline) -> None:
         with self._cond:
@@ -115,8 +122,8 @@ class _Watchdog:
                 due = [d for d in self._armed if d.at <= now]
                 self._armed.difference_update(due)
                 if not due:
-                    soonest = min((d.at for d in self._armed), default=None)
-                    self._cond.wait(None if soonest is None else soonest - now)
+                    self._wake = min((d.at for d in self._armed), default=None)
+                    self._cond.wait(None if self._wake is None else self._wake - now)
                     continue
             for deadline in due:
                 deadline._fire()
@@ -195,7 +202,21 @@ _POOLS = {"http": _Pool, "https": _TLSPool}
 class DeadlineAdapter(HTTPAdapter):
     """An HTTPAdapter whose connections a Deadline can shut (direct and HTTP(S) proxies)."""
 
+    def build_connection_pool_key_attributes(  # type: ignore[override]
+        self, request: Any, verify: Any, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:  # plain dicts: the TypedDicts are stub-only
+        # Worked out once per host: with a CA bundle path (REQUESTS_CA_BUNDLE), requests
+        # asks the file system whether it is a folder on every request.
+        parts = urlsplit(request.url)
+        key = (parts.scheme.lower(), parts.netloc.lower(), str(verify), str(cert))
+        if key not in self._pool_keys:
+            found = super().build_connection_pool_key_attributes(request, verify, cert)
+            self._pool_keys[key] = (dict(found[0]), dict(found[1]))
+        host, pool = self._pool_keys[key]
+        return dict(host), dict(pool)
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        self._pool_keys: dict[tuple[str, ...], tuple[dict[str, Any], dict[str, Any]]] = {}
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _POOLS
 

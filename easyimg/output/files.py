@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import OutputError, ResponseError
 from ..redact import redact
 from .metadata import text_chunks
-from .provenance import has_c2pa, png_prefix
+from .provenance import has_c2pa, has_c2pa_in, png_prefix
 from .sniff import _PNG_HEAD, FORMAT_EXT, _png_size, image_dimensions, sniff_format
 from .svg import SVG_HEAD, could_be_svg, is_svg, svg_size
 
@@ -32,6 +32,7 @@ _DRAIN_LIMIT = 1 << 20
 # How far into a PNG to look for a C2PA chunk before its pixels begin (where signers put it).
 _PNG_PREFIX_LIMIT = 16 << 20
 _PNG_PREFIX_STEP = 256 << 10
+_SMALL = 256 << 10  # images up to this size are joined in memory and written at once
 
 # Fixed wording: strerror differs between platforms (and says "operation not permitted").
 _REASONS = {
@@ -270,16 +271,22 @@ def save_image(
         inserted = len(extra)
         pieces = [view[:_PNG_HEAD], extra, view[_PNG_HEAD:]]
 
+    # A small image (most of a batch of thumbnails) is kept in memory as it is written, so
+    # that its checks need not read the file back.
+    kept = _Kept()
     fd, tmp = _open_temp(plan.directory, ".part", 0o666)
     try:
-        size = _stream(fd, itertools.chain(pieces, rest), plan.directory)
+        size = _stream(fd, kept.tee(itertools.chain(pieces, rest)), plan.directory)
+        data = kept.data()
         if not c2pa and fmt in ("png", "jpeg", "webp"):
-            c2pa = has_c2pa(tmp, fmt, start=scanned + inserted)
+            start = scanned + inserted
+            c2pa = has_c2pa_in(data, fmt, start) if data is not None else has_c2pa(tmp, fmt, start)
             if c2pa and inserted:
                 # The manifest came after the pixels: take our chunks out again, so its hash
                 # still covers exactly the bytes the server signed.
                 size = _cut(tmp, _PNG_HEAD, inserted, plan.directory)
-        dims = dims or (None if fmt == "svg" else image_dimensions(tmp))
+        if not dims and fmt != "svg":
+            dims = image_dimensions(data if data is not None else tmp)
         name = plan.filename(index=index, ext=FORMAT_EXT[fmt], prompt=prompt, model=model, now=now)
         final = claim_name(tmp, plan.directory, name, plan.overwrite)
     except BaseException:
@@ -287,6 +294,28 @@ def save_image(
         raise
     width, height = dims or (None, None)
     return SavedImage(final, fmt, width, height, size, c2pa=c2pa)
+
+
+class _Kept:
+    """The pieces of an image as they stream by, while they come to at most _SMALL bytes."""
+
+    def __init__(self) -> None:
+        self._pieces: list[bytes] | None = []
+        self._size = 0
+
+    def tee(self, pieces: Iterable[bytes | memoryview]) -> Iterator[bytes | memoryview]:
+        for piece in pieces:
+            if self._pieces is not None:
+                self._size += len(piece)
+                if self._size > _SMALL:
+                    self._pieces = None
+                else:
+                    # A copy unless immutable: a decoder may hand out views of a buffer it reuses.
+                    self._pieces.append(piece if isinstance(piece, bytes) else bytes(piece))
+            yield piece
+
+    def data(self) -> bytes | None:
+        return None if self._pieces is None else b"".join(self._pieces)
 
 
 def _cut(path: Path, start: int, length: int, directory: Path) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 from pathlib import Path
 from typing import BinaryIO
@@ -21,6 +22,17 @@ def has_c2pa(path: Path, fmt: str, start: int = 0) -> bool:
         with open(path, "rb") as f:
             return walk(f, start)
     except (OSError, struct.error):
+        return False
+
+
+def has_c2pa_in(data: bytes, fmt: str, start: int = 0) -> bool:
+    """`has_c2pa` for an image held whole in memory."""
+    walk = {"png": _png, "jpeg": _jpeg, "webp": _webp}.get(fmt)
+    if walk is None:
+        return False
+    try:
+        return walk(io.BytesIO(data), start)
+    except struct.error:
         return False
 
 
