@@ -9,7 +9,8 @@ taken. "per image" is the marginal CPU: (CPU of --n images - CPU of --base image
 the difference, so that start-up (import time) does not count; "total/n" includes it.
 
     python benchmarks/bench_overhead.py [--n 1000] [--base 100] [--jobs 1,8,32] [--repeat 3]
-                                        [--src DIR]   # measure another checkout (a baseline)
+        [--src DIR]        # measure the easyimg of another checkout instead
+        [--baseline DIR]   # and the easyimg of DIR too, interleaved with the others
 
 The SDK script needs `pip install openai` (a benchmark-only package); without it that column
 is skipped.
@@ -113,6 +114,11 @@ class Instant(BaseHTTPRequestHandler):
         self.wfile.write(self.answer)
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # -j 32 clients connect at once
+
+
 def start_server() -> tuple[ThreadingHTTPServer, str]:
     Instant.answer = json.dumps(
         {
@@ -121,9 +127,7 @@ def start_server() -> tuple[ThreadingHTTPServer, str]:
             "usage": {"input_tokens": 10, "output_tokens": 20, "total_tokens": 30},
         }
     ).encode()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Instant)
-    server.daemon_threads = True
-    server.request_queue_size = 128
+    server = Server(("127.0.0.1", 0), Instant)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
 
@@ -147,6 +151,7 @@ def main() -> None:
     parser.add_argument("--jobs", default="1,8,32")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--src", help="measure the easyimg package in this checkout (a baseline)")
+    parser.add_argument("--baseline", help="also measure this checkout's easyimg, interleaved")
     parser.add_argument("--no-history", action="store_true", help="run easyimg with history off")
     opts = parser.parse_args()
     global SRC
@@ -181,12 +186,17 @@ def main() -> None:
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir()
             prompts = str(tmp / f"prompts-{count}.txt")
-            if tool == "easyimg":
-                args = [*easyimg, "batch", prompts, "-o", str(out), "-j", str(jobs), "--quiet"]
+            cwd, child_env = None, env
+            if tool in ("easyimg", "baseline"):
+                command = easyimg if tool == "easyimg" else [sys.executable, "-m", "easyimg"]
+                args = [*command, "batch", prompts, "-o", str(out), "-j", str(jobs), "--quiet"]
                 args += ["-m", "gpt-image-1", "-s", "1024x1024", "-q", "low", "--base-url", url]
+                cwd = SRC if tool == "easyimg" else opts.baseline
+                if tool == "baseline":
+                    child_env = {**env, "PYTHONPATH": opts.baseline}
             else:
                 args = [sys.executable, str(tmp / f"{tool}.py"), url, prompts, str(out), str(jobs)]
-            cpu = cpu_of(args, env, SRC if tool == "easyimg" else None)
+            cpu = cpu_of(args, child_env, cwd)
             written = sum(1 for p in out.iterdir() if p.suffix == ".png")
             if written != count:
                 raise SystemExit(f"{tool}: {written} images written, {count} expected")
@@ -194,15 +204,17 @@ def main() -> None:
 
         return once
 
-    tools = ["easyimg", *(["sdk"] if have_sdk else []), "floor"]
+    tools = ["easyimg", *(["baseline"] if opts.baseline else []), *(["sdk"] if have_sdk else [])]
+    tools.append("floor")
     load = os.getloadavg()
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load[0]:.2f}, "
         f"{opts.n} vs {opts.base} tiny images, median of {opts.repeat} interleaved runs"
         + (f", easyimg from {SRC}" if SRC else "")
+        + (f", baseline from {opts.baseline}" if opts.baseline else "")
     )
     print("\n| -j | tool | per image | total/n | vs sdk | vs floor |")
-    print("|---:|---|---:|---:|---:|---:|")
+    print("|---:|---|---:|---:|---:|---:|", flush=True)
     for jobs in (int(j) for j in opts.jobs.split(",")):
         runs: dict[str, dict[int, list[float]]] = {t: {opts.n: [], opts.base: []} for t in tools}
         for _ in range(opts.repeat):
@@ -220,7 +232,8 @@ def main() -> None:
             vs_sdk = f"{per[tool] / per['sdk']:.2f}x" if have_sdk else "-"
             print(
                 f"| {jobs} | {tool} | {per[tool] * 1e6:.0f} µs | {total[tool] * 1e6:.0f} µs | "
-                f"{vs_sdk} | {per[tool] / per['floor']:.2f}x |"
+                f"{vs_sdk} | {per[tool] / per['floor']:.2f}x |",
+                flush=True,
             )
     server.shutdown()
     shutil.rmtree(tmp, ignore_errors=True)

@@ -6,12 +6,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from .. import __version__
+from .coerce import plain_values
 from .common import state
 
 if TYPE_CHECKING:
     from ..console import Environment
 
-app = typer.Typer(
+_app = typer.Typer(
     name="easyimg",
     help="Generate images with EasyRouter, OpenAI or any OpenAI-format image API.",
     no_args_is_help=True,
@@ -37,7 +38,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def _main(
     version: Annotated[
         bool,
@@ -63,7 +64,27 @@ def _main(
     state.debug = state.debug or debug
 
 
-def _register() -> None:
+# Commands that can run with their own module alone: `easyimg history` and `usage` start
+# without importing (and building) every other command.
+_ALONE = {"history", "usage"}
+_registered: str | None = None  # "all", or the command registered alone
+
+
+def _register(alone: str | None = None) -> None:
+    """Register every command, or only `alone` (one of _ALONE) for a quick start."""
+    global _registered
+    if _registered in ("all", alone or "all"):
+        return
+    app = _app
+    app.registered_commands.clear()
+    app.registered_groups.clear()
+    _registered = alone or "all"
+    if alone is not None:
+        from . import history_cmd
+
+        app.add_typer(history_cmd.history_app, name="history")
+        app.command("usage")(history_cmd.usage)
+        return
     from . import (
         auth,
         batch,
@@ -101,7 +122,18 @@ def _register() -> None:
     app.command("gallery")(gallery.gallery)
 
 
-_register()
+def __getattr__(name: str) -> typer.Typer:
+    # `from easyimg.cli import app` (docs, tests) gets every command.
+    if name == "app":
+        _register()
+        return _app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _alone(args: list[str]) -> str | None:
+    """The command of `args` when it is one of _ALONE (the options before it take no value)."""
+    first = next((a for a in args if not a.startswith("-")), None)
+    return first if first in _ALONE else None
 
 
 def run(args: list[str], env: Optional["Environment"] = None) -> int:
@@ -116,8 +148,10 @@ def run(args: list[str], env: Optional["Environment"] = None) -> int:
     state.debug = state.env.env.get("EASYIMG_DEBUG") == "1"
     state.json_mode = False
 
-    command = typer.main.get_command(app)
+    _register(_alone(args))
+    command = typer.main.get_command(_app)
     plain_help(command)
+    plain_values(command)
     try:
         rv = command.main(args=args, prog_name="easyimg", standalone_mode=False)
     except EasyImgError as exc:
