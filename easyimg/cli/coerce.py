@@ -5,6 +5,7 @@ TypeAdapter for every option on every run (~0.2 s of imports and set-up, more th
 from __future__ import annotations
 
 import re
+from enum import Enum
 from typing import Any
 
 _INT = re.compile(r"[+-]?[0-9]+")
@@ -21,12 +22,13 @@ class _Plain:
         self._annotation = desc.annotation
         info = desc.parameter_info
         self._min, self._max = info.min, info.max
+        self._exact = bool(getattr(info, "case_sensitive", False))
         self._typer: Any = None
 
     def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
         if value is None:
             return () if param.multiple or param.nargs == -1 else None
-        quick = self._quick(value)
+        quick = self._quick(value, ctx)
         if quick is not _MISSING:
             return quick
         if self._typer is None:
@@ -35,8 +37,16 @@ class _Plain:
             self._typer = build_runtime_param(self._param.type_descriptor)
         return self._typer.coerce(value, param=param, ctx=ctx)
 
-    def _quick(self, value: Any) -> Any:
+    def _quick(self, value: Any, ctx: Any) -> Any:
         kind = self._annotation
+        if isinstance(kind, type) and issubclass(kind, Enum):
+            if isinstance(value, kind):
+                return value
+            if not isinstance(value, str) or not self._exact:
+                return _MISSING
+            if getattr(ctx, "token_normalize_func", None) is not None:
+                return _MISSING
+            return next((m for m in kind if str(m.value) == value), _MISSING)
         if kind is str:
             return value if isinstance(value, str) else _MISSING
         if kind == list[str]:
