@@ -1,8 +1,8 @@
 """Per-image overhead (issue [8/8]): CPU of `easyimg batch` per tiny image against an openai-SDK
 thread-pool script and a bare stdlib client doing the same requests and file writes.
 
-An instant local server (stdlib, threaded, in this process) answers every POST with one
-pre-built JSON holding a 1x1 PNG, so only the clients' own work is measured. Each run is a
+An instant local server (raw sockets on one thread of this process) answers every POST with
+one pre-built JSON holding a 1x1 PNG, so only the clients' own work is measured. Each run is a
 fresh child; its CPU (user + system) comes from its own rusage (os.wait4), not wall time, as
 the machine is shared. Runs are interleaved (easyimg, sdk, floor, easyimg, ...) and medians
 taken. "per image" is the marginal CPU: (CPU of --n images - CPU of --base images) divided by
@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
+import selectors
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -30,7 +33,6 @@ import tempfile
 import threading
 import zlib
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 SRC: str | None = None
@@ -98,38 +100,75 @@ def tiny_png() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + parts + chunk(b"IEND", b"")
 
 
-class Instant(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    answer = b""
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(self.answer)))
-        self.end_headers()
-        self.wfile.write(self.answer)
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # -j 32 clients connect at once
-
-
-def start_server() -> tuple[ThreadingHTTPServer, str]:
-    Instant.answer = json.dumps(
+def answer_bytes() -> bytes:
+    body = json.dumps(
         {
             "created": 1,
             "data": [{"b64_json": base64.b64encode(tiny_png()).decode()}],
             "usage": {"input_tokens": 10, "output_tokens": 20, "total_tokens": 30},
         }
     ).encode()
-    server = Server(("127.0.0.1", 0), Instant)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + body
+
+
+class Instant:
+    """A raw-socket HTTP/1.1 keep-alive server on one thread (selectors): every request gets
+    the same pre-built answer at once, so that the clients' CPU is all that is measured and
+    the server is never what they wait for."""
+
+    def __init__(self) -> None:
+        self.answer = answer_bytes()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(256)
+        self.sock.setblocking(False)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(self.sock, selectors.EVENT_READ, None)
+        self.stopped = False
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self) -> None:
+        buffers: dict[socket.socket, bytearray] = {}
+        while not self.stopped:
+            for key, _ in self.sel.select(0.5):
+                conn = key.fileobj
+                assert isinstance(conn, socket.socket)
+                if conn is self.sock:
+                    with contextlib.suppress(BlockingIOError):
+                        client, _ = self.sock.accept()
+                        client.setblocking(True)
+                        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                        buffers[client] = bytearray()
+                        self.sel.register(client, selectors.EVENT_READ, None)
+                    continue
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    self.sel.unregister(conn)
+                    buffers.pop(conn, None)
+                    conn.close()
+                    continue
+                buf = buffers[conn]
+                buf += data
+                while True:  # every whole request in the buffer gets its answer
+                    end = buf.find(b"\r\n\r\n")
+                    if end < 0:
+                        break
+                    head = bytes(buf[:end]).lower()
+                    at = head.find(b"content-length:")
+                    length = int(head[at + 15 :].split(b"\r\n", 1)[0]) if at >= 0 else 0
+                    if len(buf) < end + 4 + length:
+                        break
+                    del buf[: end + 4 + length]
+                    conn.sendall(self.answer)
+
+    def stop(self) -> None:
+        self.stopped = True
 
 
 def cpu_of(args: list[str], env: dict[str, str], cwd: str | None) -> float:
@@ -163,7 +202,8 @@ def main() -> None:
         have_sdk = True
     except ImportError:
         have_sdk = False
-    server, url = start_server()
+    server = Instant()
+    url = server.url
     tmp = Path(tempfile.mkdtemp(prefix="easyimg-overhead-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("EASYIMG_")}
     env |= {"NO_COLOR": "1", "EASYIMG_CONFIG": str(tmp / "config.toml")}
@@ -173,7 +213,9 @@ def main() -> None:
     if SRC is not None:
         env["PYTHONPATH"] = SRC
     script = Path(sys.executable).with_name("easyimg")
-    easyimg = [str(script)] if SRC is None and script.exists() else [sys.executable, "-m", "easyimg"]
+    easyimg = (
+        [str(script)] if SRC is None and script.exists() else [sys.executable, "-m", "easyimg"]
+    )
     (tmp / "sdk.py").write_text(SDK_SCRIPT)
     (tmp / "floor.py").write_text(FLOOR_SCRIPT)
     for count in (opts.n, opts.base):
@@ -235,7 +277,7 @@ def main() -> None:
                 f"{vs_sdk} | {per[tool] / per['floor']:.2f}x |",
                 flush=True,
             )
-    server.shutdown()
+    server.stop()
     shutil.rmtree(tmp, ignore_errors=True)
 
 
