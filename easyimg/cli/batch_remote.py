@@ -32,7 +32,9 @@ def history_recorder(
     history file held open for the run) when given."""
     from .. import history
 
-    append = journal.append if journal else partial(history.append, settings.history_file)
+    append = partial(history.append, settings.history_file)
+    if journal is not None:
+        append = journal.append
     # Images are plain names in the output folder: its real path is looked up once, not a
     # walk of every path component per image.
     folders: dict[Path, Path] = {}
