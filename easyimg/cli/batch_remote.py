@@ -13,7 +13,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable, Mapping
     from pathlib import Path
 
     from ..api.client import Client
@@ -32,7 +32,7 @@ def history_recorder(
     history file held open for the run) when given."""
     from .. import history
 
-    append = partial(history.append, settings.history_file)
+    append: Callable[[Mapping[str, Any]], None] = partial(history.append, settings.history_file)
     if journal is not None:
         append = journal.append
     # Images are plain names in the output folder: its real path is looked up once, not a
