@@ -30,11 +30,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zlib
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 SRC: str | None = None  # --src: a checkout to measure instead of the installed easyimg
@@ -58,56 +56,139 @@ def tiny_png() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + parts
 
 
-class Instant(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    answer = b""
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def _send(self, body: bytes) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        self._send(b'{"object":"list","data":[{"id":"gpt-image-1","object":"model"}]}')
-
-    def do_POST(self) -> None:
-        left = int(self.headers.get("Content-Length") or 0)
-        while left > 0:  # a `batch --remote` upload may be large: read it in pieces
-            chunk = self.rfile.read(min(left, 1 << 20))
-            if not chunk:
-                break
-            left -= len(chunk)
-        if self.path.endswith("/files"):
-            self._send(b'{"id":"file-bench","object":"file","purpose":"batch"}')
-        elif self.path.endswith("/batches"):
-            self._send(b'{"id":"batch_bench","status":"validating","input_file_id":"file-bench"}')
-        else:
-            self._send(self.answer)
+def _response(body: bytes) -> bytes:
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + body
 
 
-def start_server() -> tuple[ThreadingHTTPServer, str]:
+def answers() -> dict[bytes, bytes]:
+    """Whole pre-built HTTP responses, chosen by the last path segment of the request."""
     b64 = base64.b64encode(tiny_png()).decode()
-    Instant.answer = json.dumps(
-        {
-            "created": 1,
-            "data": [{"b64_json": b64}],
-            "usage": {"input_tokens": 10, "output_tokens": 20, "total_tokens": 30},
-        }
-    ).encode()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Instant)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+    image = {
+        "created": 1,
+        "data": [{"b64_json": b64}],
+        "usage": {"input_tokens": 10, "output_tokens": 20, "total_tokens": 30},
+    }
+    return {
+        b"files": _response(b'{"id":"file-bench","object":"file","purpose":"batch"}'),
+        b"batches": _response(
+            b'{"id":"batch_bench","status":"validating","input_file_id":"file-bench"}'
+        ),
+        b"models": _response(b'{"object":"list","data":[{"id":"gpt-image-1","object":"model"}]}'),
+        b"": _response(json.dumps(image).encode()),
+    }
+
+
+def serve(port_out: int) -> None:
+    """The benchmark's server, in a process of its own: one thread, non-blocking keep-alive
+    sockets, and no parsing past the request line and Content-Length, so that its CPU is a
+    small fraction of the client's. Bodies (a `batch --remote` upload) are counted and dropped."""
+    import selectors
+    import socket
+
+    canned = answers()
+    sel = selectors.DefaultSelector()
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(128)
+    lsock.setblocking(False)
+    sel.register(lsock, selectors.EVENT_READ, None)
+    os.write(port_out, f"{lsock.getsockname()[1]}\n".encode())
+    os.close(port_out)
+
+    class Conn:
+        __slots__ = ("answer", "buf", "left")
+
+        def __init__(self) -> None:
+            self.buf = b""
+            self.left = 0  # body bytes still to drop
+            self.answer = b""
+
+    def handle(sock: socket.socket, conn: Conn) -> bool:
+        try:
+            data = sock.recv(1 << 20)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            return False
+        if not data:
+            return False
+        while data:
+            if conn.left:
+                if len(data) <= conn.left:
+                    conn.left -= len(data)
+                    data = b""
+                else:
+                    data = data[conn.left :]
+                    conn.left = 0
+                if conn.left == 0:
+                    sock.setblocking(True)
+                    sock.sendall(conn.answer)
+                    sock.setblocking(False)
+                continue
+            buf = conn.buf + data
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                conn.buf, data = buf, b""
+                continue
+            head, data, conn.buf = buf[: end + 2], buf[end + 4 :], b""
+            target = head[: head.find(b"\r\n")].split(b" ")[1].split(b"?")[0]
+            last = target.rsplit(b"/", 1)[-1]
+            conn.answer = canned.get(last if last in (b"files", b"batches", b"models") else b"")
+            at = head.lower().find(b"content-length:")
+            conn.left = int(head[at + 15 : head.find(b"\r\n", at)]) if at >= 0 else 0
+            if conn.left == 0:
+                sock.setblocking(True)
+                sock.sendall(conn.answer)
+                sock.setblocking(False)
+        return True
+
+    while True:
+        for key, _ in sel.select():
+            if key.data is None:
+                try:
+                    sock, _ = lsock.accept()
+                except BlockingIOError:
+                    continue
+                sock.setblocking(False)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sel.register(sock, selectors.EVENT_READ, Conn())
+            elif not handle(key.fileobj, key.data):  # type: ignore[arg-type]
+                sel.unregister(key.fileobj)
+                key.fileobj.close()
+
+
+class Server:
+    """`serve` started in a child process; its own CPU is read back when it is stopped."""
+
+    def __init__(self) -> None:
+        read, write = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve-fd", str(write)], pass_fds=(write,)
+        )
+        os.close(write)
+        with os.fdopen(read) as fh:
+            port = int(fh.readline())
+        self.url = f"http://127.0.0.1:{port}/v1"
+
+    def cpu(self) -> float:
+        """The server's CPU so far (user + system), from /proc (Linux), else 0."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
 
 
 class Run:
-    def __init__(self, wall: float, cpu: float, rss_mb: float) -> None:
+    def __init__(self, wall: float, cpu: float, rss_mb: float, server: float = 0.0) -> None:
         self.wall, self.cpu, self.rss_mb = wall, cpu, rss_mb
+        self.server = server  # the server's CPU over the run
 
 
 def run(args: list[str], env: dict[str, str]) -> Run:
@@ -134,6 +215,7 @@ def median_of(repeat: int, make: Callable[[int], Run]) -> Run:
         statistics.median(r.wall for r in runs),
         statistics.median(r.cpu for r in runs),
         statistics.median(r.rss_mb for r in runs),
+        statistics.median(r.server for r in runs),
     )
 
 
@@ -156,74 +238,105 @@ def shared_slug(i: int) -> str:
     return f"{SHARED_PREFIX} variant {i}"
 
 
-def resume_manifest(
-    out: Path, prompts: Path, done: int, common: list[str], env: dict[str, str]
-) -> None:
-    """A manifest in which the first `done` items of `prompts` are ok (keys from easyimg itself)."""
+def resume_manifest(path: Path, prompts: Path, done: int) -> None:
+    """A manifest in which the first `done` items of `prompts` are ok (keys from easyimg itself).
+
+    Written once per prompt file and size, then copied into each run's folder."""
+    if path.exists():
+        return
     sys.path.insert(0, SRC or str(Path(__file__).resolve().parents[1]))
-    from easyimg.batch.prompts import Defaults, kind_of, parse
+    from easyimg.batch.prompts import Defaults, PromptFile, kind_of
 
-    defaults = Defaults(
-        model="gpt-image-1",
-        options={"size": "1024x1024", "quality": "low"},
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    with prompts.open("rb") as fh, (out / "easyimg-manifest.jsonl").open("w") as m:
-        for n, item in enumerate(parse(fh, kind_of(str(prompts)), defaults, str(prompts))):
-            if n >= done:
-                break
-            m.write(
-                json.dumps(
-                    {
-                        "line": item.line,
-                        "key": item.key,
-                        "status": "ok",
-                        "files": [f"done-{n}.png"],
-                        "usage": None,
-                        "error": None,
-                        "exit_code": None,
-                        "prompt": item.prompt,
-                        "time": "2026-01-01T00:00:00Z",
-                    },
-                    separators=(",", ":"),
+    defaults = Defaults(model="gpt-image-1", options={"size": "1024x1024", "quality": "low"})
+    kind = kind_of(str(prompts))
+    tmp = path.with_suffix(".part")
+    with tmp.open("w", encoding="utf-8") as m:
+        if done:
+            for n, item in enumerate(PromptFile(lambda: prompts.open("rb"), kind, defaults, "p")):
+                if n >= done:
+                    break
+                m.write(
+                    json.dumps(
+                        {
+                            "line": item.line,
+                            "key": item.key,
+                            "status": "ok",
+                            "files": [f"done-{n}.png"],
+                            "usage": None,
+                            "error": None,
+                            "exit_code": None,
+                            "prompt": item.prompt,
+                            "time": "2026-01-01T00:00:00Z",
+                        },
+                        separators=(",", ":"),
+                    )
+                    + "\n"
                 )
-                + "\n"
-            )
+    tmp.rename(path)
 
 
-def bench_memory(opts: argparse.Namespace, url: str, tmp: Path, env: dict[str, str]) -> None:
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def bench_memory(opts: argparse.Namespace, server: Server, tmp: Path, env: dict[str, str]) -> None:
+    url = server.url
     common = ["-m", "gpt-image-1", "-s", "1024x1024", "-q", "low", "--base-url", url, "--quiet"]
     common += ["-j", str(opts.jobs)]
+    sizes = sorted(int(x) for x in opts.sizes.split(",")) if opts.sizes else [opts.small, opts.big]
+    small = sizes[0]
     print(f"\n## memory: batch -j {opts.jobs}, peak RSS (median of {opts.repeat})\n")
-    print("| case | items | peak RSS | wall | per item | big - small |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(f"resume: a file of N lines whose manifest holds N - {small}: {small} items are run\n")
+    print(
+        "| case | lines | run | peak RSS | vs smallest | wall | CPU | CPU per item "
+        "| wall per item | server CPU per item | load |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for case in opts.memory_cases.split(","):
         kind = "jsonl" if case == "jsonl" else "txt"
-        figures = {}
-        for size in (opts.small, opts.big):
+        figures: dict[int, Run] = {}
+        for size in sizes:
             prompts = tmp / f"mem-{size}.{kind}"
             if not prompts.exists():
                 write_prompts(prompts, size, kind, distinct)
-            to_run = opts.small if case == "resume" else size
+            to_run = small if case == "resume" else size
+            manifest = tmp / f"manifest-{size}-{size - small}.jsonl"
+            if case == "resume":
+                made = time.perf_counter()
+                resume_manifest(manifest, prompts, size - small)
+                print(
+                    f"<!-- manifest of {size - small} lines written in "
+                    f"{time.perf_counter() - made:.1f} s -->",
+                    flush=True,
+                )
 
             def once(rep: int, size: int = size, prompts: Path = prompts, case: str = case) -> Run:
                 out = tmp / f"mem-{case}-{size}-{rep}"
                 shutil.rmtree(out, ignore_errors=True)
                 if case == "resume":
-                    resume_manifest(out, prompts, size - opts.small, common, env)
+                    out.mkdir(parents=True)
+                    shutil.copyfile(
+                        tmp / f"manifest-{size}-{size - small}.jsonl",
+                        out / "easyimg-manifest.jsonl",
+                    )
                 args = [*easyimg(), "batch", str(prompts), "-o", str(out), *common]
                 if case == "remote":
-                    # Submitting only: the requests file, the upload and the state file.
+                    # Submitting only: the requests files, the uploads and the state files.
                     args = [*args[:-2], "--remote"]
+                before = server.cpu()
                 r = run(args, env)
+                r.server = server.cpu() - before
                 shutil.rmtree(out, ignore_errors=True)
                 return r
 
             figures[size] = r = median_of(opts.repeat, once)
-            grow = "" if size == opts.small else f"{r.rss_mb - figures[opts.small].rss_mb:+.1f} MB"
+            grow = "" if size == small else f"{r.rss_mb - figures[small].rss_mb:+.1f} MB"
             print(
-                f"| {case} | {size} (run {to_run}) | {r.rss_mb:.1f} MB | {r.wall:.2f} s | "
-                f"{r.wall / to_run * 1000:.3f} ms | {grow} |"
+                f"| {case} | {size} | {to_run} | {r.rss_mb:.1f} MB | {grow} | {r.wall:.1f} s | "
+                f"{r.cpu:.1f} s | {r.cpu / to_run * 1000:.3f} ms | "
+                f"{r.wall / to_run * 1000:.3f} ms | {r.server / to_run * 1000:.3f} ms | "
+                f"{load()} |",
+                flush=True,
             )
 
 
@@ -310,36 +423,64 @@ def main() -> None:
     parser.add_argument("--only", default="memory,naming,history")
     parser.add_argument("--small", type=int, default=5000)
     parser.add_argument("--big", type=int, default=50000)
+    parser.add_argument(
+        "--sizes", help="prompt counts for the memory check, e.g. 10000,100000,1000000"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the memory growth check at 10k, 50k and 100k, once each (a few minutes)",
+    )
     parser.add_argument("--memory-cases", default="txt,jsonl,resume,remote")
     parser.add_argument("--names", type=int, default=2000)
     parser.add_argument("--history-lines", type=int, default=1_000_000)
     parser.add_argument("--jobs", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--src", help="measure the easyimg package in this checkout (a baseline)")
+    parser.add_argument(
+        "--workdir", help="keep prompt files and manifests here, reused by later runs"
+    )
+    parser.add_argument("--serve-fd", type=int, help=argparse.SUPPRESS)
     opts = parser.parse_args()
+    if opts.serve_fd is not None:
+        serve(opts.serve_fd)
+        return
+    if opts.quick:
+        opts.sizes = opts.sizes or "10000,50000,100000"
+        opts.repeat = 1
+        opts.only = "memory" if opts.only == parser.get_default("only") else opts.only
     global SRC
     SRC = opts.src
 
-    server, url = start_server()
-    tmp = Path(tempfile.mkdtemp(prefix="easyimg-scale-"))
+    server = Server()
+    tmp = Path(opts.workdir or tempfile.mkdtemp(prefix="easyimg-scale-"))
+    tmp.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("EASYIMG_")}
     env |= {"EASYIMG_HISTORY": str(tmp / "run-history.jsonl"), "NO_COLOR": "1"}
     env["EASYIMG_CONFIG"] = str(tmp / "config.toml")
     env["XDG_DATA_HOME"] = str(tmp / "data")  # where `batch --remote` keeps its state copies
     if SRC is not None:
         env["PYTHONPATH"] = SRC
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, instant server at {url}")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load()}, "
+        f"server (pid {server.proc.pid}) at {server.url}",
+        flush=True,
+    )
     try:
         only = opts.only.split(",")
         if "memory" in only:
-            bench_memory(opts, url, tmp, env)
+            bench_memory(opts, server, tmp, env)
         if "naming" in only:
-            bench_naming(opts, url, tmp, env)
+            bench_naming(opts, server.url, tmp, env)
         if "history" in only:
             bench_history(opts, tmp, env)
     finally:
-        server.shutdown()
-        shutil.rmtree(tmp, ignore_errors=True)
+        server.close()
+        if opts.workdir:
+            (tmp / "run-history.jsonl").unlink(missing_ok=True)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\nload at the end {load()}")
 
 
 if __name__ == "__main__":
