@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from ..api.client import Client
 from ..api.limits import read_body
-from ..errors import EasyImgError, ExitCode, ResponseError
+from ..errors import EasyImgError, ExitCode, OutputError, ResponseError
 
 RUNNING = ("validating", "in_progress", "finalizing", "cancelling")
 FINISHED = ("completed", "failed", "expired", "cancelled")
@@ -48,6 +49,28 @@ class BatchBackend(Protocol):
     def download(self, client: Client, file_id: str, dest: Path) -> None:
         """Stream a result file's content to `dest`."""
         ...
+
+
+def upload(
+    client: Client, path: str, requests_file: Path, fields: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """POST a JSONL of requests as multipart form data, read from disk as it is sent (requests'
+    own `files=` builds the whole body in memory): memory does not grow with its lines."""
+    from ..inputs import InputImage, MultipartBody
+
+    @dataclass(frozen=True)
+    class RequestsFile(InputImage):
+        filename = "easyimg-batch.jsonl"  # type: ignore[assignment]  # not the temp file's name
+        content_type = "application/jsonl"  # type: ignore[assignment]
+
+    try:
+        size = requests_file.stat().st_size
+    except OSError as exc:
+        raise OutputError(f"cannot read {requests_file}: {exc.strerror or exc}") from None
+    body = MultipartBody(
+        fields, [("file", RequestsFile(requests_file, str(requests_file), None, size))]
+    )
+    return json_call(client, "POST", path, data=body, headers={"Content-Type": body.content_type})
 
 
 def json_call(

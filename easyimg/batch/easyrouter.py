@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 from ..api.client import Client
 from ..api.limits import iter_body, read_body
 from ..errors import OutputError, ResponseError
-from .backend import json_call
+from .backend import json_call, upload
 
 PRIVACY_PATH = "/api/image-batch-privacy"
 DOCS = "https://docs.easyrouter.io/en/docs/api/ai-model/images/openai/async-batch"
@@ -140,14 +140,7 @@ def start(
     client: Client, path: Path, *, endpoint: str, metadata: Mapping[str, str]
 ) -> dict[str, Any]:
     """Upload the JSONL (purpose image_batch), which also creates the batch."""
-    with open(path, "rb") as fh:
-        doc = json_call(
-            client,
-            "POST",
-            "image-files",
-            data={"purpose": "image_batch"},
-            files={"file": ("easyimg-batch.jsonl", fh, "application/jsonl")},
-        )
+    doc = upload(client, "image-files", path, [("purpose", "image_batch")])
     inner = _inner(doc)
     batch_id = _first(doc, ("batch_id", "batchId")) or _first(inner, ("batch_id", "batchId"))
     if batch_id is None and inner is not doc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
@@ -11,7 +10,7 @@ from urllib.parse import quote, urlencode
 from ..api.client import Client
 from ..api.limits import iter_body
 from ..errors import OutputError, ResponseError
-from .backend import json_call
+from .backend import json_call, upload
 
 
 def get_batch(client: Client, batch_id: str) -> dict[str, Any]:
@@ -46,24 +45,7 @@ def start(
     client: Client, path: Path, *, endpoint: str, metadata: Mapping[str, str]
 ) -> dict[str, Any]:
     """Upload the requests file (purpose `batch`), then create a 24 h batch over it."""
-    from ..inputs import InputImage, MultipartBody
-
-    @dataclass(frozen=True)
-    class RequestsFile(InputImage):
-        filename = "easyimg-batch.jsonl"  # type: ignore[assignment]  # not the temp file's name
-        content_type = "application/jsonl"  # type: ignore[assignment]
-
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    # Read from disk as it is sent: requests' own `files=` builds the whole body in memory.
-    body = MultipartBody(
-        [("purpose", "batch")], [("file", RequestsFile(path, str(path), None, size))]
-    )
-    uploaded = json_call(
-        client, "POST", "files", data=body, headers={"Content-Type": body.content_type}
-    )
+    uploaded = upload(client, "files", path, [("purpose", "batch")])
     if not isinstance(uploaded.get("id"), str):
         raise ResponseError("POST files: the answer has no file id")
     return json_call(

@@ -13,10 +13,11 @@ from typing import Any
 from ..api.client import Client
 from ..errors import EasyImgError, OutputError, ResponseError, UsageError
 from ..models import plan_counts
-from ..output import id_name, temp_path, write_json_atomic
+from ..output import id_name, temp_path
 from .backend import RUNNING, BatchBackend
-from .manifest import Manifest, ManifestState, now_iso, to_do
+from .manifest import Manifest, ManifestState, Pending, Task, now_iso
 from .prompts import Item
+from .state import StateItems
 
 ENDPOINT = "/v1/images/generations"
 EDITS_ENDPOINT = "/v1/images/edits"
@@ -122,47 +123,69 @@ def _kept_state(state_dir: Path, batch_id: str) -> Path:
     return state_dir / f"{id_name(batch_id)}.json"
 
 
-@dataclass
 class _Part:
-    """One batch's share of a run: its items, and the requests file written for them."""
+    """One batch's share of a run: the requests file written for its items, and the items'
+    entries of its state file (spooled beside it, so a part holds no item)."""
 
-    path: Path
-    items: list[Item] = field(default_factory=list)
-    requests: int = 0
-    size: int = 0
+    def __init__(self, path: Path, first: int, state: StateItems) -> None:
+        self.path = path
+        self.first = first  # the position of its first item in the run
+        self.state = state
+        self.requests = 0
+        self.size = 0
+
+    @property
+    def items(self) -> range:
+        """The positions of its items in the run (`len()` is how many it has)."""
+        return range(self.first, self.first + self.state.count)
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        self.state.discard()
 
 
 def _parts(
-    todo: Iterable[Item], directory: Path, endpoint: str, max_requests: int, max_bytes: int
+    todo: Iterable[Item | Task],
+    directory: Path,
+    endpoint: str,
+    max_requests: int,
+    max_bytes: int,
 ) -> Iterator[_Part]:
     """Requests files of at most `max_requests` lines and `max_bytes` each, written as it goes.
 
     An item's requests stay in one file: its parts are matched up when the batch is fetched.
+    A task of a partial item asks only for the rest, and its state entry lists what it has.
+    The caller discards each part it is handed.
     """
     part: _Part | None = None
     fh: Any = None
+    done = 0
     try:
-        for item in todo:
+        for task in todo:
+            item, have = (task.request(), task.have) if isinstance(task, Task) else (task, [])
             lines = [line.encode("utf-8") + b"\n" for _, line in request_lines([item], endpoint)]
             size = sum(len(line) for line in lines)
             if (
                 part is not None
-                and part.items
+                and part.state.count
                 and (part.requests + len(lines) > max_requests or part.size + size > max_bytes)
             ):
                 fh.close()
-                yield part
-                part = None
+                fh, handed, part = None, part, None
+                done += len(handed.items)
+                yield handed
             if part is None:
-                part = _Part(temp_path(directory, ".jsonl.part"))
+                part = _Part(temp_path(directory, ".jsonl.part"), done, StateItems(directory))
                 fh = open(part.path, "wb")  # noqa: SIM115 - closed when the part is handed over
             fh.writelines(lines)
-            part.items.append(item)
+            part.state.add(custom_id(item), _entry(item, have))
             part.requests += len(lines)
             part.size += size
         if part is not None:
             fh.close()
-            yield part
+            fh, handed, part = None, part, None
+            yield handed
     except OSError as exc:
         raise OutputError(
             f"cannot write a requests file in {directory}: {exc.strerror or exc}"
@@ -171,8 +194,18 @@ def _parts(
         if fh is not None:
             fh.close()
         if part is not None:
-            with contextlib.suppress(OSError):
-                part.path.unlink()
+            part.discard()
+
+
+def _entry(item: Item, have: list[str]) -> dict[str, Any]:
+    return {
+        "line": item.line,
+        "key": item.key,
+        "name": item.name,
+        "body": item.body,
+        # A partial item asks only for the rest; fetch names and lists after these.
+        **({"have": have} if have else {}),
+    }
 
 
 def submit(
@@ -190,16 +223,17 @@ def submit(
     max_bytes: int = MAX_BYTES,
 ) -> Submission:
     """Upload the requests not done yet as one batch or, past one batch's limits, several;
-    record each beside the images (a state file, and a `submitted` line in the manifest)."""
+    record each beside the images (a state file, and a `submitted` line in the manifest).
+
+    The items are a stream, read once: each part's requests file and state entries are
+    written as it goes, uploaded from disk, and its state file is written once."""
     backend = backend or default_backend()
     endpoint = endpoint or endpoint_of(items)
     manifest = Manifest(directory)
-    plan = to_do(manifest, items, resume=resume)
-    todo = [task.request() for task in plan.todo]
-    have = {task.item.key: task.have for task in plan.todo if task.have}
-    sub = Submission(None, 0, 0, plan.skipped, manifest=plan.state)
+    pending = Pending(manifest, items, resume=resume)
+    sub = Submission(None, 0, 0, 0, manifest=pending.state)
     try:
-        for part in _parts(todo, directory, endpoint, max(1, max_requests), max_bytes):
+        for part in _parts(pending, directory, endpoint, max(1, max_requests), max_bytes):
             try:
                 batch = backend.start(
                     client,
@@ -210,12 +244,13 @@ def submit(
                         "easyimg_items": str(len(part.items)),
                     },
                 )
-            finally:
                 with contextlib.suppress(OSError):
-                    part.path.unlink()
-            sub.state_files += _record(
-                batch, part, have, manifest, backend, endpoint, source, template, state_dir
-            )
+                    part.path.unlink()  # before the state is written: no two copies on disk
+                sub.state_files += _record(
+                    batch, part, manifest, backend, endpoint, source, template, state_dir
+                )
+            finally:
+                part.discard()
             sub.batches.append(batch)
             sub.items += len(part.items)
             sub.requests += part.requests
@@ -227,6 +262,7 @@ def submit(
                 "what they hold; submitting again would send their items twice)"
             )
         raise
+    sub.skipped = pending.skipped
     sub.batch = sub.batches[0] if sub.batches else None
     return sub
 
@@ -234,7 +270,6 @@ def submit(
 def _record(
     batch: dict[str, Any],
     part: _Part,
-    have: Mapping[str, list[str]],
     manifest: Manifest,
     backend: BatchBackend,
     endpoint: str,
@@ -246,7 +281,7 @@ def _record(
     if not isinstance(batch_id, str) or not batch_id:
         raise ResponseError("the batch API answered with no batch id")
     directory = manifest.directory
-    state = {
+    head = {
         "batch_id": batch_id,
         "input_file_id": batch.get("input_file_id"),
         "backend": backend.name,
@@ -255,24 +290,11 @@ def _record(
         "directory": str(directory.resolve()),
         "template": template,
         "created_at": batch.get("created_at"),
-        "items": {
-            custom_id(i): {
-                "line": i.line,
-                "key": i.key,
-                "name": i.name,
-                "body": i.body,
-                # A partial item asks only for the rest; fetch names and lists after these.
-                **({"have": have[i.key]} if i.key in have else {}),
-            }
-            for i in part.items
-        },
     }
     files = [directory / state_name(batch_id)]
     if state_dir is not None:
         files.append(_kept_state(state_dir, batch_id))
-    for path in files:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, state)
+    part.state.write(head, files)
     manifest.append(
         {
             "status": "submitted",
