@@ -284,7 +284,8 @@ def batch(
     if max_cost is not None and remote:
         raise UsageError("--max-cost is for local runs; a Batch API run is started as a whole")
     items = chosen(read_items(console, file, defaults), head=head, shard=shard)
-    warn_advisories(console, settings, [i.body for i in items])
+    # A stream: a list of every body held a million prompts in memory for the whole run.
+    warn_advisories(console, settings, (i.body for i in items))
     if remote:
         chat_line = next((i.line for i in items if i.api == "chat"), None)
         if chat_line is not None:

@@ -10,6 +10,8 @@ import typer
 from ..console import Console, Environment
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ..api.client import Client
     from ..batch.backend import BatchBackend
     from ..config import Settings
@@ -409,6 +411,7 @@ def connect(
     need_key: bool = True,
 ) -> Connection:
     """A client for the resolved settings; with `offline`, against an in-process server."""
+
     from ..api.client import Client
     from ..keys import require_key
 
@@ -552,7 +555,9 @@ def newer_fields(
     }
 
 
-def warn_advisories(console: Console, settings: "Settings", bodies: "list[dict[str, Any]]") -> None:
+def warn_advisories(
+    console: Console, settings: "Settings", bodies: "Iterable[dict[str, Any]]"
+) -> None:
     """One warning line per thing worth knowing before sending (retired models, previews)."""
     from datetime import date
     from urllib.parse import urlsplit
