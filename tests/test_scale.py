@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from easyimg.batch import prompts
 from easyimg.batch.digests import DigestSet, digest
 from easyimg.batch.manifest import Manifest, Pending, to_do
 from easyimg.batch.prompts import Defaults, PromptFile, parse
@@ -103,3 +107,36 @@ def test_history_folder_is_made_once(tmp_path: Path, monkeypatch) -> None:
         history.append(path, {"n": i})
     assert made == [tmp_path / "data"]
     assert [e["n"] for e in history.read(path)] == [0, 1, 2]
+
+
+def test_a_request_shape_checked_once_still_fails_a_longer_prompt_and_other_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    real = prompts.validate
+
+    def counted(body: dict[str, Any], **kw: Any) -> None:
+        calls.append(body["prompt"][:5])
+        real(body, **kw)
+
+    monkeypatch.setattr(prompts, "validate", counted)
+    dalle2 = Defaults(model="dall-e-2")
+    # dall-e-2 takes prompts of 1000 characters; a shorter prompt of a passed shape is not
+    # checked again, a longer one is.
+    txt = ["short\n", "tiny\n", "x" * 1001 + "\n"]
+    with pytest.raises(prompts.FileErrors) as caught:
+        prompts.check(txt, "txt", dalle2, "f")
+    assert [e.line for e in caught.value.errors] == [3]
+    assert calls == ["short", "xxxxx"]
+
+    calls.clear()
+    jsonl = [json.dumps({"prompt": x.strip()}) + "\n" for x in txt] + [
+        '{"prompt": "other size", "size": "512x512"}\n',
+        '{"prompt": "bad size", "size": "7x7"}\n',
+        '{"prompt": "a list", "extra": {"seed": [1]}}\n',
+        '{"prompt": "a list", "extra": {"seed": [1]}}\n',  # unhashable fields: checked every time
+    ]
+    with pytest.raises(prompts.FileErrors) as caught:
+        prompts.check(jsonl, "jsonl", dalle2, "f")
+    assert [e.line for e in caught.value.errors] == [3, 5]
+    assert calls == ["short", "xxxxx", "other", "bad s", "a lis", "a lis"]

@@ -50,6 +50,7 @@ INT_FIELDS = ("n", "output_compression", "frame_count", "frame_duration_ms")
 NOT_IN_BATCH = ("stream", "partial_images")
 KINDS = ("txt", "jsonl", "csv")
 MAX_KEPT_ERRORS = 10
+MAX_SHAPES = 256  # validated request shapes remembered (each line may have its own)
 
 
 @dataclass
@@ -166,6 +167,30 @@ class _Builder:
         self._checking = repeats is None
         self._seen = DigestSet()
         self._occurrences: dict[int, int] = {}
+        # Request shapes (all but the prompt) that passed validation -> the longest prompt
+        # they passed with: a million lines with the same flags are checked a few times.
+        self._valid: dict[tuple[Any, ...], int] = {}
+
+    def _validate(self, body: Mapping[str, Any], endpoint: str, mask: bool) -> None:
+        """`validate`, which looks at the prompt only for being empty or too long: a shape
+        already passed with a prompt at least as long passes again without the checks."""
+        prompt = body.get("prompt")
+        try:
+            shape = (endpoint, mask, *sorted((k, v) for k, v in body.items() if k != "prompt"))
+            longest = self._valid.get(shape)
+        except TypeError:  # a list or object among the fields: checked every time
+            validate(body, endpoint=endpoint, mask=mask)
+            return
+        if (
+            longest is not None
+            and isinstance(prompt, str)
+            and len(prompt) <= longest
+            and prompt.strip()
+        ):
+            return
+        validate(body, endpoint=endpoint, mask=mask)
+        if isinstance(prompt, str) and (longest is not None or len(self._valid) < MAX_SHAPES):
+            self._valid[shape] = max(longest or 0, len(prompt))
 
     def error(self, line: int, message: str) -> None:
         self.error_count += 1
@@ -257,7 +282,7 @@ class _Builder:
             max_n = request_limit(model, body.get("output_format"))
             endpoint = "edits" if labels else "generations"
             if d.validate:
-                validate({**body, "n": min(n, max_n)}, endpoint=endpoint, mask=mask is not None)
+                self._validate({**body, "n": min(n, max_n)}, endpoint, mask is not None)
         images: list[InputImage | Reference] = []
         found_mask = None
         if labels:
