@@ -1,21 +1,24 @@
 """Growth checks (issue [8/8]): batch memory, file naming and history reading as they scale.
 
-Against an instant stdlib server answering one pre-built tiny PNG, so that only easyimg's own
-work is measured. Each figure is the median of --repeat runs of a fresh `easyimg` process;
-peak RSS and CPU come from that child's own rusage (os.wait4).
+Against an instant server answering pre-built bytes (a tiny PNG), in a process of its own: raw
+keep-alive sockets, nothing parsed past the request line and Content-Length, so that only
+easyimg's own work is measured (its CPU is printed too). Each figure is the median of
+--repeat runs of a fresh `easyimg` process; peak RSS and CPU come from that child's own
+rusage (os.wait4).
 
-- memory: peak RSS of `batch` over --small and --big prompts (txt, jsonl, a resume whose
-  manifest already holds all but --small items, and `batch --remote` submitting them);
-  target: big within 15 MB of small
-  (the issue's full form: 1,000,000 within 20 MB of 10,000, under 120 MB: --small 10000
-  --big 1000000);
+- memory: peak RSS and CPU per item of `batch` over each of --sizes prompts (txt, jsonl, a
+  resume whose manifest already holds all but the smallest size's items, and `batch --remote`
+  submitting them); target: the biggest within 15 MB of the smallest, time per item flat
+  (the issue's full form: `--sizes 10000,1000000`, under 120 MB and within 20 MB;
+  `--quick`: 10k, 50k and 100k once each, a few minutes; `--workdir DIR` keeps the prompt
+  files and resume manifests for the next run: a 990,000-line manifest takes minutes to make);
 - naming: CPU of `batch --name "{slug}.{ext}"` over --names prompts sharing one slug vs as many
   distinct ones, and the default template with prompts sharing their first 48 slug chars;
   target: within 1.2x;
 - history: `history -n 5` and `usage` over a synthetic --history-lines-line history file;
   targets: under 0.3 s and 2 s at 1M lines.
 
-    python benchmarks/bench_scale.py [--only memory,naming,history] [--small 5000] [--big 50000]
+    python benchmarks/bench_scale.py [--only memory,naming,history] [--sizes 5000,50000] [--quick]
 """
 
 from __future__ import annotations
