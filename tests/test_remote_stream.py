@@ -1,4 +1,4 @@
-"""`batch --remote` split into several batches: each part uploaded from disk, its state written once."""
+"""`batch --remote` split into several batches: each part sent from disk, its state written once."""
 
 from __future__ import annotations
 
