@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import APIError, ExitCode, OutputError, ResponseError
-from ..output import FORMAT_EXT, claim_name, sniff_format, temp_path
+from ..output import FORMAT_EXT, claim_name, os_reason, sniff_format, temp_path
 from .answers import add_usage, normalize_usage, read_images, server_item, with_image
 from .client import error_from_payload, request_id
 from .divert import spill_dir_of
@@ -229,7 +229,7 @@ class StreamReader:
             except OSError as e:
                 _remove(tmp)
                 raise OutputError(
-                    f"cannot write a partial image in {self.keep}: {_reason(e)}"
+                    f"cannot write a partial image in {self.keep}: {os_reason(e)}"
                 ) from None
             self._temps.add(tmp)
         return _Partial(number, tmp, FORMAT_EXT[fmt])
@@ -260,10 +260,6 @@ class StreamReader:
         finally:
             self._drop(pending)
         self.reporter.saved(image)
-
-
-def _reason(e: OSError) -> str:
-    return (e.strerror or str(e)).lower()
 
 
 def _remove(path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EasyImgError, OutputError
+from ..output import os_reason
 from ..redact import redact
 from .digests import DigestSet, digest
 from .prompts import Item
@@ -126,7 +127,7 @@ class Manifest:
         except FileNotFoundError:
             return state
         except OSError as exc:
-            raise OutputError(f"cannot read {self.path}: {_reason(exc)}") from None
+            raise OutputError(f"cannot read {self.path}: {os_reason(exc)}") from None
         with fh:
             for number, raw in enumerate(fh, 1):
                 if not raw.strip():
@@ -187,7 +188,7 @@ class Manifest:
                     view = view[os.write(fd, view) :]
             except OSError as exc:
                 self._whole = False
-                raise OutputError(f"cannot write {self.path}: {_reason(exc)}") from None
+                raise OutputError(f"cannot write {self.path}: {os_reason(exc)}") from None
             finally:
                 if not self._held:
                     os.close(fd)
@@ -201,13 +202,7 @@ class Manifest:
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise self._symlink() from None
-            raise OutputError(f"cannot write {self.path}: {_reason(exc)}") from None
-
-
-def _reason(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "no space left on device"
-    return (exc.strerror or str(exc)).lower()
+            raise OutputError(f"cannot write {self.path}: {os_reason(exc)}") from None
 
 
 @dataclass

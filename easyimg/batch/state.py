@@ -11,14 +11,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import OutputError
-from ..output import temp_path
+from ..output import os_reason, temp_path
 from ..redact import redact
 
 CHUNK = 1 << 20
-
-
-def _reason(exc: OSError) -> str:
-    return (exc.strerror or str(exc)).lower()
 
 
 class StateItems:
@@ -35,7 +31,7 @@ class StateItems:
             # Unnamed (gone when closed, or when the process dies) and on the output's disk.
             self._fh: BinaryIO = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115
         except OSError as exc:
-            raise OutputError(f"cannot write to {directory}: {_reason(exc)}") from None
+            raise OutputError(f"cannot write to {directory}: {os_reason(exc)}") from None
 
     def add(self, custom_id: str, entry: Mapping[str, Any]) -> None:
         # An entry sits two levels in: each of its lines but the first gets four spaces more.
@@ -44,7 +40,7 @@ class StateItems:
         try:
             self._fh.write(((",\n" if self.count else "") + "  " + text).encode("utf-8"))
         except OSError as exc:
-            raise OutputError(f"cannot write to {self.directory}: {_reason(exc)}") from None
+            raise OutputError(f"cannot write to {self.directory}: {os_reason(exc)}") from None
         self.count += 1
 
     def write(self, head: Mapping[str, Any], paths: list[Path]) -> None:
@@ -75,7 +71,7 @@ class StateItems:
                 os.replace(tmp, path)
         except OSError as exc:
             where = outs[-1][0] if outs else self.directory
-            raise OutputError(f"cannot write {where}: {_reason(exc)}") from None
+            raise OutputError(f"cannot write {where}: {os_reason(exc)}") from None
         finally:
             for _, tmp, fh in outs:
                 fh.close()

@@ -48,7 +48,8 @@ _REASONS = {
 }
 
 
-def _reason(e: OSError) -> str:
+def os_reason(e: OSError) -> str:
+    """What went wrong with a file, in the words of an `error:` line."""
     return _REASONS.get(e.errno or 0) or (e.strerror or str(e)).lower()
 
 
@@ -111,7 +112,7 @@ def _open_temp(directory: Path, suffix: str, mode: int) -> tuple[int, Path]:
             path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode
         ), path
     except OSError as e:
-        raise OutputError(f"cannot write to {directory}: {_reason(e)}") from None
+        raise OutputError(f"cannot write to {directory}: {os_reason(e)}") from None
 
 
 def _stream(fd: int, pieces: Iterable[bytes | memoryview], directory: Path) -> int:
@@ -135,7 +136,7 @@ def _checked(directory: Path, call: Callable[..., _T], *args: Any) -> _T:
     try:
         return call(*args)
     except OSError as e:
-        raise OutputError(f"cannot write an image in {directory}: {_reason(e)}") from None
+        raise OutputError(f"cannot write an image in {directory}: {os_reason(e)}") from None
 
 
 class _NextSuffix:
@@ -178,7 +179,7 @@ def claim_name(tmp: Path, directory: Path, name: str, overwrite: bool) -> Path:
         try:
             os.replace(tmp, final)
         except OSError as e:
-            raise OutputError(f"cannot write {final}: {_reason(e)}") from None
+            raise OutputError(f"cannot write {final}: {os_reason(e)}") from None
         return final
     stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
     link = [hasattr(os, "link")]  # turned off once the file system refuses hard links
@@ -211,7 +212,7 @@ def _claim(tmp: Path, final: Path, link: list[bool]) -> bool:
             return False
         except OSError as e:
             if not link[0]:
-                raise OutputError(f"cannot write {final}: {_reason(e)}") from None
+                raise OutputError(f"cannot write {final}: {os_reason(e)}") from None
             link[0] = False  # no hard links here (FAT, some network and FUSE mounts)
 
 
@@ -349,7 +350,7 @@ def _write_atomic(path: Path, data: bytes, mode: int, *, exact_mode: bool) -> No
     except BaseException as e:
         _remove(tmp)
         if isinstance(e, OSError):
-            raise OutputError(f"cannot write {path}: {_reason(e)}") from None
+            raise OutputError(f"cannot write {path}: {os_reason(e)}") from None
         raise
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import OutputError, UsageError
-from .files import _reason
+from .files import os_reason
 from .sniff import _EXT_FORMAT, IMAGE_SUFFIXES
 
 DEFAULT_TEMPLATE = "{date}-{time}-{slug}-{index}.{ext}"
@@ -170,7 +170,7 @@ def _prepare_dir(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        reason = "not a directory" if e.errno == errno.EEXIST else _reason(e)
+        reason = "not a directory" if e.errno == errno.EEXIST else os_reason(e)
         raise OutputError(f"cannot create {directory}: {reason}") from None
     read_only = False
     with contextlib.suppress(AttributeError, OSError):  # no statvfs on Windows
