@@ -15,8 +15,9 @@ rusage (os.wait4).
 - naming: CPU of `batch --name "{slug}.{ext}"` over --names prompts sharing one slug vs as many
   distinct ones, and the default template with prompts sharing their first 48 slug chars;
   target: within 1.2x;
-- history: `history -n 5` and `usage` over a synthetic --history-lines-line history file;
-  targets: under 0.3 s and 2 s at 1M lines.
+- history: `history -n 5` and `usage` over a synthetic --history-lines-line history file, as
+  an older easyimg left it (no summary: the first `usage` makes one) and as batches write it
+  (their writer carries the summary on); targets: under 0.3 s and 2 s at 1M lines.
 
     python benchmarks/bench_scale.py [--only memory,naming,history] [--sizes 5000,50000] [--quick]
 """
@@ -379,28 +380,45 @@ def bench_naming(opts: argparse.Namespace, url: str, tmp: Path, env: dict[str, s
         )
 
 
-def write_history(path: Path, lines: int) -> None:
+def history_entry(i: int) -> dict[str, object]:
     models = ("gpt-image-1", "gpt-image-2", "dall-e-3")
+    return {
+        "time": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T12:00:00Z",
+        "command": "batch",
+        "model": models[i % 3],
+        "prompt": f"benchmark prompt number {i} with a few more words in it",
+        "parameters": {"model": models[i % 3], "n": 1, "size": "1024x1024"},
+        "files": [f"/tmp/out/20260101-120000-benchmark-prompt-number-{i}-1.png"],
+        "usage": {"input_tokens": 10, "output_tokens": 4160, "total_tokens": 4170},
+        "request_id": None,
+        "base_url": "http://127.0.0.1:8000/v1",
+        "status": "ok",
+    }
+
+
+def write_history(path: Path, lines: int) -> None:
+    """A history of `lines` lines as an older easyimg left it: no summary beside it."""
     with path.open("w", encoding="utf-8") as f:
         buf = io.StringIO()
         for i in range(lines):
-            entry = {
-                "time": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T12:00:00Z",
-                "command": "batch",
-                "model": models[i % 3],
-                "prompt": f"benchmark prompt number {i} with a few more words in it",
-                "parameters": {"model": models[i % 3], "n": 1, "size": "1024x1024"},
-                "files": [f"/tmp/out/20260101-120000-benchmark-prompt-number-{i}-1.png"],
-                "usage": {"input_tokens": 10, "output_tokens": 4160, "total_tokens": 4170},
-                "request_id": None,
-                "base_url": "http://127.0.0.1:8000/v1",
-                "status": "ok",
-            }
-            buf.write(json.dumps(entry, separators=(",", ":")) + "\n")
+            buf.write(json.dumps(history_entry(i), separators=(",", ":")) + "\n")
             if i % 10000 == 9999:
                 f.write(buf.getvalue())
                 buf = io.StringIO()
         f.write(buf.getvalue())
+
+
+def write_history_as_batches(path: Path, lines: int, runs: int = 10) -> None:
+    """The same lines written by `runs` batches through easyimg's own history writer, which
+    carries the `usage` summary on as it goes."""
+    sys.path.insert(0, SRC or str(Path(__file__).resolve().parents[1]))
+    from easyimg.history import Appender
+
+    per_run = -(-lines // runs)
+    for start in range(0, lines, per_run):
+        with Appender(path) as journal:
+            for i in range(start, min(lines, start + per_run)):
+                journal.append(history_entry(i))
 
 
 def bench_history(opts: argparse.Namespace, tmp: Path, env: dict[str, str]) -> None:
@@ -419,6 +437,20 @@ def bench_history(opts: argparse.Namespace, tmp: Path, env: dict[str, str]) -> N
             f"| {' '.join(args)} | {r.wall:.3f} s (first {first.wall:.3f} s) | "
             f"{r.cpu:.3f} s | {r.rss_mb:.1f} MB |"
         )
+    # Written by batches instead: the very first `usage` finds the summary made.
+    batches = tmp / "history-batches.jsonl"
+    made = time.perf_counter()
+    write_history_as_batches(batches, opts.history_lines)
+    made = time.perf_counter() - made
+    first = run([*easyimg(), "usage"], {**env, "EASYIMG_HISTORY": str(batches)})
+    print(
+        f"| usage, first ever, after 10 batches wrote the lines | {first.wall:.3f} s | "
+        f"{first.cpu:.3f} s | {first.rss_mb:.1f} MB |"
+    )
+    print(
+        f"\n<!-- the 10 batches' history writes: {made:.1f} s, "
+        f"{made / opts.history_lines * 1e6:.1f} us per line -->"
+    )
 
 
 def main() -> None:

@@ -241,15 +241,25 @@ class Appender:
     """The history file held open for a run of many lines (a batch): one open for the run
     instead of an open and a close per image. Each line is still one write() on an O_APPEND
     descriptor, unbuffered, so lines stay whole beside other writers and a crash loses none
-    that was written. Opened on the first line; thread-safe; `close()` may be called twice."""
+    that was written. Opened on the first line; thread-safe; `close()` may be called twice.
+
+    The lines' totals are kept as they are written and folded into `usage`'s summary on
+    close, when no other writer came in between (`summary.follow`)."""
 
     def __init__(self, path: Path) -> None:
+        from . import summary
+
         self.path = path
         self._fd: int | None = None
         self._closed = False
         self._lock = threading.Lock()
+        self._start = 0  # the file's size when it was opened
+        self._written = 0
+        self._totals: summary.Totals | None = {}
 
     def append(self, entry: Mapping[str, Any]) -> None:
+        from .summary import fold_line
+
         line = jsonl_line(entry)
         with self._lock:
             if self._closed:
@@ -259,18 +269,36 @@ class Appender:
                     _folder(self.path)
                     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
                     self._fd = os.open(self.path, flags, 0o600)
-                os.write(self._fd, line)
+                    self._start = os.fstat(self._fd).st_size
+                wrote = os.write(self._fd, line)
             except OSError as exc:
+                self._totals = None  # what reached the file is unknown: `usage` reads it
                 what = f"history file {self.path}"
                 raise ConfigError(f"cannot write {what}: {exc.strerror or exc}") from None
+            self._written += wrote
+            if wrote != len(line):
+                self._totals = None
+            elif self._totals is not None:
+                # The line as written (redacted), as `usage` would read it back.
+                fold_line(self._totals, line)
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
             fd, self._fd = self._fd, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            totals, self._totals = self._totals, None
+        if fd is None:
+            return
+        size = None
+        with contextlib.suppress(OSError):
+            size = os.fstat(fd).st_size
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        if totals is not None and size == self._start + self._written:
+            from .summary import follow
+
+            with contextlib.suppress(Exception):  # the summary only saves time
+                follow(self.path, self._start, size, totals)
 
     def __enter__(self) -> Appender:
         return self

@@ -8,11 +8,12 @@ import json
 import os
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
+
+from .cost import tokens_of
 
 VERSION = 2
 # The fingerprint hashes this much of the file's start: a rewritten file changes there.
@@ -20,9 +21,9 @@ _HEAD = 4096
 _READ = 1 << 20
 
 
-@dataclass(frozen=True, order=True)
-class Key:
-    """The finest grouping `usage` answers from: every report is a sum over these."""
+class Key(NamedTuple):
+    """The finest grouping `usage` answers from: every report is a sum over these (a tuple:
+    a million history lines hash and compare it in C)."""
 
     model: str
     day: str  # the local calendar day, YYYY-MM-DD; "" when the entry has no time
@@ -46,13 +47,30 @@ def cache_path(history: Path) -> Path:
     return history.with_name(history.name + ".summary.json")
 
 
+# Look-ups a history repeats on nearly every line, remembered while one is read; cleared
+# when full, so that a file of many distinct values cannot make them grow without bound.
+_MEMO_SIZE = 4096
+_HOSTS: dict[str, str] = {}
+_DAYS: dict[tuple[str, tzinfo | None], str] = {}
+
+
 def host_of(entry: Mapping[str, Any]) -> str:
     """The recorded host, else host[:port] of the base URL, lower case."""
     host = entry.get("host")
     if isinstance(host, str) and host:
         return host
+    base = str(entry.get("base_url") or "")
+    found = _HOSTS.get(base)
+    if found is None:
+        if len(_HOSTS) >= _MEMO_SIZE:
+            _HOSTS.clear()
+        found = _HOSTS[base] = _host_of_url(base)
+    return found
+
+
+def _host_of_url(base: str) -> str:
     try:
-        parts = urlsplit(str(entry.get("base_url") or ""))
+        parts = urlsplit(base)
         name, port = (parts.hostname or "").lower(), parts.port
     except ValueError:
         return ""
@@ -65,6 +83,20 @@ def _day(entry: Mapping[str, Any], tz: tzinfo | None) -> str:
     raw = entry.get("time")
     if not isinstance(raw, str):
         return ""
+    if len(raw) == 20 and raw[19] == "Z":
+        # What easyimg writes (2026-12-01T10:23:45Z): no time zone is offset by seconds, so
+        # one answer serves every line of the same minute.
+        memo = (raw[:16], tz)
+        day = _DAYS.get(memo)
+        if day is None:
+            if len(_DAYS) >= _MEMO_SIZE:
+                _DAYS.clear()
+            day = _DAYS[memo] = _day_of(raw, tz)
+        return day
+    return _day_of(raw, tz)
+
+
+def _day_of(raw: str, tz: tzinfo | None) -> str:
     try:
         when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
@@ -75,8 +107,6 @@ def _day(entry: Mapping[str, Any], tz: tzinfo | None) -> str:
 
 def add(totals: Totals, entry: Mapping[str, Any], tz: tzinfo | None = None) -> None:
     """Count one history entry into `totals`."""
-    from .usage import image_count, tokens_of
-
     status = entry.get("status")
     params = entry.get("parameters")
     params = params if isinstance(params, Mapping) else {}
@@ -94,7 +124,8 @@ def add(totals: Totals, entry: Mapping[str, Any], tz: tzinfo | None = None) -> N
     if row is None:
         row = totals[key] = [0] * FIELDS
     row[0] += 1
-    row[1] += image_count(entry)
+    files = entry.get("files")
+    row[1] += len(files) if isinstance(files, list) else 0  # as usage.image_count
     tokens = tokens_of(entry.get("usage"))
     if tokens is not None:
         row[2] += tokens.input_text
@@ -122,14 +153,49 @@ def _zone(tz: tzinfo | None) -> str:
 
 def _fold(totals: Totals, chunk: bytes, tz: tzinfo | None) -> None:
     for line in chunk.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue  # cut short by a crash, as history.read skips it
-        if isinstance(entry, dict):
-            add(totals, entry, tz)
+        fold_line(totals, line, tz)
+
+
+def fold_line(totals: Totals, line: bytes, tz: tzinfo | None = None) -> None:
+    """Count one line of the history file as `totals()` reads it."""
+    if not line.strip():
+        return
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return  # cut short by a crash, as history.read skips it
+    if isinstance(entry, dict):
+        add(totals, entry, tz)
+
+
+def follow(history: Path, before: int, after: int, added: Totals) -> None:
+    """A writer that appended bytes [before, after) of `history`, and nothing else did, folds
+    `added` (those lines' totals, local days) into the summary, so that `usage` need not read
+    them again: after a batch of a million lines it answers at once.
+
+    Only a summary that ends exactly at `before` is carried on (or a history that was empty);
+    any other is left for `totals()` to bring up to date, as it would have been.
+    """
+    cache, zone = cache_path(history), _zone(None)
+    try:
+        with history.open("rb") as fh:
+            head_bytes = fh.read(_HEAD)
+    except OSError:
+        return
+    loaded = _load(cache, zone)
+    if loaded is None:
+        if before != 0:
+            return  # an older history with no summary yet: `usage` makes it when asked
+        found: Totals = {}
+    else:
+        found, at, head = loaded
+        if at != before or head != _hash(head_bytes[:at]):
+            return
+    for key, counts in added.items():
+        row = found.setdefault(key, [0] * FIELDS)
+        for i, n in enumerate(counts):
+            row[i] += n
+    _save(cache, found, after, _hash(head_bytes[:after]), zone)
 
 
 def _load(cache: Path, zone: str) -> tuple[Totals, int, str] | None:
@@ -159,7 +225,7 @@ def _load(cache: Path, zone: str) -> tuple[Totals, int, str] | None:
 
 
 def _save(cache: Path, totals: Totals, offset: int, head: str, zone: str) -> None:
-    rows = [[*k.__dict__.values(), *v] for k, v in sorted(totals.items())]
+    rows = [[*k, *v] for k, v in sorted(totals.items())]
     doc = {"version": VERSION, "zone": zone, "offset": offset, "head": head, "rows": rows}
     part = cache.with_name(f".{cache.name}.{os.getpid()}.part")
     try:

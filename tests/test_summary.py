@@ -26,7 +26,7 @@ def line(model: str = "gpt-image-2", day: int = 1, out: int = 100, **extra: Any)
 
 def rows(totals: summary.Totals) -> dict[tuple[Any, ...], list[int]]:
     # The first five fields of a key and seven counts; the price fields are tested elsewhere.
-    return {tuple(k.__dict__.values())[:5]: v[:7] for k, v in totals.items()}
+    return {tuple(k)[:5]: v[:7] for k, v in totals.items()}
 
 
 def test_totals_are_cached_and_only_appended_lines_are_read(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_totals_are_cached_and_only_appended_lines_are_read(tmp_path: Path) -> N
     cache = json.loads(summary.cache_path(path).read_bytes())
     assert cache["offset"] == path.stat().st_size
     # The cache is trusted up to its offset: a count changed there shows it was not re-read.
-    cache["rows"][0][len(summary.Key.__dataclass_fields__)] = 999  # its first count: runs
+    cache["rows"][0][len(summary.Key._fields)] = 999  # its first count: runs
     summary.cache_path(path).write_text(json.dumps(cache))
     with path.open("ab") as fh:
         fh.write(line("gpt-image-2", day=3, host="eu.example", placeholder=True))
@@ -130,3 +130,87 @@ def test_usage_command_reads_the_cache_beside_the_history(cli, user_dir: Path) -
         fh.write(line("dall-e-3", day=3))
     doc = cli("usage", "--json").json
     assert [(r["model"], r["runs"]) for r in doc["rows"]] == [("dall-e-3", 2), ("gpt-image-2", 1)]
+
+
+def entry(day: int, out: int = 100) -> dict[str, Any]:
+    return json.loads(line(day=day, out=out))
+
+
+def test_a_batch_appender_carries_the_summary_on_without_a_reread(tmp_path: Path) -> None:
+    from easyimg.history import Appender
+
+    path = tmp_path / "history.jsonl"
+    with Appender(path) as journal:
+        journal.append(entry(1))
+        journal.append(entry(2, out=50))
+    cache = json.loads(summary.cache_path(path).read_bytes())
+    assert cache["offset"] == path.stat().st_size
+    # Planted in the cache: seen again only if the next appender folds its own lines into it
+    # instead of anything reading the file back.
+    cache["rows"][0][len(summary.Key._fields)] = 999
+    summary.cache_path(path).write_text(json.dumps(cache))
+    with Appender(path) as journal:
+        journal.append(entry(3))
+    cache = json.loads(summary.cache_path(path).read_bytes())
+    assert cache["offset"] == path.stat().st_size
+    by_day = {k.day: v for k, v in summary.totals(path).items()}
+    assert by_day["2026-03-01"][0] == 999
+    assert by_day["2026-03-03"][:7] == [1, 1, 10, 0, 100, 110, 1]
+    # The same totals as a reading of the whole file, planted count apart.
+    summary.cache_path(path).unlink()
+    fresh = {k.day: v for k, v in summary.totals(path).items()}
+    assert fresh["2026-03-03"] == by_day["2026-03-03"]
+    assert fresh["2026-03-02"] == by_day["2026-03-02"]
+
+
+def test_an_appender_leaves_the_summary_when_another_writer_came_in_between(
+    tmp_path: Path,
+) -> None:
+    from easyimg.history import Appender
+
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(line(day=1))
+    summary.totals(path)
+    made = summary.cache_path(path).read_bytes()
+    with Appender(path) as journal:
+        journal.append(entry(2))
+        with path.open("ab") as other:  # a second easyimg appending at the same time
+            other.write(line(day=3))
+        journal.append(entry(4))
+    assert summary.cache_path(path).read_bytes() == made  # not carried on
+    assert sorted(k.day for k in summary.totals(path)) == [
+        "2026-03-01",
+        "2026-03-02",
+        "2026-03-03",
+        "2026-03-04",
+    ]
+
+
+def test_an_appender_makes_no_summary_for_an_older_history_without_one(tmp_path: Path) -> None:
+    from easyimg.history import Appender
+
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(line(day=1))
+    with Appender(path) as journal:
+        journal.append(entry(2))
+    assert not summary.cache_path(path).exists()
+    assert sorted(k.day for k in summary.totals(path)) == ["2026-03-01", "2026-03-02"]
+
+
+def test_an_appender_does_not_carry_on_a_summary_that_ends_before_its_start(
+    tmp_path: Path,
+) -> None:
+    from easyimg.history import Appender
+
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(line(day=1))
+    summary.totals(path)
+    with path.open("ab") as fh:  # a `gen` since: a line the summary has not counted yet
+        fh.write(line(day=2))
+    with Appender(path) as journal:
+        journal.append(entry(3))
+    assert sorted(k.day for k in summary.totals(path)) == [
+        "2026-03-01",
+        "2026-03-02",
+        "2026-03-03",
+    ]
