@@ -140,3 +140,40 @@ def test_a_request_shape_checked_once_still_fails_a_longer_prompt_and_other_fiel
         prompts.check(jsonl, "jsonl", dalle2, "f")
     assert [e.line for e in caught.value.errors] == [3, 5]
     assert calls == ["short", "xxxxx", "other", "bad s", "a lis", "a lis"]
+
+
+_HEAP_CHECK = r"""
+import ctypes, sys
+FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in FIELDS.split()]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+if sys.argv[1] == "steady":
+    from easyimg.heap import steady
+    assert steady()
+size = 2 << 20  # an interned-string table of a long batch
+first = bytearray(size)
+del first  # freed from mmap: glibc's sliding threshold moves up past it
+second = bytearray(size)
+print("mmap" if libc.mallinfo2().hblkhd >= size else "heap")
+"""
+
+
+def test_steady_heap_keeps_big_blocks_out_of_the_heap() -> None:
+    import ctypes
+    import subprocess
+    import sys
+
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallinfo2"):
+        pytest.skip("glibc 2.33 or newer only")
+
+    def where(mode: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", _HEAP_CHECK, mode], capture_output=True, text=True, check=True
+        )
+        return out.stdout.strip()
+
+    assert where("default") == "heap"  # what made a long batch's heap grow
+    assert where("steady") == "mmap"

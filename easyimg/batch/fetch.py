@@ -82,6 +82,9 @@ class Fetch:
         self._skip: set[str] = set()
 
     def run(self) -> Summary:
+        from ..heap import steady
+
+        steady()  # a million results must not grow the heap (see heap.py)
         status = self.batch.get("status")
         if status in RUNNING:
             counts = self.batch.get("request_counts") or {}

@@ -17,6 +17,7 @@ from ..api.answers import add_usage
 from ..api.client import Client
 from ..errors import EasyImgError, ExitCode, Interrupted, OutputError, Terminated
 from ..generate import Generation, GenImage
+from ..heap import steady
 from ..output import OutputPlan
 from .breaker import Breaker
 from .manifest import Manifest, Pending, Task, Unreadable, entry, relative
@@ -201,6 +202,7 @@ class BatchRun:
 
     def run(self) -> Summary:
         start = self.clock()
+        steady()  # a million images must not grow the heap (see heap.py)
         pending, to_run = self._plan()
         self.events.started(self.summary, to_run)
         workers = [

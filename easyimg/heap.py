@@ -1,0 +1,39 @@
+"""A long run's heap kept from growing with its length (glibc's malloc; a no-op elsewhere).
+
+CPython 3.11's pathlib interns every path part it parses, so a batch of many images makes
+new interned strings all the time and the interned table is rebuilt again and again: a
+block of ~2 MB each time (more as it grows). glibc serves blocks under its mmap threshold
+from the heap, and that threshold slides up to the largest block freed so far; so these
+tables land in the heap, the holes they leave are split by small allocations, and the next
+table no longer fits: the heap grew ~1.8 MB per ~20,000 images (~90 MB over a million).
+A fixed threshold (which also stops it sliding) gives blocks past it mmap of their own,
+handed back whole when freed. It stays above the 1 MiB reads of an answer, which keep
+reusing heap space, so that a big image costs no extra page faults.
+"""
+
+from __future__ import annotations
+
+import sys
+
+M_MMAP_THRESHOLD = -3  # <malloc.h>
+THRESHOLD = 3 << 19  # 1.5 MiB: past a 1 MiB read and its object header, under a 2 MiB table
+_done = False
+
+
+def steady() -> bool:
+    """Fix glibc's mmap threshold for this process; True when it was set (once is enough)."""
+    global _done
+    if _done:
+        return True
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        if not hasattr(libc, "gnu_get_libc_version"):
+            return False  # musl and others: their own allocators, without this setting
+        _done = bool(libc.mallopt(M_MMAP_THRESHOLD, THRESHOLD))
+    except (OSError, AttributeError):
+        return False
+    return _done
