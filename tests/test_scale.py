@@ -177,3 +177,55 @@ def test_steady_heap_keeps_big_blocks_out_of_the_heap() -> None:
 
     assert where("default") == "heap"  # what made a long batch's heap grow
     assert where("steady") == "mmap"
+
+
+def _planned_run(tmp_path: Path, httpserver: Any, *, change_manifest: bool) -> tuple[Any, list]:
+    from easyimg.api.client import Client
+    from easyimg.batch.run import BatchRun
+
+    from .test_batch import GEN, answer_per_n
+
+    httpserver.expect_request(GEN, method="POST").respond_with_handler(answer_per_n)
+    path = tmp_path / "p.txt"
+    path.write_text("".join(f"prompt {i}\n" for i in range(5)))
+    opened: list[int] = []
+
+    def opener():
+        opened.append(1)
+        return path.open("rb")
+
+    items = PromptFile(opener, "txt", D, str(path))
+    out = tmp_path / "out"
+    out.mkdir()
+    keys = [i.key for i in items]
+    Manifest(out).append({"key": keys[0], "status": "ok", "files": []})
+    # The estimate's pass, before the folder is locked.
+    planned = Pending(Manifest(out), items)
+    assert sum(1 for _ in planned) == 4 and planned.count == 4
+    if change_manifest:  # another run finished an item meanwhile
+        Manifest(out).append({"key": keys[2], "status": "ok", "files": []})
+    opened.clear()
+    client = Client(httpserver.url_for("/v1"), retries=0)
+    summary = BatchRun(
+        client, items, out, total=len(items), jobs=2, template="{index}.{ext}", planned=planned
+    ).run()
+    sent = sorted(json.loads(req.get_data())["prompt"] for req, _ in httpserver.log)
+    return summary, [len(opened), sent]
+
+
+def test_a_run_starts_from_the_estimates_pass_when_the_manifest_is_unchanged(
+    tmp_path: Path, httpserver: Any
+) -> None:
+    summary, (opened, sent) = _planned_run(tmp_path, httpserver, change_manifest=False)
+    assert opened == 1  # only the run's own pass: no second count, no second manifest read
+    assert sent == ["prompt 1", "prompt 2", "prompt 3", "prompt 4"]
+    assert (summary.ok, summary.skipped, summary.total) == (4, 1, 5)
+
+
+def test_a_manifest_changed_since_the_estimate_is_read_again(
+    tmp_path: Path, httpserver: Any
+) -> None:
+    summary, (opened, sent) = _planned_run(tmp_path, httpserver, change_manifest=True)
+    assert opened == 2  # counted again under the lock, then run
+    assert sent == ["prompt 1", "prompt 3", "prompt 4"]  # exactly once: item 3 was done
+    assert (summary.ok, summary.skipped) == (3, 2)

@@ -58,6 +58,8 @@ class ManifestState:
     unreadable_count: int = 0
     # Batches `batch --remote` submitted from here, in order.
     submitted: list[str] = field(default_factory=list)
+    # The file as it was when read (`Manifest.stamp`): None when there was none.
+    stamp: tuple[int, int, int] | None = None
 
     def done(self, key: str) -> bool:
         return digest(key) in self.ok
@@ -118,6 +120,15 @@ class Manifest:
             f"{self.path} is a symbolic link; easyimg does not write its manifest through one"
         )
 
+    def stamp(self) -> tuple[int, int, int] | None:
+        """(inode, size, mtime) of the file now, None when there is none: an append-only file
+        with the same stamp holds the same lines."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
     def read(self) -> ManifestState:
         """Every complete line, in order; a line that cannot be read is noted with its number."""
         self.check()
@@ -129,6 +140,9 @@ class Manifest:
         except OSError as exc:
             raise OutputError(f"cannot read {self.path}: {os_reason(exc)}") from None
         with fh:
+            # Taken before reading: a line appended meanwhile makes the stamp stale, not wrong.
+            st = os.fstat(fh.fileno())
+            state.stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
             for number, raw in enumerate(fh, 1):
                 if not raw.strip():
                     continue
@@ -245,13 +259,22 @@ class Pending:
             manifest.check()
             self.state = ManifestState()
         self.skipped = 0
+        # The tasks of the last whole pass (None before one): a run planned by an earlier
+        # pass (the estimate) need not count them again.
+        self.count: int | None = None
+
+    def current(self) -> bool:
+        """Whether the manifest is still as it was read (and so the last count still holds)."""
+        return not self.resume or self.manifest.stamp() == self.state.stamp
 
     def __iter__(self) -> Iterator[Task]:
         """The tasks, in file order; each pass counts `skipped` afresh."""
         self.skipped = 0
+        count, self.count = 0, None
         state, directory = self.state, self.manifest.directory
         for item in self.items:
             if not self.resume:
+                count += 1
                 yield Task(item)
                 continue
             if state.done(item.key):
@@ -262,7 +285,9 @@ class Pending:
             if len(have) >= item.count:
                 self.skipped += 1
                 continue
+            count += 1
             yield Task(item, have)
+        self.count = count
 
 
 def to_do(manifest: Manifest, items: Iterable[Item], *, resume: bool = True) -> Plan:

@@ -163,8 +163,12 @@ class BatchRun:
         admit: Callable[[Task], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
         dialects: Callable[[Item], Dialect | None] | None = None,
+        planned: Pending | None = None,
     ) -> None:
         self.client = client
+        # A pass already made over these items (the estimate's): used again, count and
+        # manifest state, when the manifest has not changed since.
+        self.planned = planned
         # The dialect each item is sent with (None: the images API's JSON generations).
         self.dialects = dialects
         self.items = items
@@ -274,11 +278,16 @@ class BatchRun:
 
     def _plan(self) -> tuple[Pending, int]:
         """The tasks as a stream, and how many there are: one pass counts them (holding
-        none), the run reads the items again."""
+        none), the run reads the items again. Under the folder's lock: a pass made before
+        it (`planned`) counts only if the manifest is as that pass read it."""
         if isinstance(self.items, Iterator):
             self.items = list(self.items)  # a one-pass iterator cannot be read twice
-        pending = Pending(self.manifest, self.items, resume=self.resume)
-        to_run = sum(1 for _ in pending)
+        pending = self.planned
+        if pending is not None and pending.count is not None and pending.current():
+            to_run = pending.count
+        else:
+            pending = Pending(self.manifest, self.items, resume=self.resume)
+            to_run = sum(1 for _ in pending)
         self.summary.skipped = pending.skipped
         self.summary.unreadable = pending.state.unreadable
         self.summary.unreadable_count = pending.state.unreadable_count

@@ -43,6 +43,7 @@ from .common import (
     Style,
     Timeout,
     User,
+    advisor,
     connect,
     dry_run_target,
     make_console,
@@ -62,8 +63,9 @@ from .spend import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
+    from typing import Any
 
     from ..batch.manifest import Pending
     from ..batch.prompts import Item, PromptFile
@@ -284,8 +286,10 @@ def batch(
     if max_cost is not None and remote:
         raise UsageError("--max-cost is for local runs; a Batch API run is started as a whole")
     items = chosen(read_items(console, file, defaults), head=head, shard=shard)
-    # A stream: a list of every body held a million prompts in memory for the whole run.
-    warn_advisories(console, settings, (i.body for i in items))
+    local = not (remote or dry_run)
+    if not local:
+        # A stream: a list of every body held a million prompts in memory for the whole run.
+        warn_advisories(console, settings, (i.body for i in items))
     if remote:
         chat_line = next((i.line for i in items if i.api == "chat"), None)
         if chat_line is not None:
@@ -309,7 +313,13 @@ def batch(
             book=book,
         )
         return
-    expected = batch_estimate(_pending(items, directory, not no_resume), book, remote)
+    # A local run's advisories are looked at in the estimate's pass over the file, and the
+    # run starts from that pass (its count and manifest state) when nothing changed since.
+    advise = advisor(console, settings) if local else None
+    seen = items if advise is None else _advised(items, advise)
+    pending = _pending(seen, directory, not no_resume)
+    expected = batch_estimate(pending, book, remote)
+    pending.items = items
     announce(console, expected, settings, yes=yes, offline=offline)
     if remote:
         submit_remote(
@@ -352,7 +362,14 @@ def batch(
         book=book,
         expected=expected,
         max_cost=max_cost,
+        planned=pending,
     )
+
+
+def _advised(items: "Iterable[Item]", see: "Callable[[dict[str, Any]], None]") -> "Iterator[Item]":
+    for item in items:
+        see(item.body)
+        yield item
 
 
 def _pending(items: "Iterable[Item]", directory: "Path", resume: bool) -> "Pending":
@@ -386,6 +403,7 @@ def _run_local(
     book: "PriceBook | None" = None,
     expected: "Estimate | None" = None,
     max_cost: float | None = None,
+    planned: "Pending | None" = None,
 ) -> None:
     from ..batch.run import BatchRun
     from ..budget import BudgetReached
@@ -428,6 +446,7 @@ def _run_local(
                 ),
                 admit=spent.admit if budget is not None else None,
                 dialects=dialects,
+                planned=planned,
             )
             try:
                 summary = run.run()

@@ -10,7 +10,7 @@ import typer
 from ..console import Console, Environment
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from ..api.client import Client
     from ..batch.backend import BatchBackend
@@ -559,6 +559,14 @@ def warn_advisories(
     console: Console, settings: "Settings", bodies: "Iterable[dict[str, Any]]"
 ) -> None:
     """One warning line per thing worth knowing before sending (retired models, previews)."""
+    see = advisor(console, settings)
+    for body in bodies:
+        see(body)
+
+
+def advisor(console: Console, settings: "Settings") -> "Callable[[dict[str, Any]], None]":
+    """What `warn_advisories` does for each body, to call as bodies go by (a batch's pass
+    over its prompt file); each line is warned once."""
     from datetime import date
     from urllib.parse import urlsplit
 
@@ -567,12 +575,16 @@ def warn_advisories(
     # A bad base URL in the config is reported by the command that sends, not here (--offline
     # never reads it).
     host = None if settings.problem("base_url") else urlsplit(settings.base_url).hostname
+    today = date.today()
     seen: set[str] = set()
-    for body in bodies:
-        for line in advisories(body, host=host, today=date.today()):
+
+    def see(body: dict[str, Any]) -> None:
+        for line in advisories(body, host=host, today=today):
             if line not in seen:
                 seen.add(line)
                 console.warn(line)
+
+    return see
 
 
 def output_format(settings: "Settings", model: str, *, check: bool = True) -> str | None:
