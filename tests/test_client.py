@@ -220,3 +220,35 @@ def test_a_deadline_ends_with_its_answer_so_a_reused_connection_is_not_shut(
     assert bounds_of(second).deadline is not deadline
     assert second.json() == {"ok": True}
     assert len(httpserver.log) == 2
+
+
+def test_an_api_request_sends_the_same_headers_as_a_session_and_no_cookies(
+    httpserver: HTTPServer,
+):
+    import json
+
+    import requests
+    from werkzeug import Response
+
+    httpserver.expect_request("/v1/images/generations").respond_with_response(
+        Response('{"data": []}', content_type="application/json", headers={"Set-Cookie": "s=1"})
+    )
+    client = Client(httpserver.url_for("/v1"), api_key="sk-test-headers", retries=0)
+    body = {"model": "gpt-image-2", "prompt": "a cat"}
+    for _ in range(2):
+        client.request("POST", "images/generations", json_body=body, stream=False).close()
+    sent = [req for req, _ in httpserver.log]
+    assert len(sent) == 2
+    for req in sent:
+        assert json.loads(req.get_data()) == body
+        headers = {k.lower(): v for k, v in req.headers.items()}
+        headers.pop("host")
+        assert headers == {
+            "user-agent": f"easyimg/{__import__('easyimg').__version__}",
+            "accept": "application/json",
+            "accept-encoding": requests.utils.default_headers()["Accept-Encoding"],
+            "connection": "keep-alive",
+            "authorization": "Bearer sk-test-headers",
+            "content-type": "application/json",
+            "content-length": str(len(req.get_data())),
+        }

@@ -80,3 +80,7 @@ class Proxies:
         if bypass is None:
             bypass = self._bypass[netloc] = bypasses(url, self._no_proxy)
         return dict(self._direct) if bypass else None
+
+    def for_url(self, url: str) -> dict[str, str]:
+        """The proxies a request to `url` goes through: the session's, or none."""
+        return {} if self.override(url) is not None else self.all
