@@ -25,6 +25,9 @@ MANIFEST_NAME = "easyimg-manifest.jsonl"
 
 def relative(path: Path, directory: Path) -> str:
     """A manifest path: relative to the output directory, so the directory can move."""
+    text, folder = os.fspath(path), os.fspath(directory)
+    if os.path.dirname(text) == folder:
+        return os.path.basename(text)  # an image in the folder itself: no Path arithmetic
     try:
         return str(Path(path).relative_to(directory))
     except ValueError:

@@ -1,6 +1,8 @@
 """`batch --remote` and `batches fetch`: submitting to a Batch API, and writing its results."""
 
+import os
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -14,7 +16,6 @@ from .common import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
-    from pathlib import Path
 
     from ..api.client import Client
     from ..batch.backend import BatchBackend
@@ -37,13 +38,14 @@ def history_recorder(
         append = journal.append
     # Images are plain names in the output folder: its real path is looked up once, not a
     # walk of every path component per image.
-    folders: dict[Path, Path] = {}
+    folders: dict[str, str] = {}
 
     def absolute(path: "Path") -> str:
-        folder = folders.get(path.parent)
+        parent, name = os.path.split(os.fspath(path))
+        folder = folders.get(parent)
         if folder is None:
-            folder = folders[path.parent] = path.parent.resolve()
-        return str(folder / path.name)
+            folder = folders[parent] = str(Path(parent or ".").resolve())
+        return os.path.join(folder, name)
 
     def record(outcome: "Outcome") -> None:
         failed = outcome.status == "error" and outcome.error is not None
