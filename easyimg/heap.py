@@ -1,11 +1,13 @@
-"""A long run's heap kept from growing with its length (glibc's malloc; a no-op elsewhere).
+"""Freed big blocks handed back to the system (glibc's malloc; a no-op elsewhere).
 
-CPython 3.11's pathlib interns every path part it parses, so a batch of many images makes
-new interned strings all the time and the interned table is rebuilt again and again: a
-block of ~2 MB each time (more as it grows). glibc serves blocks under its mmap threshold
-from the heap, and that threshold slides up to the largest block freed so far; so these
-tables land in the heap, the holes they leave are split by small allocations, and the next
-table no longer fits: the heap grew ~1.8 MB per ~20,000 images (~90 MB over a million).
+glibc serves blocks under its mmap threshold from the heap, and that threshold slides up to
+the largest block freed so far. After that, big buffers come from the heap, and the holes
+they leave behind are split by small allocations, so memory once used is not given back:
+- a long batch: CPython 3.11's pathlib interns every path part it parses, so a batch of many
+  images makes new interned strings all the time and the interned table is rebuilt again
+  and again, a block of ~2 MB each time (more as it grows); the heap grew ~1.8 MB per
+  ~20,000 images (~90 MB over a million);
+- big chat answers, read whole: -n 10 held ten 10 MB buffers long after they were freed.
 A fixed threshold (which also stops it sliding) gives blocks past it mmap of their own,
 handed back whole when freed. It stays above the 1 MiB reads of an answer, which keep
 reusing heap space, so that a big image costs no extra page faults.

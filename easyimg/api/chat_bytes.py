@@ -12,6 +12,7 @@ from typing import Any
 import requests
 
 from ..errors import ResponseError
+from ..heap import steady
 from .limits import READ_ERRORS, bounds_of
 
 # A data URL's payload starts here: after `(` in markdown, after `"` as a JSON string value.
@@ -35,7 +36,9 @@ class Gate:
 
     def take(self) -> None:
         if not self.held:
-            _mmap_big_buffers()
+            # Big answers' buffers get memory of their own, handed back when they are freed:
+            # without it, -n 10 held ten 10 MB buffers long after (see heap.py).
+            steady()
             _GATE.acquire()
             self.held = True
 
@@ -43,27 +46,6 @@ class Gate:
         if self.held:
             self.held = False
             _GATE.release()
-
-
-def _mmap_big_buffers() -> None:
-    """Once: have malloc map buffers over 1 MB, so freeing one gives it back to the system.
-
-    glibc raises its mmap threshold each time such a buffer is freed, after which they come
-    from per-thread arenas that keep them: -n 10 would hold ten 10 MB buffers long freed.
-    """
-    global _MMAPPED
-    if _MMAPPED:
-        return
-    _MMAPPED = True
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").mallopt(-3, BIG)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass  # not glibc: its allocator has its own ways
-
-
-_MMAPPED = False
 
 
 def hold(raw: bytearray) -> tuple[bytes | bytearray, Held]:
