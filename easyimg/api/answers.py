@@ -9,9 +9,10 @@ import requests
 
 from ..errors import EasyImgError, ResponseError
 from ..redact import redact_value
-from .client import PARSE_BUFFER, error_from_payload, request_id
+from .client import PARSE_BUFFER
 from .divert import Diverter, spill_dir_of
 from .limits import READ_ERRORS, bounds_of
+from .server_errors import error_from_payload, request_id
 
 # One value (an image item, `usage`, ...) is a handful of fields: these bound what a server
 # can make us build from a value short enough to pass the size cap.

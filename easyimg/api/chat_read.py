@@ -12,8 +12,8 @@ import requests
 
 from ..errors import APIError, EasyImgError, NetworkError, NoImagesError, ResponseError
 from .chat_bytes import BIG, Events, Gate, Held, decoded, decoded_pieces, hold, read_all
-from .client import error_from_payload, request_id
 from .dialect import OnImage
+from .server_errors import error_from_payload, request_id
 
 # `![alt](data:image/png;base64,` — the payload runs from here to the closing parenthesis.
 _DATA_IMAGE = re.compile(r"!\[[^\]\n]{0,200}\]\(\s*data:(image/[\w.+-]+);base64,")

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import copy
-import email.utils
-import json
-import random
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -17,12 +12,11 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from .. import __version__
-from ..errors import APIError, ExitCode, NetworkError, ResponseError
+from ..errors import ExitCode, NetworkError, ResponseError
 from ..redact import register
 from .deadline import Deadline, DeadlineAdapter
 from .limits import (
     DEFAULT_MAX_IMAGE,
-    READ_ERRORS,
     TIMEOUT_HINT,
     Bounds,
     attach,
@@ -32,83 +26,27 @@ from .limits import (
     too_big,
 )
 from .proxies import Proxies, ca_bundle
+from .retry import RateGate, Retry, backoff, retry_after
+from .server_errors import api_error, error_from_payload, request_id
+
+# Where callers have always found them.
+__all__ = [
+    "Client",
+    "RateGate",
+    "Retry",
+    "api_error",
+    "backoff",
+    "error_from_payload",
+    "request_id",
+    "retry_after",
+]
 
 USER_AGENT = f"easyimg/{__version__}"
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503})
 # The request reached the model and may have been billed; retried only with --retry-timeouts.
 TIMEOUT_STATUSES = frozenset({504, 520, 521, 522, 523, 524})
-MAX_BACKOFF = 60.0
 MAX_RETRY_WAIT = 60.0  # the longest Retry-After waited for; a longer one ends the command
 PARSE_BUFFER = 4 << 20
-REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-oneapi-request-id", "cf-ray")
-
-
-class RateGate:
-    """A gate every request waits at; a 429 closes it for everyone sharing this client."""
-
-    def __init__(
-        self,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._until = 0.0
-        self._lock = threading.Lock()
-        self._clock = clock
-        self._sleep = sleep
-
-    def hold(self, seconds: float) -> None:
-        with self._lock:
-            self._until = max(self._until, self._clock() + seconds)
-
-    def wait(self) -> float:
-        """Block until the gate opens; return how long that took."""
-        waited = 0.0
-        while True:
-            with self._lock:
-                delay = self._until - self._clock()
-            if delay <= 0:
-                return waited
-            self._sleep(delay)
-            waited += delay
-
-
-@dataclass
-class Retry:
-    """A retry about to happen, for progress display."""
-
-    attempt: int
-    delay: float
-    reason: str
-    # What the request is for (`line 12` of a prompt file), when the caller said.
-    label: str | None = None
-
-
-def retry_after(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
-    """The server's requested delay from retry-after-ms or Retry-After (seconds or HTTP date)."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now())
-
-
-def backoff(attempt: int, rand: Callable[[], float] = random.random) -> float:
-    """Exponential backoff with jitter: ~0.5 s, 1 s, 2 s ... capped at 60 s."""
-    base = min(MAX_BACKOFF, 0.5 * 2 ** (attempt - 1))
-    return base * (1 - 0.25 * rand())
 
 
 def _is_connect_failure(exc: requests.ConnectionError) -> bool:
@@ -136,107 +74,6 @@ def _connect_kind(exc: requests.ConnectionError) -> str:
     if isinstance(reason, MaxRetryError):
         reason = reason.reason
     return "resolve" if isinstance(reason, NameResolutionError) else "connect"
-
-
-def request_id(headers: Mapping[str, str]) -> str | None:
-    for name in REQUEST_ID_HEADERS:
-        if headers.get(name):
-            return headers[name]
-    return None
-
-
-def error_from_payload(payload: Any, status: int | None, rid: str | None) -> APIError | None:
-    """An APIError from an OpenAI-style (or router-style) error body, or None if it has none."""
-    if not isinstance(payload, dict):
-        return None
-    err = payload.get("error")
-    if isinstance(err, dict):
-        message = err.get("message") or err.get("msg") or json.dumps(err)[:300]
-        return APIError(
-            status,
-            str(message),
-            code=_str(err.get("code")),
-            type=_str(err.get("type")),
-            param=_str(err.get("param")),
-            request_id=rid,
-            body=payload,
-        )
-    if isinstance(err, str) and err:
-        return APIError(status, err, code=_str(payload.get("code")), request_id=rid, body=payload)
-    if status and status >= 400:
-        listed = validation_message(payload)
-        # With a list of problems, a short title (Prism's "Invalid request") heads them.
-        keys = ("title", "message", "detail", "msg") if listed else ("message", "detail", "msg")
-        text = next((payload[k] for k in keys if isinstance(payload.get(k), str)), None)
-        if text or listed:
-            return APIError(
-                status,
-                f"{text}: {listed}" if text and listed else str(listed or text),
-                code=_str(payload.get("code")),
-                request_id=rid,
-                body=payload,
-            )
-    return None
-
-
-MAX_PROBLEMS = 3
-
-
-def validation_message(payload: dict[str, Any]) -> str | None:
-    """The first problems of a validation error body, each with where it is: a Prism-style
-    `validation` list (`location`, `message`) or FastAPI's `detail` list (`loc`, `msg`)."""
-    problems = payload.get("validation")
-    if not isinstance(problems, list):
-        problems = payload.get("detail")
-    if not isinstance(problems, list):
-        return None
-    found = []
-    for problem in problems:
-        if not isinstance(problem, dict):
-            continue
-        text = problem.get("message") or problem.get("msg")
-        where = problem.get("location", problem.get("loc"))
-        if not isinstance(text, str) or not text:
-            continue
-        if isinstance(where, list) and where:
-            place = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in where)
-            found.append(f"{place.replace('.[', '[')}: {text}")
-        else:
-            found.append(text)
-    if not found:
-        return None
-    more = len(found) - MAX_PROBLEMS
-    tail = f" (and {more} more)" if more > 0 else ""
-    return "; ".join(found[:MAX_PROBLEMS]) + tail
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def api_error(resp: requests.Response, hint: str | None = None) -> APIError:
-    rid = request_id(resp.headers)
-    if getattr(resp, "_content_consumed", False) or resp.raw is None:
-        raw = resp.content[:1_000_000]  # requested with stream=False: already read
-    else:
-        try:
-            raw = resp.raw.read(1_000_000, decode_content=True)
-        except READ_ERRORS:
-            raw = b""  # an error answer that broke off still has its status
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        payload = None
-    found = error_from_payload(payload, resp.status_code, rid)
-    if found is None:
-        snippet = " ".join(text.split())[:200] or resp.reason or "no message"
-        if "<html" in text[:500].lower():
-            snippet = f"the server answered an HTML page ({snippet[:120]})"
-        found = APIError(resp.status_code, snippet, request_id=rid)
-    if hint:
-        found.hint = hint
-    return found
 
 
 class Client:

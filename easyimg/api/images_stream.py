@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import APIError, ExitCode, OutputError, ResponseError
 from ..output import FORMAT_EXT, claim_name, os_reason, sniff_format, temp_path
 from .answers import add_usage, normalize_usage, read_images, server_item, with_image
-from .client import error_from_payload, request_id
 from .divert import spill_dir_of
+from .server_errors import error_from_payload, request_id
 from .sse_bytes import Event, EventBytes
 
 if TYPE_CHECKING:
