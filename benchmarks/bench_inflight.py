@@ -26,12 +26,13 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from child import measure
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -140,27 +141,13 @@ class Child:
         self.cpu, self.rss_mb = cpu, rss_mb
 
 
-# A child's peak RSS counts what its process held before exec: this benchmark's own answers,
-# hundreds of MB. So a small Python process starts each subject and reports its rusage.
-MEASURE = """
-import os, subprocess, sys
-proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-err = proc.stderr.read()
-_, status, usage = os.wait4(proc.pid, 0)
-sys.stderr.buffer.write(err[-4000:])
-print(os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
-"""
-
-
 def run(args: list[str], env: dict[str, str], cwd: str | None, expect: int = 0) -> Child:
-    proc = subprocess.run(
-        [sys.executable, "-c", MEASURE, *args], capture_output=True, env=env, cwd=cwd, check=False
-    )
-    code, cpu, rss = proc.stdout.split()
-    if int(code) != expect:
-        raise SystemExit(f"{' '.join(args)} failed ({code}):\n{proc.stderr.decode()[-2000:]}")
-    # ru_maxrss is in KiB on Linux.
-    return Child(float(cpu), int(rss) / 1024)
+    # Started by a small process of its own: a child's peak RSS would count this
+    # benchmark's own answers, hundreds of MB (child.py).
+    got = measure(args, env, cwd)
+    if got.code != expect:
+        raise SystemExit(f"{' '.join(args)} failed ({got.code}):\n{got.err.decode()[-2000:]}")
+    return Child(got.cpu, got.rss_mb)
 
 
 class Subject:

@@ -39,6 +39,8 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+from child import measure
+
 SRC: str | None = None  # --src: a checkout to measure instead of the installed easyimg
 
 
@@ -196,21 +198,18 @@ class Run:
 
 
 def run(args: list[str], env: dict[str, str]) -> Run:
-    """One child: wall time, its CPU (user + system) and its peak RSS."""
-    start = time.perf_counter()
-    with open(os.devnull, "wb") as null:
-        # In the checkout itself, so that `-m easyimg` finds that one before any other.
-        proc = subprocess.Popen(args, stdout=null, stderr=subprocess.PIPE, env=env, cwd=SRC)
-        assert proc.stderr is not None
-        err = proc.stderr.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
-    # ru_maxrss is in KiB on Linux (bytes on macOS).
-    rss = usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
-    return Run(wall, usage.ru_utime + usage.ru_stime, rss)
+    """One child: wall time, its CPU (user + system) and its peak RSS (measured apart from
+    this process, see child.py)."""
+    # In the checkout itself, so that `-m easyimg` finds that one before any other.
+    got = measure(args, env, cwd=SRC)
+    if got.code != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({got.code}):\n{got.err.decode()[-2000:]}")
+    return Run(got.wall, got.cpu, got.rss_mb)
+
+
+def remove(folder: Path) -> None:
+    """A run's output, removed by `rm`: listing a million files here would grow this process."""
+    subprocess.run(["rm", "-rf", str(folder)], check=False)
 
 
 def median_of(repeat: int, make: Callable[[int], Run]) -> Run:
@@ -316,7 +315,7 @@ def bench_memory(opts: argparse.Namespace, server: Server, tmp: Path, env: dict[
 
             def once(rep: int, size: int = size, prompts: Path = prompts, case: str = case) -> Run:
                 out = tmp / f"mem-{case}-{size}-{rep}"
-                shutil.rmtree(out, ignore_errors=True)
+                remove(out)
                 if case == "resume":
                     out.mkdir(parents=True)
                     shutil.copyfile(
@@ -330,7 +329,7 @@ def bench_memory(opts: argparse.Namespace, server: Server, tmp: Path, env: dict[
                 before = server.cpu()
                 r = run(args, env)
                 r.server = server.cpu() - before
-                shutil.rmtree(out, ignore_errors=True)
+                remove(out)
                 return r
 
             figures[size] = r = median_of(opts.repeat, once)

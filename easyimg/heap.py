@@ -11,6 +11,10 @@ they leave behind are split by small allocations, so memory once used is not giv
 A fixed threshold (which also stops it sliding) gives blocks past it mmap of their own,
 handed back whole when freed. It stays above the 1 MiB reads of an answer, which keep
 reusing heap space, so that a big image costs no extra page faults.
+
+Threads made after this share two arenas instead of one each: Python holds the GIL for
+nearly every allocation, so more arenas buy no parallelism, and each keeps free memory of
+its own: over a million-prompt batch at -j 8 the workers' arenas grew in steps of ~2 MB.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ from __future__ import annotations
 import sys
 
 M_MMAP_THRESHOLD = -3  # <malloc.h>
+M_ARENA_MAX = -8
+ARENAS = 2
 THRESHOLD = 3 << 19  # 1.5 MiB: past a 1 MiB read and its object header, under a 2 MiB table
 _done = False
 
 
 def steady() -> bool:
-    """Fix glibc's mmap threshold for this process; True when it was set (once is enough)."""
+    """Fix glibc's mmap threshold and arena count for this process; True when set (once is
+    enough)."""
     global _done
     if _done:
         return True
@@ -36,6 +43,7 @@ def steady() -> bool:
         if not hasattr(libc, "gnu_get_libc_version"):
             return False  # musl and others: their own allocators, without this setting
         _done = bool(libc.mallopt(M_MMAP_THRESHOLD, THRESHOLD))
+        libc.mallopt(M_ARENA_MAX, ARENAS)
     except (OSError, AttributeError):
         return False
     return _done

@@ -229,3 +229,41 @@ def test_a_manifest_changed_since_the_estimate_is_read_again(
     assert opened == 2  # counted again under the lock, then run
     assert sent == ["prompt 1", "prompt 3", "prompt 4"]  # exactly once: item 3 was done
     assert (summary.ok, summary.skipped) == (3, 2)
+
+
+_ARENA_CHECK = r"""
+import ctypes, os, sys, threading
+if sys.argv[1] == "steady":
+    from easyimg.heap import steady
+    assert steady()
+ready = threading.Barrier(8)  # all eight alive at once, as a batch's workers are
+kept = []
+def work():
+    ready.wait()
+    kept.append(bytearray(64 << 10))  # from malloc: the thread's arena
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+os.dup2(1, 2)  # malloc_stats writes to stderr
+ctypes.CDLL(None).malloc_stats()
+"""
+
+
+def test_steady_heap_keeps_worker_threads_to_two_arenas() -> None:
+    import ctypes
+    import subprocess
+    import sys
+
+    if not hasattr(ctypes.CDLL(None), "gnu_get_libc_version"):
+        pytest.skip("glibc only")
+
+    def arenas(mode: str) -> int:
+        out = subprocess.run(
+            [sys.executable, "-c", _ARENA_CHECK, mode], capture_output=True, text=True, check=True
+        )
+        return out.stdout.count("Arena ")
+
+    assert arenas("default") > 2  # one per thread, as threads appear
+    assert arenas("steady") <= 2
