@@ -51,7 +51,7 @@ def cache_path(history: Path) -> Path:
 # when full, so that a file of many distinct values cannot make them grow without bound.
 _MEMO_SIZE = 4096
 _HOSTS: dict[str, str] = {}
-_DAYS: dict[tuple[str, tzinfo | None], str] = {}
+_DAYS: dict[tuple[Any, ...], str] = {}
 
 
 def host_of(entry: Mapping[str, Any]) -> str:
@@ -85,8 +85,8 @@ def _day(entry: Mapping[str, Any], tz: tzinfo | None) -> str:
         return ""
     if len(raw) == 20 and raw[19] == "Z":
         # What easyimg writes (2026-12-01T10:23:45Z): no time zone is offset by seconds, so
-        # one answer serves every line of the same minute.
-        memo = (raw[:16], tz)
+        # one answer serves every line of the same minute (in the same local zone).
+        memo = (raw[:16], tz, time.tzname, time.timezone)
         day = _DAYS.get(memo)
         if day is None:
             if len(_DAYS) >= _MEMO_SIZE:

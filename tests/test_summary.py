@@ -214,3 +214,22 @@ def test_an_appender_does_not_carry_on_a_summary_that_ends_before_its_start(
         "2026-03-02",
         "2026-03-03",
     ]
+
+
+def test_local_days_follow_a_change_of_time_zone(tmp_path: Path, monkeypatch) -> None:
+    import time
+
+    if not hasattr(time, "tzset"):
+        return
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(line(day=1).replace(b"T12:00:00Z", b"T23:30:00Z"))
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        assert [k.day for k in summary.totals(path, cache=tmp_path / "a.json")] == ["2026-03-01"]
+        monkeypatch.setenv("TZ", "JST-9")  # POSIX form: no tz database needed
+        time.tzset()
+        assert [k.day for k in summary.totals(path, cache=tmp_path / "b.json")] == ["2026-03-02"]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
