@@ -511,7 +511,8 @@ def main() -> None:
     finally:
         server.close()
         if opts.workdir:
-            (tmp / "run-history.jsonl").unlink(missing_ok=True)
+            for name in ("run-history.jsonl", "run-history.jsonl.summary.json"):
+                (tmp / name).unlink(missing_ok=True)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     print(f"\nload at the end {load()}")
