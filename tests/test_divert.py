@@ -18,7 +18,7 @@ from PIL import Image
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from easyimg.api import b64stream, divert
+from easyimg.api import answers, b64stream, divert
 from easyimg.api.divert import Diverter
 from easyimg.api.limits import MB, Bounds
 from easyimg.errors import ExitCode, ResponseError
@@ -264,6 +264,7 @@ def test_a_big_image_waits_in_a_nameless_file_in_the_output_folder(
     cli, httpserver, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(b64stream, "SPILL", 100)
+    monkeypatch.setattr(answers, "SMALL_ANSWER", 0)  # these small images stand for big ones
     opened: list[tuple[Path | None, Any]] = []
     real = b64stream.spill_file
 
@@ -288,6 +289,7 @@ def test_a_big_image_waits_in_a_nameless_file_in_the_output_folder(
 
 def test_a_spill_file_is_let_go_when_the_answer_fails(cli, httpserver, tmp_path, monkeypatch):
     monkeypatch.setattr(b64stream, "SPILL", 100)
+    monkeypatch.setattr(answers, "SMALL_ANSWER", 0)
     monkeypatch.setattr(divert, "READ", 64)
     opened: list[Any] = []
     real = b64stream.spill_file

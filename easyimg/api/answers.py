@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -9,9 +10,10 @@ import requests
 
 from ..errors import EasyImgError, ResponseError
 from ..redact import redact_value
+from .b64stream import Base64Stream, invalid
 from .client import PARSE_BUFFER
-from .divert import Diverter, spill_dir_of
-from .limits import READ_ERRORS, bounds_of
+from .divert import Diverter, data_url_payload, spill_dir_of
+from .limits import READ_ERRORS, Bounds, bounds_of
 from .server_errors import error_from_payload, request_id
 
 # One value (an image item, `usage`, ...) is a handful of fields: these bound what a server
@@ -60,10 +62,13 @@ def read_images(
     fields read so far; the return value is all of them (created, usage, ...). An `error`
     object in a 200 answer raises.
     """
+    bounds = bounds_of(resp)
+    small = _small_answer(resp, bounds)
+    if small is not None:
+        return _read_small(small, resp, bounds, on_image)
     import ijson
 
     resp.raw.decode_content = True
-    bounds = bounds_of(resp)
     source = Diverter(resp.raw, bounds, spill_dir_of(resp))
     meta: dict[str, Any] = {}
     key = ""
@@ -93,7 +98,7 @@ def read_images(
             if in_data:
                 if isinstance(built, dict):
                     on_image(with_image(server_item(built), source), meta)
-            else:
+            elif key != "data":  # a `data` that is not a list holds no images, and no field
                 meta[key] = redact_value(built)
             source.release()
     except ijson.JSONError as exc:
@@ -110,6 +115,107 @@ def read_images(
     if err is not None:
         raise err
     return meta
+
+
+# An answer whose Content-Length says it is this short (and not compressed) is read whole and
+# parsed at once: what the streaming parser guards against cannot fit in it, and it is most
+# of the cost of a small image's request.
+SMALL_ANSWER = 64 << 10
+_EVENT_OF = {list: "start_array", str: "string", int: "number", float: "number"}
+
+
+def _small_answer(resp: requests.Response, bounds: Bounds) -> bytes | None:
+    length = resp.headers.get("content-length", "")
+    coding = resp.headers.get("content-encoding", "identity").strip().lower()
+    if not length.isdigit() or int(length) > SMALL_ANSWER or coding not in ("", "identity"):
+        return None
+    try:
+        body = resp.raw.read(int(length) + 1, decode_content=False)
+    except READ_ERRORS as exc:
+        raise bounds.failure(exc, 0) from None
+    if len(body) < int(length):
+        # Shut at the deadline by the watchdog, or closed early by the server.
+        raise bounds.failure(EOFError(), len(body))
+    return body
+
+
+def _read_small(
+    body: bytes,
+    resp: requests.Response,
+    bounds: Bounds,
+    on_image: Callable[[dict[str, Any], dict[str, Any]], None],
+) -> dict[str, Any]:
+    """`read_images` for a short answer: the same items, fields and errors, parsed whole
+    (tests/test_small_answers.py holds the two readers to that). One difference: of a key
+    given twice at the top level, only the last counts here."""
+    try:
+        doc = json.loads(body)
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as exc:
+        # Cut off: the text ends inside a string, or where more was expected.
+        cut = isinstance(exc, json.JSONDecodeError) and (
+            exc.msg.startswith("Unterminated string") or exc.pos >= len(body.rstrip())
+        )
+        raise _unreadable_text(body, len(body), resp, cut_off=cut) from None
+    if not isinstance(doc, dict):
+        kind = "null" if doc is None else "boolean" if isinstance(doc, bool) else None
+        raise ResponseError(
+            f"expected a JSON object, got {kind or _EVENT_OF.get(type(doc), 'start_array')}"
+        )
+    if _depth(doc) > MAX_DEPTH:
+        raise _too_deep()
+    meta: dict[str, Any] = {}
+    for key, value in doc.items():
+        if key == "data" and isinstance(value, list):
+            for built in value:
+                if isinstance(built, dict):
+                    on_image(_decoded(server_item(built), bounds), meta)
+        elif key != "data":
+            meta[key] = redact_value(value)
+    err = error_from_payload(meta, None, request_id(resp.headers))
+    if err is not None:
+        raise err
+    return meta
+
+
+def _depth(doc: Any) -> int:
+    """How deep containers nest in `doc` (one for the top-level object)."""
+    deepest, todo = 0, [(doc, 1)]
+    while todo:
+        value, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if isinstance(value, dict):
+            todo.extend((v, depth + 1) for v in value.values() if isinstance(v, dict | list))
+        elif isinstance(value, list):
+            todo.extend((v, depth + 1) for v in value if isinstance(v, dict | list))
+    return deepest
+
+
+def _too_deep() -> ResponseError:
+    return ResponseError(f"the answer nests more than {MAX_DEPTH} levels deep")
+
+
+def _decoded(item: dict[str, Any], bounds: Bounds) -> dict[str, Any]:
+    """The item with its base64 image (`b64_json`, or a base64 `data:` URL) decoded into
+    `chunks`, by the decoder and with the checks the streaming reader uses."""
+    for key in ("b64_json", "url"):
+        value = item.get(key)
+        if not isinstance(value, str):
+            continue
+        data = value if key == "b64_json" else data_url_payload(value)
+        if not data:
+            continue  # an empty one counts as absent, as it does in the streaming reader
+        try:
+            raw = data.encode("ascii")
+        except UnicodeEncodeError:
+            raise invalid() from None
+        stream = Base64Stream(bounds.max_image, lambda: bounds.too_big("an image in the answer"))
+        stream.feed(raw)
+        del item[key]
+        item["chunks"] = stream.close()
+        break
+    return item
 
 
 # Not text anyone reads: image data, and the URL to download it from exactly as given (the
@@ -134,15 +240,22 @@ def with_image(item: dict[str, Any], source: Diverter) -> dict[str, Any]:
 
 
 def _unreadable(source: Diverter, resp: requests.Response, exc: Exception) -> ResponseError:
-    head = source.head.decode("utf-8", "replace").strip()
+    cut = "incomplete" in str(exc).lower() or "premature" in str(exc).lower()
+    return _unreadable_text(source.head, source.total, resp, cut_off=cut)
+
+
+def _unreadable_text(
+    start: bytes, total: int, resp: requests.Response, *, cut_off: bool
+) -> ResponseError:
+    head = start[:200].decode("utf-8", "replace").strip()
     ctype = resp.headers.get("content-type", "unknown type")
     if not head:
         return ResponseError(f"the server sent an empty answer (status {resp.status_code})")
     if head.startswith("<") or "html" in ctype:
         snippet = " ".join(head.split())[:80]
         return ResponseError(f"the server answered HTML, not JSON ({ctype}): {snippet}")
-    if "incomplete" in str(exc).lower() or "premature" in str(exc).lower():
-        return ResponseError(f"the JSON answer was cut off after {source.total} bytes")
+    if cut_off:
+        return ResponseError(f"the JSON answer was cut off after {total} bytes")
     return ResponseError(f"the answer is not valid JSON ({ctype}): {' '.join(head.split())[:80]}")
 
 

@@ -34,6 +34,18 @@ _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _SPILL_ATTR = "_easyimg_spill_dir"
 
 
+def data_url_payload(url: str) -> str | None:
+    """The base64 after the comma of a `url` value this reader would divert; None when it is
+    not a base64 `data:` URL."""
+    if not url.startswith("data:"):
+        return None
+    comma = url.find(",", 0, _HEAD_MAX + 1)
+    head = url[:comma] if comma > 0 else ""
+    if not head.isascii() or not _DATA_URL.match(head.encode()):
+        return None
+    return url[comma + 1 :]
+
+
 def spill_to(resp: Any, directory: Path) -> None:
     """Have the images of `resp` that outgrow memory wait in a file in `directory`."""
     setattr(resp, _SPILL_ATTR, directory)
