@@ -136,6 +136,18 @@ def entry(day: int, out: int = 100) -> dict[str, Any]:
     return json.loads(line(day=day, out=out))
 
 
+def summarised(tmp_path: Path) -> Path:
+    """A one-line history whose summary has been made."""
+    path = tmp_path / "history.jsonl"
+    path.write_bytes(line(day=1))
+    summary.totals(path)
+    return path
+
+
+def days(path: Path) -> list[str]:
+    return sorted(k.day for k in summary.totals(path))
+
+
 def test_a_batch_appender_carries_the_summary_on_without_a_reread(tmp_path: Path) -> None:
     from easyimg.history import Appender
 
@@ -168,9 +180,7 @@ def test_an_appender_leaves_the_summary_when_another_writer_came_in_between(
 ) -> None:
     from easyimg.history import Appender
 
-    path = tmp_path / "history.jsonl"
-    path.write_bytes(line(day=1))
-    summary.totals(path)
+    path = summarised(tmp_path)
     made = summary.cache_path(path).read_bytes()
     with Appender(path) as journal:
         journal.append(entry(2))
@@ -178,12 +188,7 @@ def test_an_appender_leaves_the_summary_when_another_writer_came_in_between(
             other.write(line(day=3))
         journal.append(entry(4))
     assert summary.cache_path(path).read_bytes() == made  # not carried on
-    assert sorted(k.day for k in summary.totals(path)) == [
-        "2026-03-01",
-        "2026-03-02",
-        "2026-03-03",
-        "2026-03-04",
-    ]
+    assert days(path) == ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
 
 
 def test_an_appender_makes_no_summary_for_an_older_history_without_one(tmp_path: Path) -> None:
@@ -194,7 +199,7 @@ def test_an_appender_makes_no_summary_for_an_older_history_without_one(tmp_path:
     with Appender(path) as journal:
         journal.append(entry(2))
     assert not summary.cache_path(path).exists()
-    assert sorted(k.day for k in summary.totals(path)) == ["2026-03-01", "2026-03-02"]
+    assert days(path) == ["2026-03-01", "2026-03-02"]
 
 
 def test_an_appender_does_not_carry_on_a_summary_that_ends_before_its_start(
@@ -202,18 +207,12 @@ def test_an_appender_does_not_carry_on_a_summary_that_ends_before_its_start(
 ) -> None:
     from easyimg.history import Appender
 
-    path = tmp_path / "history.jsonl"
-    path.write_bytes(line(day=1))
-    summary.totals(path)
+    path = summarised(tmp_path)
     with path.open("ab") as fh:  # a `gen` since: a line the summary has not counted yet
         fh.write(line(day=2))
     with Appender(path) as journal:
         journal.append(entry(3))
-    assert sorted(k.day for k in summary.totals(path)) == [
-        "2026-03-01",
-        "2026-03-02",
-        "2026-03-03",
-    ]
+    assert days(path) == ["2026-03-01", "2026-03-02", "2026-03-03"]
 
 
 def test_local_days_follow_a_change_of_time_zone(tmp_path: Path, monkeypatch) -> None:
