@@ -22,6 +22,7 @@ from .redact import redact
 
 if TYPE_CHECKING:
     from .generate import GenResult
+    from .summary import Totals
 
 # Keys that must never reach the history file, whatever a caller passes.
 _SECRET_KEYS = frozenset({"api_key", "authorization", "Authorization"})
@@ -247,15 +248,13 @@ class Appender:
     close, when no other writer came in between (`summary.follow`)."""
 
     def __init__(self, path: Path) -> None:
-        from . import summary
-
         self.path = path
         self._fd: int | None = None
         self._closed = False
         self._lock = threading.Lock()
         self._start = 0  # the file's size when it was opened
         self._written = 0
-        self._totals: summary.Totals | None = {}
+        self._totals: Totals | None = {}
 
     def append(self, entry: Mapping[str, Any]) -> None:
         from .summary import fold_line

@@ -73,14 +73,18 @@ class Proxies:
 
     def override(self, url: str) -> dict[str, Any] | None:
         """None to use the session's proxies; else the keys that clear them for this URL."""
+        return dict(self._direct) if self._bypassed(url) else None
+
+    def for_url(self, url: str) -> dict[str, str]:
+        """The proxies a request to `url` goes through: the session's, or none."""
+        return {} if self._bypassed(url) else self.all
+
+    def _bypassed(self, url: str) -> bool:
+        """NO_PROXY exempts this URL's host (worked out once per host)."""
         if not self.all or not self._no_proxy:
-            return None
+            return False
         netloc = urlsplit(url).netloc.lower()
         bypass = self._bypass.get(netloc)
         if bypass is None:
             bypass = self._bypass[netloc] = bypasses(url, self._no_proxy)
-        return dict(self._direct) if bypass else None
-
-    def for_url(self, url: str) -> dict[str, str]:
-        """The proxies a request to `url` goes through: the session's, or none."""
-        return {} if self.override(url) is not None else self.all
+        return bypass

@@ -127,10 +127,9 @@ class Manifest:
         """(inode, size, mtime) of the file now, None when there is none: an append-only file
         with the same stamp holds the same lines."""
         try:
-            st = os.stat(self.path)
+            return _stamp(os.stat(self.path))
         except OSError:
             return None
-        return st.st_ino, st.st_size, st.st_mtime_ns
 
     def read(self) -> ManifestState:
         """Every complete line, in order; a line that cannot be read is noted with its number."""
@@ -144,8 +143,7 @@ class Manifest:
             raise OutputError(f"cannot read {self.path}: {os_reason(exc)}") from None
         with fh:
             # Taken before reading: a line appended meanwhile makes the stamp stale, not wrong.
-            st = os.fstat(fh.fileno())
-            state.stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+            state.stamp = _stamp(os.fstat(fh.fileno()))
             for number, raw in enumerate(fh, 1):
                 if not raw.strip():
                     continue
@@ -220,6 +218,10 @@ class Manifest:
             if exc.errno == errno.ELOOP:
                 raise self._symlink() from None
             raise OutputError(f"cannot write {self.path}: {os_reason(exc)}") from None
+
+
+def _stamp(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 @dataclass
