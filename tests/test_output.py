@@ -22,6 +22,7 @@ from easyimg.output import (
     FORMAT_EXT,
     OutputPlan,
     check_template,
+    files,
     image_dimensions,
     plan_output,
     png_with_text,
@@ -477,6 +478,7 @@ def test_save_write_error_is_output_error_and_cleans_up(
     data = make_image("PNG")
     with monkeypatch.context() as m:
         m.setattr(os, "write", full_disk)
+        m.setattr(files, "_GATHER", 1)  # each piece its own write
         with pytest.raises(OutputError, match="no space left on device"):
             save(plan(tmp_path), [data[:40], data[40:]])
     assert written  # the first piece did reach the temporary file

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import queue
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -186,18 +187,27 @@ class BatchRun:
         self.admit_refused = False
         self.clock = clock
         self.summary = Summary(total=total, manifest=self.manifest.path)
-        self._tasks: queue.Queue[Task] = queue.Queue()
-        self._results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self._lock = threading.Lock()
         # Items being run; whoever takes an item out of it (its worker, or a second Ctrl-C)
         # writes its manifest line: exactly once.
         self._active: dict[str, tuple[Task, Generation]] = {}
         self._breaker = Breaker()
+        # The workers take their items from this stream themselves, one at a time, under
+        # `_take_lock`, and report each result under `_report_lock`: the main thread only
+        # waits for them (and for a signal).
+        self._todo: Iterator[Task] = iter(())
+        self._take_lock = threading.Lock()
+        self._report_lock = threading.Lock()
         self._stopping = False
-        # Feeding counts on the main thread; stopping waits on the queue's own count, which a
-        # Ctrl-C between two statements here cannot put out of step.
-        self._handed = 0
-        self._seen = 0
+        self._told = False  # events.stopping has been called
+        self._silent = False  # the run is ending: nothing more is reported
+        self._closed = False  # the wake-up pair is closed
+        self._working = 0  # workers not yet stopped
+        self._done = False  # ... and none is left
+        self._wake_r: socket.socket  # made by run()
+        self._wake_w: socket.socket
+        # What went wrong outside any item (the prompt file, a report): raised by run().
+        self._failure: BaseException | None = None
         # Ctrl-C and SIGTERM while the pool runs, noted by the handlers and acted on between
         # two results (see _signals_deferred).
         self._signalled: list[int] = []
@@ -209,26 +219,37 @@ class BatchRun:
         steady()  # a million images must not grow the heap (see heap.py)
         pending, to_run = self._plan()
         self.events.started(self.summary, to_run)
-        workers = [
-            threading.Thread(target=self._work, name=f"easyimg-batch-{i}", daemon=True)
-            for i in range(min(self.jobs, to_run))
-        ]
-        for worker in workers:
-            worker.start()
-        with self._signals_deferred():
-            self._run(pending, to_run)
+        self._todo = iter(pending) if to_run else iter(())
+        self._working = min(self.jobs, to_run)
+        self._done = not self._working
+        # The main thread sleeps on this pair until the last worker stops or a signal comes
+        # (it is also the signals' wake-up fd): it does not wake up for each result.
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_w.setblocking(False)
+        # The manifest stays open while the run writes its lines; closed however it ends.
+        self.manifest.hold()
+        try:
+            with self._signals_deferred():
+                self._run()
+        finally:
+            with self._lock:
+                self._closed = True  # a worker still running after a second Ctrl-C: silent
+                self._wake_r.close()
+                self._wake_w.close()
         self.summary.elapsed = self.clock() - start
+        if self._failure is not None:
+            raise self._failure
         return self.summary
 
     @contextlib.contextmanager
     def _signals_deferred(self) -> Iterator[None]:
-        """While the pool runs, Ctrl-C and SIGTERM are raised only between two results.
+        """While the pool runs, Ctrl-C and SIGTERM are raised only in the main thread's wait.
 
-        A KeyboardInterrupt raised wherever the main thread happens to be can land between
-        taking a result and reporting it (an image written and recorded but never printed),
-        or inside a lock's wait ("release unlocked lock"). The handlers only note the signal;
-        `_wait_result` raises it once the result in hand is reported. Outside the main thread
-        (an embedding program) signals are left alone.
+        A KeyboardInterrupt raised wherever the main thread happens to be can land inside a
+        lock's wait ("release unlocked lock") or between two steps of stopping. The handlers
+        only note the signal (and the wake-up fd wakes the main thread, whichever thread the
+        signal reached); `_wait_workers` raises it. Outside the main thread (an embedding
+        program) signals are left alone.
         """
         import signal
 
@@ -245,9 +266,11 @@ class BatchRun:
             # A handler left as "ignore" (nohup, a supervisor's choice) stays ignored.
             if before[sig] is not signal.SIG_IGN:
                 signal.signal(sig, note)
+        wakeup = signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
         try:
             yield
         finally:
+            signal.set_wakeup_fd(wakeup)
             for sig, handler in before.items():
                 signal.signal(sig, handler)
 
@@ -258,23 +281,35 @@ class BatchRun:
             signum = self._signalled.pop(0)
             raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
-    def _run(self, pending: Pending, to_run: int) -> None:
-        # The manifest stays open while the run writes its lines; closed however it ends.
-        self.manifest.hold()
+    def _run(self) -> None:
         try:
             try:
-                self._feed(iter(pending) if to_run else iter(()))
+                for i in range(self._working):
+                    name = f"easyimg-batch-{i}"
+                    threading.Thread(target=self._work, name=name, daemon=True).start()
+                self._wait_workers()
             except KeyboardInterrupt as exc:
                 self._interrupted(exc)
                 self._stop("terminated" if self.summary.terminated else "interrupted")
-                self._drain()
+                self._wait_workers()
         except KeyboardInterrupt as exc:
             self._interrupted(exc)
             self._abandon()
         finally:
-            self._stopping = True
+            with self._report_lock:
+                self._stopping = self._silent = True  # no worker reports after this
             self.manifest.close()
-            self._report_ready()
+
+    def _wait_workers(self) -> None:
+        """Sleep until the last worker has stopped, raising a signal noted meanwhile."""
+        while True:
+            self._raise_signalled()
+            if self._done:
+                return
+            # The timeout is only a safety net: a wake-up byte ends the wait.
+            select.select([self._wake_r], [], [], _POLL)
+            with contextlib.suppress(BlockingIOError):
+                self._wake_r.recv(4096)
 
     def _plan(self) -> tuple[Pending, int]:
         """The tasks as a stream, and how many there are: one pass counts them (holding
@@ -297,55 +332,12 @@ class BatchRun:
         self.summary.interrupted = True
         self.summary.terminated = self.summary.terminated or isinstance(exc, Terminated)
 
-    def _feed(self, todo: Iterable[Task]) -> None:
-        pending = iter(todo)
-        exhausted = False
-        while True:
-            # At most `jobs` items handed out; a result frees a place at once.
-            while not exhausted and not self._stopping and self._handed - self._seen < self.jobs:
-                item = next(pending, None)
-                if item is None:
-                    exhausted = True
-                elif self.admit is not None and not self.admit(item):
-                    self.admit_refused = True
-                    self._stop("budget reached")
-                else:
-                    self._tasks.put(item)
-                    self._handed += 1
-            if (exhausted or self._stopping) and self._idle():
-                return
-            self._wait_result()
-
     def _stop(self, reason: str) -> None:
-        if not self._stopping:
-            self._stopping = True
-            self.events.stopping(len(self._active), reason)
-
-    def _drain(self) -> None:
-        while not self._idle():
-            self._wait_result()
-
-    def _idle(self) -> bool:
-        return self._tasks.unfinished_tasks == 0 and self._results.empty()
-
-    def _wait_result(self) -> None:
-        self._raise_signalled()
-        try:
-            outcome = self._results.get(timeout=_POLL)
-        except queue.Empty:
-            return
-        self._seen += 1
-        self.events.finished(outcome, self.summary)
-        if self.summary.stop_reason is not None:
-            self._stop(f"stopped: {self.summary.stop_reason}")
-
-    def _report_ready(self) -> None:
-        while True:
-            try:
-                outcome = self._results.get_nowait()
-            except queue.Empty:
-                return
-            self.events.finished(outcome, self.summary)
+        self._stopping = True
+        with self._report_lock:
+            if not self._told and not self._silent:
+                self._told = True
+                self.events.stopping(len(self._active), reason)
 
     def _abandon(self) -> None:
         """Second Ctrl-C: stop waiting; no half-written file stays, and the manifest says so."""
@@ -374,13 +366,38 @@ class BatchRun:
     # --- worker threads ------------------------------------------------------------------
 
     def _work(self) -> None:
-        while True:
-            task = self._tasks.get()
+        try:
+            while (task := self._take()) is not None:
+                self._run_item(task)
+        finally:
+            with self._lock:
+                self._working -= 1
+                if self._working == 0 and not self._closed:
+                    self._done = True
+                    with contextlib.suppress(OSError):
+                        self._wake_w.send(b"\0")
+
+    def _take(self) -> Task | None:
+        """The next item to run, or None when there are no more or the run is stopping."""
+        with self._take_lock:
+            if self._stopping:
+                return None
             try:
-                if not self._stopping:
-                    self._run_item(task)
-            finally:
-                self._tasks.task_done()
+                task = next(self._todo, None)
+                if task is not None and self.admit is not None and not self.admit(task):
+                    self.admit_refused = True
+                    self._stop("budget reached")
+                    return None
+            except BaseException as exc:  # the prompt file changed under the run, say
+                self._fail(exc)
+                return None
+            return task
+
+    def _fail(self, exc: BaseException) -> None:
+        """Something outside any one item went wrong: start no more, and let run() raise it."""
+        if self._failure is None:
+            self._failure = exc
+        self._stopping = True
 
     def _dialect(self, item: Item) -> Dialect | None:
         if self.dialects is not None:
@@ -476,4 +493,17 @@ class BatchRun:
         if self.on_record is not None:
             with contextlib.suppress(Exception):  # a side record (history) never stops a batch
                 self.on_record(outcome)
-        self._results.put(outcome)
+        self._report(outcome)
+
+    def _report(self, outcome: Outcome) -> None:
+        with self._report_lock:
+            if self._silent:
+                return
+            try:
+                self.events.finished(outcome, self.summary)
+            except BaseException as exc:  # stdout closed, say
+                self._fail(exc)
+                return
+            reason = self.summary.stop_reason
+        if reason is not None:
+            self._stop(f"stopped: {reason}")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 _MAX_CLAIMS = 100_000
+_GATHER = 64 * 1024  # pieces smaller than this are written together
 _DRAIN_LIMIT = 1 << 20
 # How far into a PNG to look for a C2PA chunk before its pixels begin (where signers put it).
 _PNG_PREFIX_LIMIT = 16 << 20
@@ -101,30 +102,75 @@ def _remove(path: Path) -> None:
 TEMP_NAME = re.compile(r"\.easyimg-(?:(\d+)-)?[0-9a-f]{16}(?:\.jsonl)?\.(?:part|tmp)")
 
 
+# The pid and 8 random hex digits are drawn once per process (again in a forked child); the
+# other 8 count up. Names stay unique without two system calls for each one.
+_TEMP_PREFIX: tuple[str, Iterator[int]] | None = None
+
+
+def _temp_prefix() -> tuple[str, Iterator[int]]:
+    global _TEMP_PREFIX
+    if _TEMP_PREFIX is None:
+        _TEMP_PREFIX = (f".easyimg-{os.getpid()}-{os.urandom(4).hex()}", itertools.count())
+    return _TEMP_PREFIX
+
+
+def _forked() -> None:
+    global _TEMP_PREFIX
+    _TEMP_PREFIX = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
 def temp_path(directory: Path, suffix: str) -> Path:
-    return directory / f".easyimg-{os.getpid()}-{os.urandom(8).hex()}{suffix}"
+    prefix, count = _temp_prefix()
+    return directory / f"{prefix}{next(count) & 0xFFFFFFFF:08x}{suffix}"
 
 
 def _open_temp(directory: Path, suffix: str, mode: int) -> tuple[int, Path]:
-    path = temp_path(directory, suffix)
-    try:
-        return os.open(
-            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode
-        ), path
-    except OSError as e:
-        raise OutputError(f"cannot write to {directory}: {os_reason(e)}") from None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for attempt in range(3):
+        path = temp_path(directory, suffix)
+        try:
+            return os.open(path, flags, mode), path
+        except FileExistsError:  # another process with this pid and these digits: very rare
+            if attempt == 2:
+                raise OutputError(f"cannot write to {directory}: temporary names taken") from None
+            _forked()
+        except OSError as e:
+            raise OutputError(f"cannot write to {directory}: {os_reason(e)}") from None
+    raise AssertionError("unreachable")
 
 
 def _stream(fd: int, pieces: Iterable[bytes | memoryview], directory: Path) -> int:
     # Only write errors become OutputError: the pieces may come from a download whose own
     # errors (requests' are OSError too) must reach the caller unchanged.
     size = 0
+    # Small pieces (a PNG's head, its text chunks, a tiny image's pixels) are gathered into
+    # one write: each write is a system call, and the GIL passed to another thread.
+    small = bytearray()
+
+    def write(data: bytes | bytearray | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[_checked(directory, os.write, fd, view) :]
+
     try:
         for piece in pieces:
-            view = memoryview(piece)
-            size += len(view)
-            while view:
-                view = view[_checked(directory, os.write, fd, view) :]
+            size += len(piece)
+            if len(small) + len(piece) <= _GATHER:
+                small += piece
+                continue
+            if small:
+                write(small)
+                small.clear()
+            if len(piece) < _GATHER:
+                small += piece
+            else:
+                write(piece)
+        if small:
+            write(small)
     except BaseException:
         os.close(fd)
         raise
