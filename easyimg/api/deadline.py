@@ -132,7 +132,50 @@ class _Watchdog:
 _watchdog = _Watchdog()
 
 
-class _Conn(HTTPConnection):
+_SMALL_BODY = 64 * 1024  # a request body up to this size goes out with its headers
+
+
+class _OneSend:
+    """A request on an open connection with a small body sends headers and body in one send:
+    one system call (and one TLS record) instead of two, and two fewer hand-offs of the GIL
+    in a busy batch. urllib3 sends its headers, then each piece of the body."""
+
+    _hold = False
+    _held: bytes | None = None
+
+    def request(self, method: str, url: str, body: Any = None, *args: Any, **kw: Any) -> None:
+        # Only on an open connection: opening one may send a proxy's CONNECT first.
+        self._hold = (
+            isinstance(body, bytes)
+            and 0 < len(body) <= _SMALL_BODY
+            and getattr(self, "sock", None) is not None
+        )
+        self._held = None
+        try:
+            super().request(method, url, body, *args, **kw)  # type: ignore[misc]
+        except BaseException:
+            self._held = None
+            raise
+        finally:
+            self._hold = False
+        held, self._held = self._held, None
+        if held is not None:  # no body came after all
+            super().send(held)  # type: ignore[misc]
+
+    def send(self, data: Any) -> None:
+        if self._hold and isinstance(data, bytes):
+            self._hold, self._held = False, data  # the headers: held for the body
+            return
+        held, self._held = self._held, None
+        if held is not None:
+            if isinstance(data, bytes | bytearray | memoryview):
+                data = held + bytes(data)
+            else:
+                super().send(held)  # type: ignore[misc]
+        super().send(data)  # type: ignore[misc]
+
+
+class _Conn(_OneSend, HTTPConnection):
     deadline: Deadline | None = None
     # The socket the answer is read from: http.client drops `sock` from a connection whose
     # answer says `Connection: close`, handing the socket to the response alone.
@@ -148,7 +191,7 @@ class _Conn(HTTPConnection):
         return super().getresponse()
 
 
-class _TLSConn(HTTPSConnection):
+class _TLSConn(_OneSend, HTTPSConnection):
     deadline: Deadline | None = None
     answer_sock: socket.socket | None = None
 

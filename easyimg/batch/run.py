@@ -165,8 +165,13 @@ class BatchRun:
         clock: Callable[[], float] = time.monotonic,
         dialects: Callable[[Item], Dialect | None] | None = None,
         planned: Pending | None = None,
+        flush: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
+        # Called on the main thread a few times a second while the run goes (each time it
+        # looks up from waiting) and once at its end: what the reports and records gathered
+        # (paths for stdout, history lines) goes out in one write each, not one per image.
+        self.flush = flush
         # A pass already made over these items (the estimate's): used again, count and
         # manifest state, when the manifest has not changed since.
         self.planned = planned
@@ -298,6 +303,7 @@ class BatchRun:
         finally:
             with self._report_lock:
                 self._stopping = self._silent = True  # no worker reports after this
+            self._flush()
             self.manifest.close()
 
     def _wait_workers(self) -> None:
@@ -310,6 +316,15 @@ class BatchRun:
             select.select([self._wake_r], [], [], _POLL)
             with contextlib.suppress(BlockingIOError):
                 self._wake_r.recv(4096)
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.flush is not None:
+            with self._report_lock:
+                try:
+                    self.flush()
+                except Exception as exc:  # stdout closed, say: the run stops as for a report
+                    self._fail(exc)
 
     def _plan(self) -> tuple[Pending, int]:
         """The tasks as a stream, and how many there are: one pass counts them (holding

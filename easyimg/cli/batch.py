@@ -426,7 +426,8 @@ def _run_local(
             console=console,
             pool_size=_pool_size(items, settings.jobs),
         )
-        view = View(console, source, json_out=json_out)
+        # Paths for stdout are gathered and written a few times a second.
+        view = View(console, source, json_out=json_out, gather=True)
         journal = Appender(settings.history_file)  # held open for the run
         try:
             run = BatchRun(
@@ -447,6 +448,7 @@ def _run_local(
                 admit=spent.admit if budget is not None else None,
                 dialects=dialects,
                 planned=planned,
+                flush=view.flush,
             )
             try:
                 summary = run.run()

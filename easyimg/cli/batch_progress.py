@@ -60,11 +60,21 @@ class View:
     """Progress for a batch: one rich bar on a terminal, one line per item in a pipe."""
 
     def __init__(
-        self, console: "Console", source: str, *, json_out: bool, fetching: bool = False
+        self,
+        console: "Console",
+        source: str,
+        *,
+        json_out: bool,
+        fetching: bool = False,
+        gather: bool = False,
     ) -> None:
         import time
 
         self.console = console
+        # Paths for a pipe are kept for `flush()` (which the run calls a few times a second)
+        # and written together: one write for many images, not one each.
+        self.gather = gather
+        self._paths: list[str] = []
         self.source = source
         self.json_out = json_out
         self.fetching = fetching
@@ -125,6 +135,8 @@ class View:
             for path in outcome.paths:
                 if self._progress is not None and self.console.env.stdout_isatty:
                     self._progress.console.print(str(path), highlight=False, markup=False)
+                elif self.gather:
+                    self._paths.append(str(path))
                 else:
                     self.console.out(str(path))
         if self._progress is not None:
@@ -162,6 +174,11 @@ class View:
             self._progress.console.print(text, highlight=False, markup=False)
         else:
             self.console.info(text)
+
+    def flush(self) -> None:
+        paths, self._paths = self._paths, []
+        if paths:
+            self.console.out("\n".join(paths))
 
     def close(self) -> None:
         if self._progress is not None:
