@@ -150,15 +150,11 @@ class _OneSend:
             and 0 < len(body) <= _SMALL_BODY
             and getattr(self, "sock", None) is not None
         )
-        self._held = None
         try:
             super().request(method, url, body, *args, **kw)  # type: ignore[misc]
-        except BaseException:
-            self._held = None
-            raise
-        finally:
+        finally:  # after an error, headers still held are dropped with the connection
             self._hold = False
-        held, self._held = self._held, None
+            held, self._held = self._held, None
         if held is not None:  # no body came after all
             super().send(held)  # type: ignore[misc]
 

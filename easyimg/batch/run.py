@@ -169,8 +169,8 @@ class BatchRun:
     ) -> None:
         self.client = client
         # Called on the main thread a few times a second while the run goes (each time it
-        # looks up from waiting) and once at its end: what the reports and records gathered
-        # (paths for stdout, history lines) goes out in one write each, not one per image.
+        # looks up from waiting) and once at its end: what the reports gathered (paths for
+        # stdout) goes out in one write, not one per image.
         self.flush = flush
         # A pass already made over these items (the estimate's): used again, count and
         # manifest state, when the manifest has not changed since.
@@ -208,13 +208,12 @@ class BatchRun:
         self._silent = False  # the run is ending: nothing more is reported
         self._closed = False  # the wake-up pair is closed
         self._working = 0  # workers not yet stopped
-        self._done = False  # ... and none is left
         self._wake_r: socket.socket  # made by run()
         self._wake_w: socket.socket
         # What went wrong outside any item (the prompt file, a report): raised by run().
         self._failure: BaseException | None = None
-        # Ctrl-C and SIGTERM while the pool runs, noted by the handlers and acted on between
-        # two results (see _signals_deferred).
+        # Ctrl-C and SIGTERM while the pool runs, noted by the handlers and acted on in the
+        # main thread's wait (see _signals_deferred).
         self._signalled: list[int] = []
 
     # --- main thread ---------------------------------------------------------------------
@@ -226,7 +225,6 @@ class BatchRun:
         self.events.started(self.summary, to_run)
         self._todo = iter(pending) if to_run else iter(())
         self._working = min(self.jobs, to_run)
-        self._done = not self._working
         # The main thread sleeps on this pair until the last worker stops or a signal comes
         # (it is also the signals' wake-up fd): it does not wake up for each result.
         self._wake_r, self._wake_w = socket.socketpair()
@@ -310,7 +308,7 @@ class BatchRun:
         """Sleep until the last worker has stopped, raising a signal noted meanwhile."""
         while True:
             self._raise_signalled()
-            if self._done:
+            if not self._working:
                 return
             # The timeout is only a safety net: a wake-up byte ends the wait.
             select.select([self._wake_r], [], [], _POLL)
@@ -388,7 +386,6 @@ class BatchRun:
             with self._lock:
                 self._working -= 1
                 if self._working == 0 and not self._closed:
-                    self._done = True
                     with contextlib.suppress(OSError):
                         self._wake_w.send(b"\0")
 

@@ -114,13 +114,14 @@ def _temp_prefix() -> tuple[str, Iterator[int]]:
     return _TEMP_PREFIX
 
 
-def _forked() -> None:
+def _new_prefix() -> None:
+    """Draw the prefix again when next asked (in a forked child, or after a clash)."""
     global _TEMP_PREFIX
     _TEMP_PREFIX = None
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forked)
+    os.register_at_fork(after_in_child=_new_prefix)
 
 
 def temp_path(directory: Path, suffix: str) -> Path:
@@ -130,17 +131,15 @@ def temp_path(directory: Path, suffix: str) -> Path:
 
 def _open_temp(directory: Path, suffix: str, mode: int) -> tuple[int, Path]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for attempt in range(3):
+    for _ in range(3):
         path = temp_path(directory, suffix)
         try:
             return os.open(path, flags, mode), path
         except FileExistsError:  # another process with this pid and these digits: very rare
-            if attempt == 2:
-                raise OutputError(f"cannot write to {directory}: temporary names taken") from None
-            _forked()
+            _new_prefix()
         except OSError as e:
             raise OutputError(f"cannot write to {directory}: {os_reason(e)}") from None
-    raise AssertionError("unreachable")
+    raise OutputError(f"cannot write to {directory}: temporary names taken")
 
 
 def _stream(fd: int, pieces: Iterable[bytes | memoryview], directory: Path) -> int:
@@ -159,16 +158,13 @@ def _stream(fd: int, pieces: Iterable[bytes | memoryview], directory: Path) -> i
     try:
         for piece in pieces:
             size += len(piece)
-            if len(small) + len(piece) <= _GATHER:
-                small += piece
-                continue
-            if small:
+            if len(small) + len(piece) > _GATHER and small:
                 write(small)
-                small.clear()
-            if len(piece) < _GATHER:
-                small += piece
-            else:
+                small = bytearray()
+            if len(piece) >= _GATHER:
                 write(piece)
+            else:
+                small += piece
         if small:
             write(small)
     except BaseException:
