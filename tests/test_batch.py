@@ -22,6 +22,7 @@ from easyimg.batch.run import BatchRun
 from easyimg.serve.http import ImageServer, start_background
 
 from .conftest import images_answer, make_image
+from .serve_api import QuickServer
 
 GEN = "/v1/images/generations"
 NAME = "{slug}-{index}.{ext}"
@@ -569,7 +570,7 @@ def test_terminal_gets_a_progress_bar_and_a_table(cli, serve_images, tmp_path):
 
 @pytest.fixture
 def threaded_server():
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server = QuickServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     yield server
     server.clear()

@@ -32,6 +32,7 @@ from easyimg.batch.prompts import item_key
 from easyimg.errors import OutputError
 
 from .conftest import images_answer, make_image
+from .serve_api import QuickServer
 
 GEN = "/v1/images/generations"
 NAME = "{slug}-{index}.{ext}"
@@ -140,7 +141,7 @@ def spawn() -> Iterator[Callable[..., Child]]:
 
 @pytest.fixture(scope="module")
 def threaded() -> Iterator[HTTPServer]:
-    s = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    s = QuickServer(host="127.0.0.1", port=0, threaded=True)
     s.start()
     yield s
     s.stop()

@@ -15,6 +15,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from .conftest import images_answer, make_image
+from .serve_api import QuickServer
 
 KEY = "sk-test-abcdefghijklmnop1234"
 GEN = "/v1/images/generations"
@@ -376,7 +377,7 @@ def test_json_output(cli, httpserver, tmp_path):
 
 def test_url_answer_is_downloaded_without_key_to_other_hosts(cli, httpserver, tmp_path):
     png = make_image()
-    other = HTTPServer(host="127.0.0.1", port=0)
+    other = QuickServer(host="127.0.0.1", port=0)
     other.start()
     try:
         other.expect_request("/img/1.png").respond_with_data(png, content_type="image/png")

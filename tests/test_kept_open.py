@@ -20,6 +20,7 @@ from easyimg.batch.manifest import MANIFEST_NAME, Manifest
 from easyimg.cli import batch_progress
 from easyimg.errors import ConfigError
 
+from .serve_api import QuickServer
 from .test_batch_promises import GEN, NAME, Child, Gate, per_n, prompts_file, url
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="need
 
 @pytest.fixture(scope="module")
 def threaded() -> Iterator[HTTPServer]:
-    s = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    s = QuickServer(host="127.0.0.1", port=0, threaded=True)
     s.start()
     yield s
     s.stop()

@@ -60,7 +60,7 @@ class _Forward(BaseHTTPRequestHandler):
 @pytest.fixture
 def proxy() -> Iterator[Proxy]:
     server = Proxy()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield server
     server.shutdown()

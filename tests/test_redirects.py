@@ -10,6 +10,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from .conftest import make_image
+from .serve_api import QuickServer
 
 KEY = "sk-redirect-abcdefghijklmnop5555"
 GEN = "/v1/images/generations"
@@ -18,7 +19,7 @@ GEN = "/v1/images/generations"
 @pytest.fixture
 def elsewhere() -> Iterator[HTTPServer]:
     """Another host: 127.0.0.1, where the API server is `localhost` (and another port)."""
-    server = HTTPServer(host="127.0.0.1")
+    server = QuickServer(host="127.0.0.1")
     server.start()
     yield server
     server.clear()
