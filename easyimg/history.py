@@ -192,8 +192,14 @@ class Query:
 def jsonl_line(entry: Mapping[str, Any]) -> bytes:
     """One redacted JSON line. Redacted as JSON text: a key needs no escaping in JSON, so it
     is found there as it is, in one pass over the line instead of one per field."""
-    text = redact(json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
-    return (text + "\n").encode()
+    return _redacted_line(entry)[0]
+
+
+def _redacted_line(entry: Mapping[str, Any]) -> tuple[bytes, bool]:
+    """The line and whether redaction changed it."""
+    text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+    redacted = redact(text)
+    return (redacted + "\n").encode(), redacted != text
 
 
 def append_jsonl(
@@ -238,11 +244,35 @@ def append(path: Path, entry: Mapping[str, Any]) -> None:
     append_jsonl(path, entry, ConfigError, mode=0o600, what=f"history file {path}")
 
 
+class Writers:
+    """Threads writing to one descriptor outside the lock that guards it (a write drops the
+    GIL, and a lock held across it makes the other workers queue behind it). `wait_idle`
+    lets the descriptor be closed only once the writes in flight are done, so its number is
+    never reused under one. `enter`, `leave` and `wait_idle` are called with `lock` held."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._idle = threading.Condition(lock)
+        self._count = 0
+
+    def enter(self) -> None:
+        self._count += 1
+
+    def leave(self) -> None:
+        self._count -= 1
+        if self._count == 0:
+            self._idle.notify_all()
+
+    def wait_idle(self) -> None:
+        while self._count:
+            self._idle.wait()
+
+
 class Appender:
     """The history file held open for a run of many lines (a batch): one open for the run
     instead of an open and a close per image. Each line is still one write() on an O_APPEND
     descriptor, unbuffered, so lines stay whole beside other writers and a crash loses none
-    that was written. Opened on the first line; thread-safe; `close()` may be called twice.
+    that was written. Opened on the first line; thread-safe (the write itself is made
+    outside the lock); `close()` may be called twice.
 
     The lines' totals are kept as they are written and folded into `usage`'s summary on
     close, when no other writer came in between (`summary.follow`)."""
@@ -252,38 +282,56 @@ class Appender:
         self._fd: int | None = None
         self._closed = False
         self._lock = threading.Lock()
+        self._writers = Writers(self._lock)
         self._start = 0  # the file's size when it was opened
         self._written = 0
         self._totals: Totals | None = {}
 
     def append(self, entry: Mapping[str, Any]) -> None:
-        from .summary import fold_line
+        from .summary import add, fold_line
 
-        line = jsonl_line(entry)
+        line, masked = _redacted_line(entry)
         with self._lock:
             if self._closed:
                 raise ConfigError(f"history file {self.path} is closed")
-            try:
-                if self._fd is None:
+            if self._fd is None:
+                try:
                     _folder(self.path)
                     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
                     self._fd = os.open(self.path, flags, 0o600)
                     self._start = os.fstat(self._fd).st_size
-                wrote = os.write(self._fd, line)
-            except OSError as exc:
-                self._totals = None  # what reached the file is unknown: `usage` reads it
-                what = f"history file {self.path}"
-                raise ConfigError(f"cannot write {what}: {exc.strerror or exc}") from None
+                except OSError as exc:
+                    self._totals = None
+                    raise self._error(exc) from None
+            fd = self._fd
+            self._writers.enter()
+        wrote, failure = 0, None
+        try:
+            wrote = os.write(fd, line)
+        except OSError as exc:
+            failure = exc
+        with self._lock:
+            self._writers.leave()
             self._written += wrote
-            if wrote != len(line):
-                self._totals = None
+            if failure is not None or wrote != len(line):
+                self._totals = None  # what reached the file is unknown: `usage` reads it
             elif self._totals is not None:
-                # The line as written (redacted), as `usage` would read it back.
-                fold_line(self._totals, line)
+                # The line as written, as `usage` would read it back: the entry itself when
+                # redaction changed nothing, else the redacted line parsed again.
+                if masked:
+                    fold_line(self._totals, line)
+                else:
+                    add(self._totals, entry)
+        if failure is not None:
+            raise self._error(failure) from None
+
+    def _error(self, exc: OSError) -> ConfigError:
+        return ConfigError(f"cannot write history file {self.path}: {exc.strerror or exc}")
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
+            self._writers.wait_idle()
             fd, self._fd = self._fd, None
             totals, self._totals = self._totals, None
         if fd is None:

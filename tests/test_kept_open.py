@@ -138,6 +138,81 @@ def test_held_manifest_mends_a_torn_end_once_and_reopens_after_close(tmp_path, o
     ]
 
 
+def test_held_manifest_lines_from_many_threads_are_whole(tmp_path):
+    manifest = Manifest(tmp_path)
+    key = "sk-manifest-secret-0123456789"
+    redact.register(key)
+
+    def writer(thread: int) -> None:
+        for seq in range(150):
+            manifest.append({"line": thread, "seq": seq, "error": f"key {key}", "pad": "x" * seq})
+
+    with manifest:
+        threads = [threading.Thread(target=writer, args=(t,)) for t in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    raw = manifest.path.read_bytes()
+    assert key.encode() not in raw
+    entries = [json.loads(line) for line in raw.splitlines()]
+    assert len(entries) == 4 * 150
+    for thread in range(4):
+        assert [e["seq"] for e in entries if e["line"] == thread] == list(range(150))
+
+
+class _HeldWrite:
+    """os.write made to wait, on its first call to `fd`, until the test lets it go."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+        self.name = name
+        self.writing = threading.Event()
+        self.go = threading.Event()
+        self.real = os.write
+        monkeypatch.setattr(os, "write", self)
+
+    def __call__(self, fd: int, data: Any) -> int:
+        if not self.writing.is_set() and os.readlink(f"/proc/self/fd/{fd}").endswith(self.name):
+            self.writing.set()
+            assert self.go.wait(10)
+        return self.real(fd, data)
+
+
+@pytest.mark.parametrize("which", ["history", "manifest"])
+def test_closing_waits_for_a_line_being_written(tmp_path, monkeypatch, which):
+    """Lines are written outside the lock: close() must not close the descriptor (whose
+    number could then be reused) under a write still in flight."""
+    if which == "history":
+        path = tmp_path / "history.jsonl"
+        held: history.Appender | Manifest = history.Appender(path)
+    else:
+        held = Manifest(tmp_path).hold()
+        path = held.path
+        held.append({"line": 0})  # opened and looked at: later lines go outside the lock
+    write = _HeldWrite(monkeypatch, path.name)
+    waiting = threading.Event()
+    real_wait = history.Writers.wait_idle
+
+    def noting(self: history.Writers) -> None:
+        waiting.set()
+        real_wait(self)
+
+    monkeypatch.setattr(history.Writers, "wait_idle", noting)
+    writer = threading.Thread(target=held.append, args=({"line": 1, "status": "ok"},))
+    writer.start()
+    assert write.writing.wait(10)
+    closer = threading.Thread(target=held.close)
+    closer.start()
+    assert waiting.wait(10)
+    assert open_on(path) == 1  # still open under the write
+    write.go.set()
+    writer.join(10)
+    closer.join(10)
+    assert not writer.is_alive() and not closer.is_alive()
+    assert open_on(path) == 0
+    assert json.loads(path.read_bytes().splitlines()[-1]) == {"line": 1, "status": "ok"}
+
+
 def test_a_batch_opens_its_history_and_manifest_once_and_closes_both(
     cli, server, tmp_path, user_dir, opens
 ):

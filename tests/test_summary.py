@@ -232,3 +232,23 @@ def test_local_days_follow_a_change_of_time_zone(tmp_path: Path, monkeypatch) ->
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_an_appender_counts_a_redacted_line_as_written_not_as_given(tmp_path: Path) -> None:
+    """An entry is folded as it is when redaction changed nothing, and from the redacted line
+    when it did: the carried summary is what a reading of the file gives."""
+    from easyimg import redact
+    from easyimg.history import Appender
+
+    key = "sk-summary-secret-0123456789"
+    redact.register(key)
+    path = tmp_path / "history.jsonl"
+    with Appender(path) as journal:
+        journal.append(entry(1))
+        journal.append({**entry(2), "host": f"{key}.example"})  # a host that quotes the key
+        journal.append({**entry(2), "model": "dall-e-3"})
+    carried = summary.totals(path)
+    hosts = sorted(k.host for k in carried)
+    assert key not in " ".join(hosts) and len(hosts) == 3
+    summary.cache_path(path).unlink()
+    assert summary.totals(path) == carried

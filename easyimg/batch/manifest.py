@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EasyImgError, OutputError
+from ..history import Writers, jsonl_line
 from ..output import os_reason
-from ..redact import redact
 from .digests import DigestSet, digest
 from .prompts import Item
 
@@ -112,6 +112,7 @@ class Manifest:
         self._held = False
         self._fd: int | None = None
         self._whole = False  # the held file is known to end with a whole line
+        self._writers = Writers(self._lock)
 
     def check(self) -> None:
         """Refuse, before anything is sent, a manifest that is a symbolic link."""
@@ -170,6 +171,7 @@ class Manifest:
     def close(self) -> None:
         with self._lock:
             self._held = False
+            self._writers.wait_idle()
             fd, self._fd = self._fd, None
         if fd is not None:
             with contextlib.suppress(OSError):
@@ -184,31 +186,51 @@ class Manifest:
     def append(self, entry: Mapping[str, Any]) -> None:
         """One line in one write; it starts on a fresh line even after a torn one. Redacted
         as JSON text: entries quote servers (errors, ids), and no key may be stored."""
-        text = redact(json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
-        data = (text + "\n").encode()
+        data = jsonl_line(entry)
         with self._lock:
             fd = self._fd
-            if fd is None:
-                fd = self._open()
-            try:
-                # Only a line cut short (a crash, a full disk) leaves the file without its
-                # last newline; a held file is looked at once, and again after a failure.
-                if not self._whole and os.fstat(fd).st_size:
-                    os.lseek(fd, -1, os.SEEK_END)
-                    if os.read(fd, 1) != b"\n":
-                        data = b"\n" + data
-                self._whole = self._held
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            except OSError as exc:
+            if fd is None or not self._whole:
+                self._append_looked(data)
+                return
+            # A held file that ends with a whole line: the write is made outside the lock, as
+            # a lock held across it makes the other workers queue behind it. O_APPEND keeps
+            # each line whole beside the others.
+            self._writers.enter()
+        failure = None
+        try:
+            _write_all(fd, data)
+        except OSError as exc:
+            failure = exc
+        with self._lock:
+            self._writers.leave()
+            if failure is not None:
                 self._whole = False
-                raise OutputError(f"cannot write {self.path}: {os_reason(exc)}") from None
-            finally:
-                if not self._held:
-                    os.close(fd)
-                elif self._fd is None:
-                    self._fd = fd
+        if failure is not None:
+            raise OutputError(f"cannot write {self.path}: {os_reason(failure)}") from None
+
+    def _append_looked(self, data: bytes) -> None:
+        """The first line of a held file, a line after a failure or a line of a file not held
+        (called with the lock held): the file's end is looked at first."""
+        fd = self._fd
+        if fd is None:
+            fd = self._open()
+        try:
+            # Only a line cut short (a crash, a full disk) leaves the file without its last
+            # newline; a held file is looked at once, and again after a failure.
+            if os.fstat(fd).st_size:
+                os.lseek(fd, -1, os.SEEK_END)
+                if os.read(fd, 1) != b"\n":
+                    data = b"\n" + data
+            self._whole = self._held
+            _write_all(fd, data)
+        except OSError as exc:
+            self._whole = False
+            raise OutputError(f"cannot write {self.path}: {os_reason(exc)}") from None
+        finally:
+            if not self._held:
+                os.close(fd)
+            elif self._fd is None:
+                self._fd = fd
 
     def _open(self) -> int:
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -218,6 +240,12 @@ class Manifest:
             if exc.errno == errno.ELOOP:
                 raise self._symlink() from None
             raise OutputError(f"cannot write {self.path}: {os_reason(exc)}") from None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _stamp(st: os.stat_result) -> tuple[int, int, int]:
