@@ -4,6 +4,7 @@ pool keys once per host, the deadline watchdog woken only when it must be."""
 from __future__ import annotations
 
 import os
+import socket
 import struct
 import threading
 import zlib
@@ -16,6 +17,7 @@ from easyimg.api import deadline as deadline_mod
 from easyimg.api.client import Client
 from easyimg.output import files, plan_output
 from easyimg.output.files import save_image
+from easyimg.serve.http import start_background
 
 from .conftest import make_image
 
@@ -126,3 +128,44 @@ def test_the_watchdog_sleeps_through_later_deadlines_and_wakes_for_an_earlier_on
 def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
+
+
+def test_an_open_connection_under_a_deadline_polls_before_no_send_or_read(monkeypatch):
+    """The watchdog bounds the answer, so a reused connection's socket blocks: no timeout is
+    set per request (a system call each) and none is polled for before a send or a read."""
+    modes: list[float | None] = []
+    real = socket.socket.settimeout
+
+    def counting(self: socket.socket, value: float | None) -> None:
+        if threading.current_thread() is threading.main_thread():  # the client's, not the server's
+            modes.append(value)
+        real(self, value)
+
+    server = start_background()  # HTTP/1.1: one connection for every request
+    monkeypatch.setattr(socket.socket, "settimeout", counting)
+    client = Client(server.url, None, timeout=45)
+    try:
+        for _ in range(5):
+            with client.request("GET", "models") as resp:
+                assert resp.json()["data"]
+    finally:
+        client.close()
+        server.close()
+    # Connected with the connect timeout (set as made, and again on the socket kept), then
+    # blocking for good: three settings in all, where there were two per request.
+    assert modes == [30.0, 30.0, None]
+
+
+def test_a_connection_without_a_deadline_keeps_its_timeouts() -> None:
+    conn = deadline_mod._Conn("127.0.0.1", 9, timeout=12.5)
+    assert conn.timeout == 12.5
+    conn.sock = socket.socket()  # connected (as far as the timeout is concerned)
+    try:
+        assert conn.timeout == 12.5  # no deadline: nothing shuts the socket, timeouts stay
+        conn.deadline = deadline_mod.Deadline(60)
+        assert conn.timeout is None
+        conn.deadline.cancel()
+        conn.deadline = None
+        assert conn.timeout == 12.5
+    finally:
+        conn.sock.close()

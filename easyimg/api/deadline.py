@@ -171,11 +171,46 @@ class _OneSend:
         super().send(data)  # type: ignore[misc]
 
 
+class _Socket(socket.socket):
+    """A socket whose blocking mode is set only when it changes: CPython's settimeout() makes
+    a system call (and drops the GIL) even for the value the socket already has."""
+
+    __slots__ = ()
+
+    def settimeout(self, value: float | None) -> None:
+        if value != self.gettimeout():
+            super().settimeout(value)
+
+
 class _Conn(_OneSend, HTTPConnection):
     deadline: Deadline | None = None
     # The socket the answer is read from: http.client drops `sock` from a connection whose
     # answer says `Connection: close`, handing the socket to the response alone.
     answer_sock: socket.socket | None = None
+    _timeout: float | None = None
+
+    # Once connected under a deadline, the connection's sends and reads block: the watchdog
+    # shuts the socket when the answer is late, which ends them as a timeout would. A socket
+    # with a timeout polls before every send and read; urllib3 sets the connect timeout for
+    # the send and the read timeout for the answer, two more system calls per request.
+    # Connecting (no socket yet) keeps the connect timeout, and a connection without a
+    # deadline keeps its timeouts.
+    @property  # type: ignore[override]
+    def timeout(self) -> float | None:
+        if self.deadline is not None and self.sock is not None:
+            return None
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, value: float | None) -> None:
+        self._timeout = value
+
+    def _new_conn(self) -> socket.socket:
+        made = super()._new_conn()
+        timeout = made.gettimeout()
+        sock = _Socket(made.family, made.type, made.proto, fileno=made.detach())
+        sock.settimeout(timeout)
+        return sock
 
     def connect(self) -> None:
         super().connect()
