@@ -194,12 +194,14 @@ class BatchRun:
         self.summary = Summary(total=total, manifest=self.manifest.path)
         self._lock = threading.Lock()
         # Items being run; whoever takes an item out of it (its worker, or a second Ctrl-C)
-        # writes its manifest line: exactly once.
+        # writes its manifest line: exactly once. A dict's set, pop and copy are each atomic,
+        # so the workers need no lock for it (a lock per item that every worker takes makes
+        # them queue behind whichever of them is waiting for the GIL while holding it).
         self._active: dict[str, tuple[Task, Generation]] = {}
         self._breaker = Breaker()
         # The workers take their items from this stream themselves, one at a time, under
-        # `_take_lock`, and report each result under `_report_lock`: the main thread only
-        # waits for them (and for a signal).
+        # `_take_lock`, and count and report each result under `_report_lock`: the main
+        # thread only waits for them (and for a signal).
         self._todo: Iterator[Task] = iter(())
         self._take_lock = threading.Lock()
         self._report_lock = threading.Lock()
@@ -355,8 +357,7 @@ class BatchRun:
     def _abandon(self) -> None:
         """Second Ctrl-C: stop waiting; no half-written file stays, and the manifest says so."""
         self._stopping = self.summary.interrupted = True
-        with self._lock:
-            active = list(self._active.values())
+        active = list(self._active.values())
         for _, gen in active:
             gen.stop()  # lets a file being written finish, and refuses the next one
         word = "terminated" if self.summary.terminated else "interrupted"
@@ -442,8 +443,7 @@ class BatchRun:
             now=datetime.now(),
             first_index=len(task.have),
         )
-        with self._lock:
-            self._active[item.key] = (task, gen)
+        self._active[item.key] = (task, gen)
         try:
             if error is not None:
                 raise error
@@ -477,9 +477,8 @@ class BatchRun:
 
     def _record(self, outcome: Outcome) -> None:
         """Write the manifest line once per item (after its files), then count it."""
-        with self._lock:
-            if self._active.pop(outcome.key, None) is None:
-                return
+        if self._active.pop(outcome.key, None) is None:
+            return
         files = outcome.kept + [relative(p, self.manifest.directory) for p in outcome.paths]
         try:
             self.manifest.append(
@@ -497,11 +496,6 @@ class BatchRun:
             )
         except OutputError as exc:
             outcome.status, outcome.error = "error", exc
-        with self._lock:
-            self.summary.count(outcome)
-            reason = self._breaker.trip(outcome.status, outcome.error, outcome.body.get("model"))
-            if reason is not None and outcome.error is not None:
-                self.summary.stop(outcome.error, reason)
         if self.on_record is not None:
             with contextlib.suppress(Exception):  # a side record (history) never stops a batch
                 self.on_record(outcome)
@@ -509,6 +503,10 @@ class BatchRun:
 
     def _report(self, outcome: Outcome) -> None:
         with self._report_lock:
+            self.summary.count(outcome)
+            reason = self._breaker.trip(outcome.status, outcome.error, outcome.body.get("model"))
+            if reason is not None and outcome.error is not None:
+                self.summary.stop(outcome.error, reason)
             if self._silent:
                 return
             try:
