@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 import re
@@ -25,6 +26,8 @@ _UNSAFE = re.compile(r'[/\\<>:"|?*]')
 _DOTS = re.compile(r"\.{2,}")
 _LEAD = re.compile(r"^[\s.\-]+")
 _TRAIL = re.compile(r"[\s.]+$")
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+_DROPPED = ("Cc", "Cf", "Zl", "Zp")  # control, format and line/paragraph separators
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
     f"{p}{i}" for p in ("COM", "LPT") for i in range(10)
 }
@@ -65,6 +68,7 @@ def slugify(text: str, max_len: int = 48) -> str:
     return "image-" + hashlib.sha256(words.encode("utf-8")).hexdigest()[:8]
 
 
+@functools.lru_cache(maxsize=64)  # a batch renders one template (or a few) per image
 def _check_fields(template: str) -> None:
     try:
         parsed = list(string.Formatter().parse(template))
@@ -90,7 +94,10 @@ def _render(template: str, values: Mapping[str, object]) -> str:
 
 
 def _clean_stem(text: str, limit: int) -> str:
-    kept = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp"))
+    if text.isascii() and text.isprintable():
+        kept = text  # no control or format characters: nothing to look up one by one
+    else:
+        kept = "".join(c for c in text if unicodedata.category(c) not in _DROPPED)
     stem = _TRAIL.sub("", _LEAD.sub("", _DOTS.sub(".", _UNSAFE.sub("-", kept))))
     raw = stem.encode("utf-8")
     if len(raw) > limit:
@@ -111,8 +118,23 @@ def _stem_of(raw: str, ext: str) -> str:
     return raw[: -len(tail)] if raw.lower().endswith(tail) else raw
 
 
+# The last second's {date} and {time}: a batch names many images within one second.
+_last_second: tuple[datetime, str, str] = (datetime.min, "", "")
+
+
+def _date_time(now: datetime) -> tuple[str, str]:
+    global _last_second
+    second = now.replace(microsecond=0)
+    last = _last_second  # one tuple, read and replaced whole: safe between threads
+    if last[0] == second and last[0].tzinfo is second.tzinfo:
+        return last[1], last[2]
+    date, time = second.strftime("%Y%m%d %H%M%S").split()
+    _last_second = (second, date, time)
+    return date, time
+
+
 def _values(*, prompt: str, index: int, model: str, ext: str, now: datetime) -> dict[str, object]:
-    date, time = now.strftime("%Y%m%d %H%M%S").split()
+    date, time = _date_time(now)
     return {
         "date": date,
         "time": time,
@@ -134,7 +156,9 @@ def render_name(
     template: str, *, prompt: str, index: int, model: str, ext: str, now: datetime
 ) -> str:
     """A plain file name (no directory part, at most 200 bytes) from the name template."""
-    ext = re.sub(r"[^A-Za-z0-9]", "", ext).lower() or "img"
+    if not (ext.isascii() and ext.isalnum()):
+        ext = _NOT_ALNUM.sub("", ext)
+    ext = ext.lower() or "img"
     raw = _render(template, _values(prompt=prompt, index=index, model=model, ext=ext, now=now))
     stem = _clean_stem(_stem_of(raw, ext), _MAX_NAME_BYTES - len(ext) - 1)
     return f"{stem or 'image'}.{ext}"
