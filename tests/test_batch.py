@@ -776,3 +776,27 @@ def test_a_signal_while_a_result_is_reported_waits_until_it_is_reported(
     assert [e["key"] for e in written] == events.reported
     assert 1 <= len(written) < 6
     assert {s: signal.getsignal(s) for s in handlers} == handlers  # put back as they were
+
+
+def test_the_summary_counts_the_bytes_written_without_looking_at_the_files(
+    cli, serve_images, tmp_path, monkeypatch
+):
+    from easyimg.console import human_bytes
+
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("a red cat\na blue dog\na green owl\n")
+    out = tmp_path / "out"
+    looked: list[str] = []
+    real = Path.stat
+
+    def stat(self: Path, **kw: object) -> os.stat_result:
+        if self.suffix == ".png":
+            looked.append(self.name)
+        return real(self, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "stat", stat)
+    r = cli("batch", str(prompts), "-o", str(out), "--name", NAME, "--base-url", base(serve_images))
+    assert r.code == 0, r.err
+    assert looked == []
+    written = sum(p.stat().st_size for p in out.glob("*.png"))
+    assert f"3 images, {human_bytes(written)}," in r.err

@@ -74,6 +74,7 @@ class Summary:
     stopped_by: EasyImgError | None = None
     stop_reason: str | None = None
     images: PathSpool = field(default_factory=lambda: PathSpool())
+    image_bytes: int = 0  # of the images written, as they were written (not looked up again)
     usage: dict[str, Any] | None = None
     # The first MAX_FAILURES failures (`failed` counts them all): the manifest has the rest.
     failures: list[Failure] = field(default_factory=list)
@@ -121,6 +122,7 @@ class Summary:
             if len(self.failures) < MAX_FAILURES:
                 self.failures.append(Failure(outcome.line, err.message, int(err.exit_code)))
         self.images.extend(outcome.paths)
+        self.image_bytes += sum(image.saved.bytes for image in outcome.images)
         self.usage = add_usage(self.usage, outcome.usage)
 
 

@@ -201,7 +201,6 @@ def finish(
 ) -> None:
     """Report a finished run or fetch, refresh the gallery of `gallery` if given; a non-zero
     exit code ends the command here."""
-    import contextlib
 
     from ..console import human_bytes, usage_line
 
@@ -229,10 +228,7 @@ def finish(
         if cost_doc is not None:
             doc["cost"] = cost_doc
         console.out_json(doc)
-    size = 0
-    for path in s.images:
-        with contextlib.suppress(OSError):
-            size += path.stat().st_size
+    size = s.image_bytes
     if not console.quiet:
         rate = s.done / s.elapsed if s.elapsed > 0 else 0.0
         tokens = usage_line(s.usage)

@@ -374,6 +374,7 @@ def _merged(summaries: list[Any]) -> Any:
         if other.stopped_by is not None:
             first.stop(other.stopped_by, other.stop_reason)
         first.images.extend(other.images)
+        first.image_bytes += other.image_bytes
         first.failures += other.failures[: max(0, MAX_FAILURES - len(first.failures))]
         first.usage = add_usage(first.usage, other.usage)
         first.elapsed += other.elapsed
