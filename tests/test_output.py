@@ -10,7 +10,7 @@ import stat
 import struct
 import threading
 import zlib
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -645,3 +645,21 @@ def test_claims_without_hard_links_keep_numbering(tmp_path, monkeypatch):
     second = files.claim_name(_temp(tmp_path, b"b"), tmp_path, "dog.png", False)
     assert (first.name, second.name) == ("dog-2.png", "dog-3.png")
     assert [p.read_bytes() for p in (tmp_path / "dog.png", first, second)] == [b"old", b"a", b"b"]
+
+
+def test_date_and_time_fields_follow_each_second_and_zone():
+    from datetime import timedelta, timezone
+
+    from easyimg.output.names import render_name
+
+    def name(now: datetime) -> str:
+        return render_name("{date}-{time}", prompt="", index=1, model="m", ext="png", now=now)
+
+    a = datetime(2026, 12, 2, 23, 59, 59, 10)
+    assert name(a) == "20261202-235959.png"
+    assert name(a.replace(microsecond=999999)) == "20261202-235959.png"  # the same second
+    assert name(a + timedelta(seconds=1)) == "20261203-000000.png"
+    utc = a.replace(tzinfo=UTC)
+    # The same instant in another zone is another name: its own wall-clock time.
+    assert name(utc) == "20261202-235959.png"
+    assert name(utc.astimezone(timezone(timedelta(hours=1)))) == "20261203-005959.png"
