@@ -7,6 +7,9 @@ fresh child; its CPU (user + system) comes from its own rusage (os.wait4), not w
 the machine is shared. Runs are interleaved (easyimg, sdk, floor, easyimg, ...) and medians
 taken. "per image" is the marginal CPU: (CPU of --n images - CPU of --base images) divided by
 the difference, so that start-up (import time) does not count; "total/n" includes it.
+"vs sdk" divides the medians; "per round" is the median (and interquartile range) of each
+round's own ratio, every tool's runs of a round being next to each other in time: the
+machine's speed drifts more between rounds than within one.
 
     python benchmarks/bench_overhead.py [--n 1000] [--base 100] [--jobs 1,8,32] [--repeat 3]
         [--src DIR]        # measure the easyimg of another checkout instead
@@ -255,8 +258,8 @@ def main() -> None:
         + (f", easyimg from {SRC}" if SRC else "")
         + (f", baseline from {opts.baseline}" if opts.baseline else "")
     )
-    print("\n| -j | tool | per image | total/n | vs sdk | vs floor |")
-    print("|---:|---|---:|---:|---:|---:|", flush=True)
+    print("\n| -j | tool | per image | total/n | vs sdk | vs sdk, per round (IQR) | vs floor |")
+    print("|---:|---|---:|---:|---:|---:|---:|", flush=True)
     for jobs in (int(j) for j in opts.jobs.split(",")):
         runs: dict[str, dict[int, list[float]]] = {t: {opts.n: [], opts.base: []} for t in tools}
         for _ in range(opts.repeat):
@@ -265,16 +268,28 @@ def main() -> None:
                     runs[tool][count].append(runner(tool, jobs)(count))
         per: dict[str, float] = {}
         total: dict[str, float] = {}
+        # Each round's marginal cost, and its ratio to the SDK's in the same round: the
+        # machine's speed drifts between rounds, far less within one.
+        rounds: dict[str, list[float]] = {}
         for tool in tools:
             big = statistics.median(runs[tool][opts.n])
             small = statistics.median(runs[tool][opts.base])
             per[tool] = (big - small) / (opts.n - opts.base)
             total[tool] = big / opts.n
+            rounds[tool] = [
+                (b - s) / (opts.n - opts.base)
+                for b, s in zip(runs[tool][opts.n], runs[tool][opts.base], strict=True)
+            ]
         for tool in tools:
             vs_sdk = f"{per[tool] / per['sdk']:.2f}x" if have_sdk else "-"
+            paired = "-"
+            if have_sdk:
+                ratios = sorted(t / s for t, s in zip(rounds[tool], rounds["sdk"], strict=True))
+                q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+                paired = f"{statistics.median(ratios):.2f}x ({q1:.2f}-{q3:.2f})"
             print(
                 f"| {jobs} | {tool} | {per[tool] * 1e6:.0f} µs | {total[tool] * 1e6:.0f} µs | "
-                f"{vs_sdk} | {per[tool] / per['floor']:.2f}x |",
+                f"{vs_sdk} | {paired} | {per[tool] / per['floor']:.2f}x |",
                 flush=True,
             )
     server.stop()
