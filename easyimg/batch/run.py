@@ -197,8 +197,7 @@ class BatchRun:
         self._lock = threading.Lock()
         # Items being run; whoever takes an item out of it (its worker, or a second Ctrl-C)
         # writes its manifest line: exactly once. A dict's set, pop and copy are each atomic,
-        # so the workers need no lock for it (a lock per item that every worker takes makes
-        # them queue behind whichever of them is waiting for the GIL while holding it).
+        # so neither needs a lock for it.
         self._active: dict[str, tuple[Task, Generation]] = {}
         self._breaker = Breaker()
         # The workers take their items from this stream themselves, one at a time, under
