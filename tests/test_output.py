@@ -384,7 +384,13 @@ def test_save_png_with_text_streams_in_one_byte_pieces(tmp_path: Path) -> None:
     assert listing(tmp_path) == [saved.path.name]
 
 
-def test_no_final_name_until_complete(tmp_path: Path) -> None:
+@pytest.mark.parametrize("unnamed", [True, False], ids=["unnamed-temp", "named-temp"])
+def test_no_final_name_until_complete(tmp_path: Path, monkeypatch, unnamed: bool) -> None:
+    from easyimg.output import files
+
+    if unnamed and not files._UNNAMED:
+        pytest.skip("no O_TMPFILE here")
+    monkeypatch.setattr(files, "_UNNAMED", unnamed)
     data = make_image("PNG", size=(16, 16))
     seen: list[list[str]] = []
 
@@ -396,8 +402,12 @@ def test_no_final_name_until_complete(tmp_path: Path) -> None:
     saved = save_image(
         download(), plan(tmp_path, out=tmp_path / "cat.png"), index=1, prompt="", model="m", now=NOW
     )
-    assert len(seen) == 1 and len(seen[0]) == 1
-    assert seen[0][0].startswith(".easyimg-") and seen[0][0].endswith(".part")
+    assert len(seen) == 1
+    if unnamed:
+        assert seen[0] == []  # written to a file with no name at all
+    else:
+        assert len(seen[0]) == 1
+        assert seen[0][0].startswith(".easyimg-") and seen[0][0].endswith(".part")
     assert listing(tmp_path) == ["cat.png"] and saved.path.read_bytes() == data
 
 
@@ -541,9 +551,10 @@ def test_concurrent_saves_never_clobber(tmp_path: Path) -> None:
 def test_concurrent_saves_without_hard_links(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_link(src: object, dst: object) -> None:
+    def no_link(src: object, dst: object, *args: object, **kwargs: object) -> None:
         raise OSError(errno.EPERM, "Operation not permitted")
 
+    # An unnamed temporary file that cannot be linked is copied to a named one first.
     monkeypatch.setattr(os, "link", no_link)
     results = _save_concurrently(plan(tmp_path, template="{slug}"), 20)
     assert len({path for path, _ in results}) == 20

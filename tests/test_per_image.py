@@ -3,6 +3,7 @@ pool keys once per host, the deadline watchdog woken only when it must be."""
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import struct
@@ -169,3 +170,61 @@ def test_a_connection_without_a_deadline_keeps_its_timeouts() -> None:
         assert conn.timeout == 12.5
     finally:
         conn.sock.close()
+
+
+needs_tmpfile = pytest.mark.skipif(not files._UNNAMED, reason="no O_TMPFILE and /proc here")
+
+
+def _folder_changes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The calls that change a folder, as the files module makes them."""
+    calls: list[str] = []
+    for name in ("link", "unlink", "replace"):
+        real = getattr(os, name)
+
+        def spy(*args: object, _real: object = real, _name: str = name, **kw: object) -> object:
+            calls.append(_name)
+            return _real(*args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(files.os, name, spy)
+    real_open = os.open
+
+    def opening(path: object, flags: int, *args: object, **kw: object) -> int:
+        calls.append("open unnamed" if flags & files._O_TMPFILE == files._O_TMPFILE else "open")
+        return real_open(path, flags, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(files.os, "open", opening)
+    return calls
+
+
+@needs_tmpfile
+@pytest.mark.parametrize("size", [(1, 1), (512, 512)], ids=["small", "read-back"])
+def test_an_image_is_written_unnamed_and_named_by_one_link(tmp_path, monkeypatch, size):
+    calls = _folder_changes(monkeypatch)
+    data = make_image("PNG", size=size)
+    saved = save(tmp_path, data)
+    # No temporary name is made or removed: the folder changes once, by the link.
+    assert calls == ["open unnamed", "link"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [saved.path.name]
+    assert (saved.width, saved.height) == size
+    assert saved.path.read_bytes()[:8] == data[:8] and saved.bytes == saved.path.stat().st_size
+    assert os.stat(saved.path).st_nlink == 1
+
+
+@needs_tmpfile
+def test_a_folder_without_o_tmpfile_gets_named_temporary_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "_NO_TMPFILE", set())
+    real_open = os.open
+
+    def refusing(path: object, flags: int, *args: object, **kw: object) -> int:
+        if flags & files._O_TMPFILE == files._O_TMPFILE:
+            raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+        return real_open(path, flags, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(files.os, "open", refusing)
+    first = save(tmp_path, make_image("PNG"))
+    assert {str(tmp_path)} == files._NO_TMPFILE  # asked once, then not again for this folder
+    calls = _folder_changes(monkeypatch)
+    second = save(tmp_path, make_image("PNG"))
+    # (the second is 1-2.png: a link to 1.png, taken, comes first)
+    assert calls == ["open", "link", "link", "unlink"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.path.name, second.path.name])

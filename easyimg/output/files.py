@@ -142,7 +142,129 @@ def _open_temp(directory: Path, suffix: str, mode: int) -> tuple[int, Path]:
     raise OutputError(f"cannot write to {directory}: temporary names taken")
 
 
-def _stream(fd: int, pieces: Iterable[bytes | memoryview], directory: Path) -> int:
+# Unnamed temporary files (Linux's O_TMPFILE): an image is written to a file with no name
+# and named once, by a hard link through /proc/self/fd. A named temporary file changes the
+# output folder three times (create, link, unlink), each under the folder's lock, which the
+# workers of a batch contend for, and the new file's inode is found under it too; an unnamed
+# one changes it once. Where either is missing (another system, a file system without
+# O_TMPFILE, no /proc), images go through a named temporary file as before.
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+_UNNAMED = bool(_O_TMPFILE) and os.link in os.supports_dir_fd and os.path.isdir("/proc/self/fd")
+_NO_TMPFILE: set[str] = set()  # folders whose file system refused O_TMPFILE
+_ROOT: int | None = None  # a directory descriptor: any one makes os.link call linkat()
+
+
+def _open_unnamed(directory: Path) -> int | None:
+    if not _UNNAMED or os.fspath(directory) in _NO_TMPFILE:
+        return None
+    flags = _O_TMPFILE | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(directory, flags, 0o666)
+    except OSError as e:
+        if e.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            _NO_TMPFILE.add(os.fspath(directory))
+        return None  # a named temporary file will say what is wrong, if anything is
+
+
+def _link_unnamed(fd: int, final: Path) -> None:
+    """Name the unnamed file `fd`; FileExistsError when the name is taken."""
+    global _ROOT
+    if _ROOT is None:
+        _ROOT = os.open("/", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    # linkat(AT_SYMLINK_FOLLOW) of the descriptor's /proc link: os.link makes a plain link()
+    # unless given a directory descriptor, which the absolute source path leaves unused.
+    os.link(f"/proc/self/fd/{fd}", final, src_dir_fd=_ROOT)
+
+
+class _Temp:
+    """An image being written: an unnamed file (`fd` open until it is named) or a named one
+    (`path`, closed once written). `reader` is a path it can be read back from."""
+
+    def __init__(self, directory: Path, *, overwrite: bool) -> None:
+        self.directory = directory
+        # Replacing a file needs a named one (rename); so does a folder without O_TMPFILE.
+        self.fd = None if overwrite else _open_unnamed(directory)
+        self.path: Path | None = None
+        if self.fd is None:
+            self.fd, self.path = _open_temp(directory, ".part", 0o666)
+
+    @property
+    def reader(self) -> Path:
+        return self.path if self.path is not None else Path(f"/proc/self/fd/{self.fd}")
+
+    def write(self, pieces: Iterable[bytes | memoryview]) -> int:
+        assert self.fd is not None
+        named = self.path is not None
+        size = _stream(self.fd, pieces, self.directory, close=named)
+        if named:
+            self.fd = None
+        return size
+
+    def replace(self, path: Path) -> None:
+        """Go on with `path`, a named copy (written and closed), instead."""
+        self.discard()
+        self.path = path
+
+    def claim(self, name: str, overwrite: bool) -> Path:
+        if self.path is None:
+            final = _claim_first(self.directory, name, self._link)
+            if final is not None:
+                return final
+            # No hard link for it here after all: a named copy takes its place.
+            self.replace(_copy(self.reader, self.directory))
+        assert self.path is not None
+        return claim_name(self.path, self.directory, name, overwrite)
+
+    def _link(self, final: Path) -> bool | None:
+        """True once named `final`, False when that name is taken, None when the file cannot
+        be linked here."""
+        assert self.fd is not None
+        try:
+            _link_unnamed(self.fd, final)
+        except FileExistsError:
+            return False
+        except OSError:
+            return None
+        fd, self.fd = self.fd, None
+        try:
+            os.close(fd)
+        except OSError as e:  # what was written may not all be there: no name for it
+            _remove(final)
+            raise OutputError(
+                f"cannot write an image in {self.directory}: {os_reason(e)}"
+            ) from None
+        return True
+
+    def discard(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+        if self.path is not None:
+            _remove(self.path)
+            self.path = None
+
+
+def _copy(path: Path, directory: Path) -> Path:
+    """A named temporary copy of `path` (the rare way out for an unnamed file)."""
+    fd, tmp = _open_temp(directory, ".part", 0o666)
+
+    def pieces() -> Iterator[bytes]:
+        with open(path, "rb") as f:
+            while piece := f.read(1 << 20):
+                yield piece
+
+    try:
+        _stream(fd, pieces(), directory)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return tmp
+
+
+def _stream(
+    fd: int, pieces: Iterable[bytes | memoryview], directory: Path, *, close: bool = True
+) -> int:
     # Only write errors become OutputError: the pieces may come from a download whose own
     # errors (requests' are OSError too) must reach the caller unchanged.
     size = 0
@@ -168,9 +290,11 @@ def _stream(fd: int, pieces: Iterable[bytes | memoryview], directory: Path) -> i
         if small:
             write(small)
     except BaseException:
-        os.close(fd)
+        if close:
+            os.close(fd)
         raise
-    _checked(directory, os.close, fd)  # network file systems may report a failed write here
+    if close:
+        _checked(directory, os.close, fd)  # network file systems may report a failed write here
     return size
 
 
@@ -223,11 +347,21 @@ def claim_name(tmp: Path, directory: Path, name: str, overwrite: bool) -> Path:
         except OSError as e:
             raise OutputError(f"cannot write {final}: {os_reason(e)}") from None
         return final
-    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
     link = [hasattr(os, "link")]  # turned off once the file system refuses hard links
+    claimed = _claim_first(directory, name, lambda final: _claim(tmp, final, link))
+    assert claimed is not None  # _claim takes a name or raises
+    return claimed
+
+
+def _claim_first(directory: Path, name: str, claim: Callable[[Path], bool | None]) -> Path | None:
+    """The first free one of `name`, `name-2`, ... that `claim` took (None: it gave up)."""
+    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
     for n in _candidates(directory, name):
         final = directory / (name if n == 1 else f"{stem}-{n}{dot}{ext}")
-        if _claim(tmp, final, link):
+        taken = claim(final)
+        if taken is None:
+            return None
+        if taken:
             if n > 1:
                 _NEXT.taken(directory, name, n)
             return final
@@ -317,23 +451,28 @@ def save_image(
     # A small image (most of a batch of thumbnails) is kept in memory as it is written, so
     # that its checks need not read the file back.
     kept = _Kept()
-    fd, tmp = _open_temp(plan.directory, ".part", 0o666)
+    temp = _Temp(plan.directory, overwrite=plan.overwrite)
     try:
-        size = _stream(fd, kept.tee(itertools.chain(pieces, rest)), plan.directory)
+        size = temp.write(kept.tee(itertools.chain(pieces, rest)))
         data = kept.data()
         if not c2pa and fmt in ("png", "jpeg", "webp"):
             start = scanned + inserted
-            c2pa = has_c2pa_in(data, fmt, start) if data is not None else has_c2pa(tmp, fmt, start)
+            c2pa = (
+                has_c2pa_in(data, fmt, start)
+                if data is not None
+                else has_c2pa(temp.reader, fmt, start)
+            )
             if c2pa and inserted:
                 # The manifest came after the pixels: take our chunks out again, so its hash
                 # still covers exactly the bytes the server signed.
-                size = _cut(tmp, _PNG_HEAD, inserted, plan.directory)
+                cut, size = _cut(temp.reader, _PNG_HEAD, inserted, plan.directory)
+                temp.replace(cut)
         if not dims and fmt != "svg":
-            dims = image_dimensions(data if data is not None else tmp)
+            dims = image_dimensions(data if data is not None else temp.reader)
         name = plan.filename(index=index, ext=FORMAT_EXT[fmt], prompt=prompt, model=model, now=now)
-        final = claim_name(tmp, plan.directory, name, plan.overwrite)
+        final = temp.claim(name, plan.overwrite)
     except BaseException:
-        _remove(tmp)
+        temp.discard()
         raise
     width, height = dims or (None, None)
     return SavedImage(final, fmt, width, height, size, c2pa=c2pa)
@@ -361,8 +500,9 @@ class _Kept:
         return None if self._pieces is None else b"".join(self._pieces)
 
 
-def _cut(path: Path, start: int, length: int, directory: Path) -> int:
-    """Remove `length` bytes at `start` from the file, by copying it (a rare path)."""
+def _cut(path: Path, start: int, length: int, directory: Path) -> tuple[Path, int]:
+    """A named temporary copy of the file without `length` bytes at `start` (a rare path),
+    and its size."""
     fd, tmp = _open_temp(directory, ".part", 0o666)
 
     def pieces() -> Iterator[bytes]:
@@ -374,11 +514,10 @@ def _cut(path: Path, start: int, length: int, directory: Path) -> int:
 
     try:
         size = _stream(fd, pieces(), directory)
-        os.replace(tmp, path)
     except BaseException:
         _remove(tmp)
         raise
-    return size
+    return tmp, size
 
 
 def _write_atomic(path: Path, data: bytes, mode: int, *, exact_mode: bool) -> None:
