@@ -211,7 +211,8 @@ class _Temp:
             if final is not None:
                 return final
             # No hard link for it here after all: a named copy takes its place.
-            self.replace(_copy(self.reader, self.directory))
+            copy, _ = _cut(self.reader, 0, 0, self.directory)
+            self.replace(copy)
         assert self.path is not None
         return claim_name(self.path, self.directory, name, overwrite)
 
@@ -243,23 +244,6 @@ class _Temp:
         if self.path is not None:
             _remove(self.path)
             self.path = None
-
-
-def _copy(path: Path, directory: Path) -> Path:
-    """A named temporary copy of `path` (the rare way out for an unnamed file)."""
-    fd, tmp = _open_temp(directory, ".part", 0o666)
-
-    def pieces() -> Iterator[bytes]:
-        with open(path, "rb") as f:
-            while piece := f.read(1 << 20):
-                yield piece
-
-    try:
-        _stream(fd, pieces(), directory)
-    except BaseException:
-        _remove(tmp)
-        raise
-    return tmp
 
 
 def _stream(
