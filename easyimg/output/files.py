@@ -182,6 +182,7 @@ class _Temp:
 
     def __init__(self, directory: Path, *, overwrite: bool) -> None:
         self.directory = directory
+        self.overwrite = overwrite
         # Replacing a file needs a named one (rename); so does a folder without O_TMPFILE.
         self.fd = None if overwrite else _open_unnamed(directory)
         self.path: Path | None = None
@@ -205,7 +206,7 @@ class _Temp:
         self.discard()
         self.path = path
 
-    def claim(self, name: str, overwrite: bool) -> Path:
+    def claim(self, name: str) -> Path:
         if self.path is None:
             final = _claim_first(self.directory, name, self._link)
             if final is not None:
@@ -214,7 +215,7 @@ class _Temp:
             copy, _ = _cut(self.reader, 0, 0, self.directory)
             self.replace(copy)
         assert self.path is not None
-        return claim_name(self.path, self.directory, name, overwrite)
+        return claim_name(self.path, self.directory, name, self.overwrite)
 
     def _link(self, final: Path) -> bool | None:
         """True once named `final`, False when that name is taken, None when the file cannot
@@ -454,7 +455,7 @@ def save_image(
         if not dims and fmt != "svg":
             dims = image_dimensions(data if data is not None else temp.reader)
         name = plan.filename(index=index, ext=FORMAT_EXT[fmt], prompt=prompt, model=model, now=now)
-        final = temp.claim(name, plan.overwrite)
+        final = temp.claim(name)
     except BaseException:
         temp.discard()
         raise
